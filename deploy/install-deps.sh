@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs dlrd's build, test and benchmark dependencies from Debian 12 packages.
+# Idempotent: packages already present are skipped, and apt is only called when
+# something is missing. Run as root (or through sudo).
+#
+#   deploy/install-deps.sh            build + runtime + test peers
+#   deploy/install-deps.sh --runtime  only what the daemon needs to build and run
+set -euo pipefail
+
+build_pkgs=(
+  build-essential cmake pkg-config
+  libboost1.81-dev        # Beast + Asio (1.81: has the Beast #2201 body-limit fix)
+  libboost-url1.81-dev    # Boost.URL: request-target and form parsing
+  libssl-dev              # HMAC, hashes, CRYPTO_memcmp, TLS client
+  libsqlite3-dev          # the store
+  nlohmann-json3-dev      # config and payload JSON
+  prometheus-cpp-dev      # metric registry + text serializer (core only is linked)
+  libcli11-dev            # command-line parsing
+)
+test_pkgs=(
+  libgtest-dev libgmock-dev   # unit tests
+  sqlite3                      # tests inspect the database with the CLI
+  python3                      # test drivers (crash, framing, e2e)
+  curl                         # integration tests
+  prometheus                   # promtool check metrics / test rules
+  nginx-light                  # real reverse proxy in tests and the benchmark baseline
+  wrk                          # benchmark
+)
+
+pkgs=("${build_pkgs[@]}")
+if [[ "${1:-}" != "--runtime" ]]; then
+  pkgs+=("${test_pkgs[@]}")
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# --no-install-recommends keeps prometheus from pulling node-exporter and friends.
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

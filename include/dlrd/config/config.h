@@ -1,0 +1,86 @@
+// Config: dlrd's configuration, parsed and validated in one pure step.
+//
+// The file is JSON with comments allowed. Validation is strict: an unknown
+// key, a wrong type or an out-of-range value is an error whose message starts
+// with the key path (e.g. `sources.verifynow.signature.algorithm: ...`), so
+// an operator can fix it without reading code. ParseConfig does no I/O:
+// secret references (`env:NAME`, `file:PATH`) are resolved through the
+// SecretResolver the caller passes. A reference without one of those
+// prefixes is a literal secret, refused unless the file sets "demo": true.
+//
+// Defaults are the values written below; each has a one-line rationale.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "dlrd/core/status.h"
+#include "dlrd/signature/signature_verifier.h"
+
+namespace dlrd {
+
+// Resolves one secret reference ("env:NAME" or "file:PATH") to its value.
+// Errors describe the problem without the secret's value.
+using SecretResolver = std::function<Result<std::string>(std::string_view)>;
+
+struct Endpoint {
+  std::string host;
+  uint16_t port = 0;
+};
+
+struct ListenerLimits {
+  // Webhook bodies are small; Standard Webhooks advises < 20 KB.
+  size_t max_body_bytes = 64 * 1024;
+  // Request line + headers; Beast's and nginx's usual 8 KiB.
+  size_t max_header_bytes = 8 * 1024;
+  // Time to receive a whole header once its first byte arrived (slowloris).
+  int64_t header_timeout_ms = 10'000;
+  // Time to receive the body once the header is complete.
+  int64_t body_timeout_ms = 10'000;
+  // Idle keep-alive connection lifetime between requests.
+  int64_t idle_timeout_ms = 15'000;
+  // Time to write a response.
+  int64_t write_timeout_ms = 10'000;
+  // Connections beyond this are closed at accept.
+  size_t max_connections = 256;
+};
+
+struct StoreConfig {
+  std::string path = "var/dlrd.db";
+  // Pending submissions the writer may hold; beyond it, 503 + Retry-After.
+  size_t queue_capacity = 8192;
+  // Upper bound on submissions per transaction (group commit).
+  size_t max_batch = 512;
+  int64_t busy_timeout_ms = 5'000;
+};
+
+struct SourceConfig {
+  std::string name;
+  std::string format;  // "verifynow"
+  SignatureConfig signature;
+};
+
+struct Config {
+  bool demo = false;
+  Endpoint listen{"127.0.0.1", 8080};
+  Endpoint admin_listen{"127.0.0.1", 9464};
+  int io_threads = 1;  // HTTP I/O threads; the store writer has its own
+  ListenerLimits limits;
+  StoreConfig store;
+  int64_t shutdown_grace_ms = 10'000;
+  std::string log_level = "info";  // debug | info | warn | error
+  std::map<std::string, SourceConfig> sources;
+};
+
+// Parses and validates `text`. Also checks that each source's format and
+// signature are buildable (known scheme, decodable non-empty secrets).
+Result<Config> ParseConfig(std::string_view text,
+                           const SecretResolver& resolve);
+
+// "host:port" with a numeric port 1..65535; "[v6]:port" accepted.
+Result<Endpoint> ParseEndpoint(std::string_view text);
+
+}  // namespace dlrd

@@ -1,0 +1,73 @@
+// The normalized delivery model shared by every provider format.
+//
+// Statuses have a forward order (see StatusRank). A verification's stored
+// status only ever moves to a strictly higher rank, so out-of-order and
+// duplicate callbacks can never move it backwards:
+//
+//   unknown(0) < queued(1) < sent(2) < failed|undelivered|expired|rejected(3)
+//              < delivered(4) < read(5)
+//
+// A terminal failure outranks the in-flight states, and a success report
+// outranks a failure: a late DLR saying "delivered" after "failed" is the
+// truth that matters for OTP conversion. Two different failures share a rank,
+// so the first one reported wins.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace dlrd {
+
+enum class Channel { kSms, kWhatsapp, kVoice, kOther };
+enum class DeliveryStatus {
+  kUnknown,
+  kQueued,
+  kSent,
+  kDelivered,
+  kRead,
+  kFailed,
+  kUndelivered,
+  kExpired,
+  kRejected,
+};
+
+inline constexpr Channel kAllChannels[] = {Channel::kSms, Channel::kWhatsapp,
+                                           Channel::kVoice, Channel::kOther};
+inline constexpr DeliveryStatus kAllStatuses[] = {
+    DeliveryStatus::kUnknown,     DeliveryStatus::kQueued,
+    DeliveryStatus::kSent,        DeliveryStatus::kDelivered,
+    DeliveryStatus::kRead,        DeliveryStatus::kFailed,
+    DeliveryStatus::kUndelivered, DeliveryStatus::kExpired,
+    DeliveryStatus::kRejected};
+
+std::string_view ToString(Channel c);
+std::string_view ToString(DeliveryStatus s);
+std::optional<Channel> ParseChannel(std::string_view s);
+std::optional<DeliveryStatus> ParseDeliveryStatus(std::string_view s);
+
+// The forward order described above.
+int StatusRank(DeliveryStatus s);
+// True for failed, undelivered, expired and rejected.
+bool IsTerminalFailure(DeliveryStatus s);
+
+// One normalized delivery-status event. Produced by a PayloadNormalizer from a
+// verified callback; stored once per (source, dedupe_key).
+struct DeliveryEvent {
+  std::string source;           // config name of the source it arrived on
+  std::string provider;         // verifynow, twilio, vonage, sinch, ...
+  std::string dedupe_key;       // unique per source; duplicates are dropped
+  std::string verification_id;  // provider's id for the OTP attempt
+  std::string message_id;       // provider's message id, if any
+  Channel channel = Channel::kOther;
+  DeliveryStatus status = DeliveryStatus::kUnknown;
+  std::string raw_status;  // the provider's own value, as received
+  std::string error_code;  // provider error code, if any
+  std::optional<int64_t> latency_ms;  // provider-reported, if any
+  std::string recipient;              // E.164 when known, else empty
+  std::string country;                // ISO 3166 alpha-2 when known
+  int64_t received_at_ms = 0;         // unix milliseconds, dlrd's clock
+};
+
+}  // namespace dlrd

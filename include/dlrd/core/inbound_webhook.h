@@ -1,0 +1,35 @@
+// InboundWebhook: a received callback as the core sees it.
+//
+// The HTTP adapter fills it from the wire without re-encoding anything: the
+// body and the request target are the exact bytes received, because every
+// signature scheme hashes raw bytes (signatures.md §0 rule 1). Header names
+// keep their received spelling; lookups are case-insensitive.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace dlrd {
+
+struct InboundWebhook {
+  std::string source;  // the {source} path segment
+  std::string method;
+  std::string target;  // request-target, byte-exact (path + query)
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;       // raw bytes
+  std::string client_ip;  // TCP peer (issue: proxies handled later)
+
+  // First header whose name equals `name` ignoring ASCII case.
+  std::optional<std::string_view> Header(std::string_view name) const;
+  // Number of headers with that name.
+  int HeaderCount(std::string_view name) const;
+};
+
+// ASCII case-insensitive equality.
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+}  // namespace dlrd

@@ -1,0 +1,68 @@
+// IngestService: verify -> normalize -> enqueue for durable commit.
+//
+// Accept() is the whole webhook pipeline behind the HTTP adapter:
+//   unknown source            -> kUnknownSource
+//   Content-Type not the format's -> kUnsupportedMediaType
+//   signature check fails     -> kRejectedSignature (reason to metrics + log)
+//   payload not the format    -> kRejectedMalformed
+//   queue full / closed       -> kOverloaded
+//   commit failed             -> kStoreFailed
+//   committed                 -> kAccepted, or kDuplicate if no event was new
+// `done` runs exactly once: synchronously for a rejection, on the store
+// writer thread after the commit otherwise. It must not block.
+//
+// Metrics are counted here from outcomes (the pure core only returns them):
+// requests by outcome, signature failures by reason, matches by secret
+// index, and delivery events / latency only for events stored the first
+// time, so provider retries do not inflate failure ratios.
+//
+// Thread-safe: sources are immutable after construction.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "dlrd/config/config.h"
+#include "dlrd/core/inbound_webhook.h"
+#include "dlrd/ingest/ingest_outcome.h"
+#include "dlrd/ingest/ingest_queue.h"
+#include "dlrd/log/logger.h"
+#include "dlrd/metrics/metrics.h"
+#include "dlrd/normalize/payload_normalizer.h"
+#include "dlrd/signature/signature_verifier.h"
+
+namespace dlrd {
+
+struct Source {
+  std::string name;
+  std::unique_ptr<SignatureVerifier> verifier;
+  std::unique_ptr<PayloadNormalizer> normalizer;
+  std::string_view provider() const { return normalizer->provider(); }
+};
+using SourceMap = std::map<std::string, Source, std::less<>>;
+
+// Builds verifiers and normalizers for every configured source.
+Result<SourceMap> BuildSources(const Config& config);
+// Label sets for Metrics, one per source.
+std::vector<SourceLabels> MetricLabels(const SourceMap& sources);
+
+class IngestService {
+ public:
+  using Done = std::function<void(IngestOutcome)>;
+
+  // All references must outlive the service.
+  IngestService(const SourceMap& sources, IngestQueue& queue, Metrics& metrics,
+                Logger& logger);
+
+  void Accept(InboundWebhook hook, int64_t now_ms, Done done);
+
+ private:
+  const SourceMap& sources_;
+  IngestQueue& queue_;
+  Metrics& metrics_;
+  Logger& log_;
+};
+
+}  // namespace dlrd

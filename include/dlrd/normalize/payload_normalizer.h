@@ -1,0 +1,52 @@
+// PayloadNormalizer: turns a verified callback into normalized events.
+//
+// Contract:
+// - Pure: no I/O, no clock; `received_at_ms` comes from the caller.
+// - Reads the raw body bytes exactly as received; unknown extra fields are
+//   tolerated, missing or mistyped required fields are an error (-> 400).
+// - Provider values that have no normalized equivalent map to
+//   Channel::kOther / DeliveryStatus::kUnknown, with the raw value kept.
+// - Every returned event has a non-empty dedupe_key. When the signature
+//   scheme supplied an event id (Standard Webhooks), it is used; otherwise
+//   the format builds one from the provider's own fields.
+// - Never logs, and error messages never contain phone numbers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dlrd/core/delivery.h"
+#include "dlrd/core/inbound_webhook.h"
+#include "dlrd/core/status.h"
+
+namespace dlrd {
+
+struct NormalizeContext {
+  std::string source;          // config name of the source
+  int64_t received_at_ms = 0;  // dlrd's clock, unix milliseconds
+  std::string event_id;        // from the signature scheme, may be empty
+};
+
+class PayloadNormalizer {
+ public:
+  virtual ~PayloadNormalizer() = default;
+  virtual Result<std::vector<DeliveryEvent>> Normalize(
+      const InboundWebhook& hook, const NormalizeContext& ctx) const = 0;
+  // The provider this format belongs to ("verifynow", ...).
+  virtual std::string_view provider() const = 0;
+  // True iff a body with this Content-Type value can be this format.
+  virtual bool AcceptsContentType(std::string_view content_type) const = 0;
+};
+
+// Formats known to this build: "verifynow".
+Result<std::unique_ptr<PayloadNormalizer>> MakePayloadNormalizer(
+    std::string_view format);
+
+// True iff the media type of `content_type` (before any ';') equals `media`,
+// ignoring ASCII case and surrounding spaces.
+bool MediaTypeIs(std::string_view content_type, std::string_view media);
+
+}  // namespace dlrd

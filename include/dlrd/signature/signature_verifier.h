@@ -1,0 +1,74 @@
+// SignatureVerifier: decides whether a callback was signed by its provider.
+//
+// Contract:
+// - Verify() performs no I/O and reads no clock: the caller passes `now`.
+// - A verifier is immutable after construction and safe for concurrent use
+//   from many threads without synchronization.
+// - Every comparison of MAC bytes is constant-time (ConstantTimeEquals).
+// - A rejection always carries a reason. Reasons are for metrics and logs;
+//   the HTTP response never carries them, nor any expected signature.
+// - Secrets are tried in configured order; on success `secret_index` names
+//   the one that matched, so operators can see when an old secret is unused.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dlrd/core/inbound_webhook.h"
+#include "dlrd/core/status.h"
+
+namespace dlrd {
+
+enum class RejectReason {
+  kNone,
+  kMissingHeader,    // a required signature header is absent or empty
+  kDuplicateHeader,  // a signature header appears more than once
+  kBadEncoding,      // header present but not in the scheme's format
+  kBadTimestamp,     // timestamp header is not an integer
+  kTimestampSkew,    // timestamp outside the tolerance window
+  kMismatch,         // well-formed, but no secret produces that signature
+};
+
+// Stable snake_case name used in metrics, logs and `dlrd verify` output.
+std::string_view ToString(RejectReason r);
+
+struct SignatureCheck {
+  bool valid = false;
+  RejectReason reason = RejectReason::kNone;
+  int secret_index = -1;  // >= 0 iff valid
+  // A scheme-provided event id (Standard Webhooks `webhook-id`); empty when
+  // the scheme has none. Used as the dedupe key when present.
+  std::string event_id;
+};
+
+class SignatureVerifier {
+ public:
+  virtual ~SignatureVerifier() = default;
+  virtual SignatureCheck Verify(const InboundWebhook& hook,
+                                int64_t now_unix) const = 0;
+  // Every reason this scheme can return; metrics pre-create one series each.
+  virtual std::vector<RejectReason> Reasons() const = 0;
+  virtual size_t secret_count() const = 0;
+};
+
+// The `signature` object of a source, after secrets are resolved to bytes.
+struct SignatureConfig {
+  std::string scheme;                // "hmac" | "standard-webhooks"
+  std::string header = "X-Signature";  // hmac
+  std::string algorithm = "sha256";    // hmac: sha1 | sha256 | sha512
+  std::string encoding = "hex";        // hmac: hex | base64
+  std::string prefix;                  // hmac: e.g. "sha256="
+  std::vector<std::string> secrets;    // resolved values, in config order
+  int64_t tolerance_s = 300;           // standard-webhooks
+};
+
+// Builds the verifier for `config`. Fails (naming the problem, with secret
+// indexes but never secret bytes) on an unknown scheme or algorithm, no
+// secrets, an empty secret, or a secret that does not decode.
+Result<std::unique_ptr<SignatureVerifier>> MakeSignatureVerifier(
+    const SignatureConfig& config);
+
+}  // namespace dlrd

@@ -1,0 +1,85 @@
+// EventStore: the durable home of accepted callbacks (a port).
+//
+// Contract:
+// - CommitBatch() writes every submission it is given in ONE durable
+//   transaction and returns only after that transaction committed (or
+//   failed). When it returns ok, each submission's events are on disk:
+//   an HTTP 2xx may then be sent for them.
+// - A submission is all-or-nothing: either all of its new events are stored,
+//   or none (its result carries the error) while the rest of the batch
+//   still commits.
+// - Events are deduplicated on (source, dedupe_key): a duplicate is not an
+//   error, it is reported as not inserted.
+// - The per-verification status only moves forward (StatusRank).
+// - Not thread-safe: exactly one writer thread calls CommitBatch. The
+//   production implementation is SQLite; the interface is free of SQLite
+//   types so another store (PostgreSQL) can implement it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "dlrd/core/delivery.h"
+#include "dlrd/core/status.h"
+
+namespace dlrd {
+
+// The raw request kept beside its events, for re-verification and replay.
+struct RawRequest {
+  std::string source;
+  std::string target;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  int64_t received_at_ms = 0;
+};
+
+// One accepted request: its raw form and the events normalized from it.
+struct Submission {
+  RawRequest raw;
+  std::vector<DeliveryEvent> events;
+};
+
+struct SubmissionResult {
+  Status status;               // not ok: nothing of this submission stored
+  std::vector<bool> inserted;  // per event: false = duplicate
+};
+
+// Classes of store failure, for metrics and for the fatal-error rule.
+enum class StoreErrorKind { kNone, kBusy, kFull, kIo, kCorrupt, kConstraint, kOther };
+inline std::string_view ToString(StoreErrorKind k) {
+  switch (k) {
+    case StoreErrorKind::kNone: return "none";
+    case StoreErrorKind::kBusy: return "busy";
+    case StoreErrorKind::kFull: return "full";
+    case StoreErrorKind::kIo: return "io";
+    case StoreErrorKind::kCorrupt: return "corrupt";
+    case StoreErrorKind::kConstraint: return "constraint";
+    case StoreErrorKind::kOther: return "other";
+  }
+  return "other";
+}
+
+struct BatchResult {
+  Status status;  // not ok: the transaction did not commit; nothing stored
+  StoreErrorKind error = StoreErrorKind::kNone;
+  std::vector<SubmissionResult> submissions;  // same order as the input
+};
+
+class EventStore {
+ public:
+  virtual ~EventStore() = default;
+  // REQUIRES: called from one thread at a time.
+  virtual BatchResult CommitBatch(const std::vector<const Submission*>& batch) = 0;
+};
+
+// True for failures after which the process must not accept more work
+// (reliability.md §2.5: I/O error, disk full, corruption).
+inline bool IsFatal(StoreErrorKind k) {
+  return k == StoreErrorKind::kFull || k == StoreErrorKind::kIo ||
+         k == StoreErrorKind::kCorrupt;
+}
+
+}  // namespace dlrd

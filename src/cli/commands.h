@@ -1,0 +1,24 @@
+// The subcommands of the dlrd binary. Each returns the process exit code.
+//   serve         0 after a clean shutdown; 1 after a fatal runtime error
+//                 (store failure, listener failure); 2 for a config error.
+//   verify        0 valid, 1 invalid, 2 usage or config error.
+//   check-config  0 valid, 2 invalid.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "dlrd/config/config.h"
+
+namespace dlrd {
+
+// Reads, parses and validates a config file, resolving secrets from the
+// environment and files. Errors are ready to print.
+Result<Config> LoadConfig(const std::string& path);
+
+int RunServe(const std::string& config_path);
+int RunVerify(const std::string& config_path, const std::string& source,
+              const std::string& request_path, std::optional<int64_t> at);
+int RunCheckConfig(const std::string& config_path);
+
+}  // namespace dlrd

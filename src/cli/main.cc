@@ -1,0 +1,52 @@
+// dlrd: the composition root. Parses the command line and dispatches.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "dlrd/build_info.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "dlrd: receives OTP providers' delivery callbacks, verifies their "
+      "signatures and stores them durably in SQLite."};
+  app.set_version_flag("--version", std::string("dlrd ") + dlrd::kVersion +
+                                        " (" + dlrd::kRevision + ")");
+  app.require_subcommand(1);
+
+  std::string config;
+  auto* serve = app.add_subcommand("serve", "Run the daemon.");
+  serve->add_option("-c,--config", config, "Config file (JSON with comments)")
+      ->required();
+
+  std::string source, request;
+  std::optional<int64_t> at;
+  auto* verify = app.add_subcommand(
+      "verify",
+      "Check one raw HTTP request's signature against a source's settings. "
+      "Prints {\"valid\",\"reason\",\"secret_index\"}; exits 0 valid, 1 "
+      "invalid, 2 usage/config error.");
+  verify->add_option("-c,--config", config, "Config file")->required();
+  verify->add_option("--source", source, "Source name")->required();
+  verify->add_option("--request", request,
+                     "File with the raw request (request line, headers, "
+                     "blank line, body); - for stdin")
+      ->required();
+  verify->add_option("--at", at,
+                     "Verify as of this unix time (seconds) instead of now");
+
+  auto* check = app.add_subcommand("check-config",
+                                   "Validate a config file without starting.");
+  check->add_option("-c,--config", config, "Config file")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  if (serve->parsed()) return dlrd::RunServe(config);
+  if (verify->parsed()) return dlrd::RunVerify(config, source, request, at);
+  if (check->parsed()) return dlrd::RunCheckConfig(config);
+  return 2;
+}

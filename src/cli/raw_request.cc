@@ -1,0 +1,76 @@
+#include "cli/raw_request.h"
+
+#include <charconv>
+
+namespace dlrd {
+namespace {
+
+std::string_view TrimSpaces(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+}  // namespace
+
+Result<InboundWebhook> ParseRawRequest(std::string_view text) {
+  using R = Result<InboundWebhook>;
+  size_t head_end = text.find("\r\n\r\n");
+  size_t body_start = head_end + 4;
+  if (head_end == std::string_view::npos) {
+    head_end = text.find("\n\n");
+    body_start = head_end + 2;
+  }
+  if (head_end == std::string_view::npos) {
+    return R::Error("request: no blank line between headers and body");
+  }
+  std::string_view head = text.substr(0, head_end);
+  InboundWebhook hook;
+  hook.body = std::string(text.substr(body_start));
+
+  bool first = true;
+  while (!head.empty()) {
+    size_t nl = head.find('\n');
+    std::string_view line = TrimSpaces(head.substr(0, nl));
+    head = nl == std::string_view::npos ? std::string_view() : head.substr(nl + 1);
+    if (first) {
+      first = false;
+      size_t sp1 = line.find(' ');
+      size_t sp2 = line.rfind(' ');
+      if (sp1 == std::string_view::npos || sp2 == sp1) {
+        return R::Error("request: first line must be METHOD TARGET HTTP/1.1");
+      }
+      hook.method = std::string(line.substr(0, sp1));
+      hook.target = std::string(TrimSpaces(line.substr(sp1 + 1, sp2 - sp1 - 1)));
+      continue;
+    }
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) {
+      return R::Error("request: header line without a colon");
+    }
+    hook.headers.emplace_back(std::string(line.substr(0, colon)),
+                              std::string(TrimSpaces(line.substr(colon + 1))));
+  }
+  if (auto cl = hook.Header("Content-Length")) {
+    size_t n = 0;
+    auto [p, ec] = std::from_chars(cl->data(), cl->data() + cl->size(), n);
+    if (ec != std::errc() || p != cl->data() + cl->size()) {
+      return R::Error("request: invalid Content-Length");
+    }
+    if (n > hook.body.size()) {
+      return R::Error("request: body shorter than Content-Length");
+    }
+    hook.body.resize(n);
+  }
+  // The {source} path segment, if the target is a webhook path.
+  constexpr std::string_view kPrefix = "/webhooks/";
+  if (hook.target.rfind(kPrefix, 0) == 0) {
+    std::string_view rest = std::string_view(hook.target).substr(kPrefix.size());
+    hook.source = std::string(rest.substr(0, rest.find_first_of("/?")));
+  }
+  return hook;
+}
+
+}  // namespace dlrd

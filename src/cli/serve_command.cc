@@ -1,0 +1,191 @@
+// `dlrd serve`: wires the concrete types together and runs until a signal.
+//
+// Shutdown order (SIGTERM/SIGINT, or a fatal store error):
+//   1. the public listener stops accepting and drains: in-flight requests
+//      are answered once their commit completes, idle connections close;
+//   2. when no public connection is left (or the grace period ends), the
+//      ingest queue stops: everything queued is committed;
+//   3. the admin listener and the I/O threads stop; exit 0 (1 if fatal).
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <prometheus/registry.h>
+
+#include "cli/commands.h"
+#include "dlrd/build_info.h"
+#include "dlrd/core/clock.h"
+#include "dlrd/ingest/ingest_service.h"
+#include "dlrd/metrics/process_collector.h"
+#include "http/admin_routes.h"
+#include "http/http_listener.h"
+#include "http/webhook_routes.h"
+#include "store/sqlite_event_store.h"
+
+namespace dlrd {
+namespace {
+
+namespace net = boost::asio;
+
+// Polls until the public listener has drained, then finishes shutdown.
+class Shutdown {
+ public:
+  Shutdown(net::io_context& ioc, HttpListener& pub, HttpListener& admin,
+           IngestQueue& queue, Logger& log, int64_t grace_ms)
+      : ioc_(ioc),
+        pub_(pub),
+        admin_(admin),
+        queue_(queue),
+        log_(log),
+        grace_(std::chrono::milliseconds(grace_ms)),
+        timer_(ioc) {}
+
+  bool started() const { return started_; }
+
+  void Begin(const char* why) {
+    if (started_) return;
+    started_ = true;
+    log_.Info("shutdown_started", {{"reason", why}});
+    deadline_ = std::chrono::steady_clock::now() + grace_;
+    pub_.Shutdown();
+    Poll();
+  }
+
+ private:
+  void Poll() {
+    if (pub_.open_connections() > 0 &&
+        std::chrono::steady_clock::now() < deadline_) {
+      timer_.expires_after(std::chrono::milliseconds(20));
+      timer_.async_wait([this](boost::system::error_code) { Poll(); });
+      return;
+    }
+    if (pub_.open_connections() > 0) {
+      log_.Warn("shutdown_grace_expired",
+                {{"open_connections", pub_.open_connections()}});
+    }
+    queue_.Stop();  // commits whatever is still queued
+    admin_.Shutdown();
+    log_.Info("shutdown_complete");
+    ioc_.stop();
+  }
+
+  net::io_context& ioc_;
+  HttpListener& pub_;
+  HttpListener& admin_;
+  IngestQueue& queue_;
+  Logger& log_;
+  std::chrono::milliseconds grace_;
+  net::steady_timer timer_;
+  std::chrono::steady_clock::time_point deadline_;
+  bool started_ = false;
+};
+
+}  // namespace
+
+int RunServe(const std::string& config_path) {
+  auto loaded = LoadConfig(config_path);
+  if (!loaded.ok()) {
+    std::cerr << "dlrd: config error: " << loaded.status().message() << "\n";
+    return 2;
+  }
+  const Config& config = loaded.value();
+  LogLevel level = LogLevel::kInfo;
+  ParseLogLevel(config.log_level, &level);
+  Logger log(stderr, level);
+
+  auto sources = BuildSources(config);
+  if (!sources.ok()) {
+    log.Error("config_invalid", {{"error", sources.status().message()}});
+    return 2;
+  }
+  auto store = SqliteEventStore::Open(config.store.path,
+                                      {config.store.busy_timeout_ms});
+  if (!store.ok()) {
+    log.Error("store_open_failed", {{"database", config.store.path},
+                                    {"error", store.status().message()}});
+    return 1;
+  }
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  Metrics metrics(*registry, MetricLabels(sources.value()),
+                  BuildLabels{kVersion, kRevision});
+
+  net::io_context ioc(config.io_threads);
+  std::atomic<bool> fatal{false};
+  std::function<void()> on_fatal_begin;  // set once Shutdown exists
+  IngestQueue queue(*store.value(),
+                    {config.store.queue_capacity, config.store.max_batch},
+                    &metrics, [&](const Status& s) {
+                      log.Error("store_fatal", {{"error", s.message()}});
+                      fatal = true;
+                      net::post(ioc, [&] {
+                        if (on_fatal_begin) on_fatal_begin();
+                      });
+                    });
+  SystemClock clock;
+  IngestService ingest(sources.value(), queue, metrics, log);
+  WebhookHandler webhooks(ingest, clock);
+  std::atomic<bool> draining{false};
+  AdminHandler admin(
+      {registry, std::make_shared<ProcessCollector>()},
+      [&] { return queue.healthy() && !draining.load(); });
+
+  auto pub = HttpListener::Listen(ioc, config.listen,
+                                  {"public", "webhook", config.limits},
+                                  webhooks, &metrics, log);
+  if (!pub.ok()) {
+    log.Error("listen_failed", {{"listener", "public"},
+                                {"error", pub.status().message()}});
+    return 1;
+  }
+  ListenerLimits admin_limits = config.limits;
+  auto adm = HttpListener::Listen(ioc, config.admin_listen,
+                                  {"admin", "other", admin_limits}, admin,
+                                  &metrics, log);
+  if (!adm.ok()) {
+    log.Error("listen_failed", {{"listener", "admin"},
+                                {"error", adm.status().message()}});
+    return 1;
+  }
+
+  queue.Start();
+  pub.value()->Start();
+  adm.value()->Start();
+
+  Shutdown shutdown(ioc, *pub.value(), *adm.value(), queue, log,
+                    config.shutdown_grace_ms);
+  on_fatal_begin = [&] {
+    draining = true;
+    shutdown.Begin("store_fatal");
+  };
+  net::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    draining = true;
+    shutdown.Begin(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  });
+  std::signal(SIGPIPE, SIG_IGN);
+
+  log.Info("started", {{"version", kVersion},
+                       {"listen", config.listen.host + ":" +
+                                      std::to_string(pub.value()->port())},
+                       {"admin_listen", config.admin_listen.host + ":" +
+                                            std::to_string(adm.value()->port())},
+                       {"database", config.store.path},
+                       {"schema_version", store.value()->schema_version()},
+                       {"sources", config.sources.size()}});
+
+  std::vector<std::thread> threads;
+  for (int i = 1; i < config.io_threads; ++i) {
+    threads.emplace_back([&] { ioc.run(); });
+  }
+  ioc.run();
+  for (auto& t : threads) t.join();
+  queue.Stop();
+  return fatal ? 1 : 0;
+}
+
+}  // namespace dlrd

@@ -1,0 +1,289 @@
+// Config parsing. Each section is read by a small function that consumes
+// the keys it knows from a JSON object and reports the rest as unknown, so a
+// typo like "secrests" fails start-up instead of being silently ignored.
+#include "dlrd/config/config.h"
+
+#include <charconv>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "dlrd/normalize/payload_normalizer.h"
+
+namespace dlrd {
+namespace {
+
+using nlohmann::json;
+
+// Reads typed keys of one JSON object, remembering which were consumed.
+class ObjectReader {
+ public:
+  ObjectReader(const json& obj, std::string path)
+      : obj_(obj), path_(std::move(path)) {}
+
+  std::string Key(std::string_view k) const {
+    return path_.empty() ? std::string(k) : path_ + "." + std::string(k);
+  }
+
+  const json* Find(std::string_view k) {
+    seen_.insert(std::string(k));
+    auto it = obj_.find(std::string(k));
+    return it == obj_.end() ? nullptr : &*it;
+  }
+
+  Status String(std::string_view k, std::string* out, bool required = false) {
+    const json* v = Find(k);
+    if (!v) return required ? Missing(k) : Status::Ok();
+    if (!v->is_string()) return Status::Error(Key(k) + ": must be a string");
+    *out = v->get<std::string>();
+    return Status::Ok();
+  }
+
+  Status Bool(std::string_view k, bool* out) {
+    const json* v = Find(k);
+    if (!v) return Status::Ok();
+    if (!v->is_boolean()) return Status::Error(Key(k) + ": must be true or false");
+    *out = v->get<bool>();
+    return Status::Ok();
+  }
+
+  template <typename Int>
+  Status Integer(std::string_view k, Int* out, int64_t min, int64_t max) {
+    const json* v = Find(k);
+    if (!v) return Status::Ok();
+    if (!v->is_number_integer()) {
+      return Status::Error(Key(k) + ": must be an integer");
+    }
+    const bool too_big = v->is_number_unsigned() &&
+                         v->get<uint64_t>() > static_cast<uint64_t>(max);
+    const int64_t n = too_big ? max : v->get<int64_t>();
+    if (too_big || n < min || n > max) {
+      return Status::Error(Key(k) + ": must be between " + std::to_string(min) +
+                           " and " + std::to_string(max));
+    }
+    *out = static_cast<Int>(n);
+    return Status::Ok();
+  }
+
+  Status Missing(std::string_view k) const {
+    return Status::Error(Key(k) + ": required");
+  }
+
+  // Call after all reads: any key not asked for is an error.
+  Status NoUnknownKeys() const {
+    for (auto it = obj_.begin(); it != obj_.end(); ++it) {
+      if (!seen_.count(it.key())) {
+        return Status::Error(Key(it.key()) + ": unknown key");
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  const json& obj_;
+  std::string path_;
+  std::set<std::string> seen_;
+};
+
+#define DLRD_TRY(expr)                 \
+  do {                                 \
+    if (Status _s = (expr); !_s.ok()) { \
+      return _s;                       \
+    }                                  \
+  } while (0)
+
+Status ReadEndpoint(ObjectReader& r, std::string_view key, Endpoint* out) {
+  std::string text;
+  DLRD_TRY(r.String(key, &text));
+  if (text.empty()) return Status::Ok();
+  auto ep = ParseEndpoint(text);
+  if (!ep.ok()) return Status::Error(r.Key(key) + ": " + ep.status().message());
+  *out = ep.value();
+  return Status::Ok();
+}
+
+Status ReadLimits(const json& j, const std::string& path, ListenerLimits* l) {
+  if (!j.is_object()) return Status::Error(path + ": must be an object");
+  ObjectReader r(j, path);
+  constexpr int64_t kMaxMs = 3'600'000;
+  DLRD_TRY(r.Integer("max_body_bytes", &l->max_body_bytes, 1, 64 << 20));
+  DLRD_TRY(r.Integer("max_header_bytes", &l->max_header_bytes, 256, 1 << 20));
+  DLRD_TRY(r.Integer("header_timeout_ms", &l->header_timeout_ms, 1, kMaxMs));
+  DLRD_TRY(r.Integer("body_timeout_ms", &l->body_timeout_ms, 1, kMaxMs));
+  DLRD_TRY(r.Integer("idle_timeout_ms", &l->idle_timeout_ms, 1, kMaxMs));
+  DLRD_TRY(r.Integer("write_timeout_ms", &l->write_timeout_ms, 1, kMaxMs));
+  DLRD_TRY(r.Integer("max_connections", &l->max_connections, 1, 1'000'000));
+  return r.NoUnknownKeys();
+}
+
+Status ReadStore(const json& j, const std::string& path, StoreConfig* s) {
+  if (!j.is_object()) return Status::Error(path + ": must be an object");
+  ObjectReader r(j, path);
+  DLRD_TRY(r.Integer("queue_capacity", &s->queue_capacity, 1, 10'000'000));
+  DLRD_TRY(r.Integer("max_batch", &s->max_batch, 1, 100'000));
+  DLRD_TRY(r.Integer("busy_timeout_ms", &s->busy_timeout_ms, 0, 600'000));
+  return r.NoUnknownKeys();
+}
+
+Status ReadSecrets(const json& j, const std::string& path, bool demo,
+                   const SecretResolver& resolve,
+                   std::vector<std::string>* out) {
+  if (!j.is_array() || j.empty()) {
+    return Status::Error(path + ": must be a non-empty array of secret "
+                                "references (env:NAME or file:PATH)");
+  }
+  for (size_t i = 0; i < j.size(); ++i) {
+    std::string key = path + "[" + std::to_string(i) + "]";
+    if (!j[i].is_string()) return Status::Error(key + ": must be a string");
+    std::string ref = j[i].get<std::string>();
+    if (ref.rfind("env:", 0) == 0 || ref.rfind("file:", 0) == 0) {
+      auto value = resolve(ref);
+      if (!value.ok()) return Status::Error(key + ": " + value.status().message());
+      out->push_back(std::move(value).value());
+    } else if (demo) {
+      out->push_back(ref);
+    } else {
+      return Status::Error(key +
+                           ": literal secrets are refused; use env:NAME or "
+                           "file:PATH (or mark the config \"demo\": true)");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ReadSignature(const json& j, const std::string& path, bool demo,
+                     const SecretResolver& resolve, SignatureConfig* sig) {
+  if (!j.is_object()) return Status::Error(path + ": must be an object");
+  ObjectReader r(j, path);
+  DLRD_TRY(r.String("scheme", &sig->scheme, /*required=*/true));
+  DLRD_TRY(r.String("header", &sig->header));
+  DLRD_TRY(r.String("algorithm", &sig->algorithm));
+  DLRD_TRY(r.String("encoding", &sig->encoding));
+  DLRD_TRY(r.String("prefix", &sig->prefix));
+  DLRD_TRY(r.Integer("tolerance_s", &sig->tolerance_s, 0, 86'400));
+  const json* secrets = r.Find("secrets");
+  if (!secrets) return r.Missing("secrets");
+  DLRD_TRY(ReadSecrets(*secrets, r.Key("secrets"), demo, resolve,
+                       &sig->secrets));
+  DLRD_TRY(r.NoUnknownKeys());
+  // Build once to validate scheme, algorithm and every secret now, at
+  // start-up, rather than on the first callback.
+  auto verifier = MakeSignatureVerifier(*sig);
+  if (!verifier.ok()) {
+    return Status::Error(path + "." + verifier.status().message());
+  }
+  return Status::Ok();
+}
+
+Status ReadSource(const json& j, const std::string& path, bool demo,
+                  const SecretResolver& resolve, SourceConfig* src) {
+  if (!j.is_object()) return Status::Error(path + ": must be an object");
+  ObjectReader r(j, path);
+  DLRD_TRY(r.String("format", &src->format, /*required=*/true));
+  if (auto n = MakePayloadNormalizer(src->format); !n.ok()) {
+    return Status::Error(path + "." + n.status().message());
+  }
+  const json* sig = r.Find("signature");
+  if (!sig) return r.Missing("signature");
+  DLRD_TRY(ReadSignature(*sig, r.Key("signature"), demo, resolve,
+                         &src->signature));
+  return r.NoUnknownKeys();
+}
+
+bool ValidSourceName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+              c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<Endpoint> ParseEndpoint(std::string_view text) {
+  std::string_view host, port;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() ||
+        text[close + 1] != ':') {
+      return Result<Endpoint>::Error("expected [v6-address]:port");
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+      return Result<Endpoint>::Error("expected host:port");
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  unsigned value = 0;
+  auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (host.empty() || ec != std::errc() || p != port.data() + port.size() ||
+      value == 0 || value > 65535) {
+    return Result<Endpoint>::Error("expected host:port with port 1-65535");
+  }
+  return Endpoint{std::string(host), static_cast<uint16_t>(value)};
+}
+
+Result<Config> ParseConfig(std::string_view text,
+                           const SecretResolver& resolve) {
+  json root = json::parse(text, nullptr, /*allow_exceptions=*/false,
+                          /*ignore_comments=*/true);
+  if (root.is_discarded()) {
+    return Result<Config>::Error("config: not valid JSON (comments allowed)");
+  }
+  if (!root.is_object()) return Result<Config>::Error("config: must be an object");
+
+  Config c;
+  ObjectReader r(root, "");
+  auto run = [&]() -> Status {
+    DLRD_TRY(r.Bool("demo", &c.demo));
+    DLRD_TRY(ReadEndpoint(r, "listen", &c.listen));
+    DLRD_TRY(ReadEndpoint(r, "admin_listen", &c.admin_listen));
+    DLRD_TRY(r.String("database", &c.store.path));
+    if (c.store.path.empty()) return Status::Error("database: must not be empty");
+    DLRD_TRY(r.Integer("io_threads", &c.io_threads, 1, 64));
+    DLRD_TRY(r.Integer("shutdown_grace_ms", &c.shutdown_grace_ms, 0, 600'000));
+    DLRD_TRY(r.String("log_level", &c.log_level));
+    if (c.log_level != "debug" && c.log_level != "info" &&
+        c.log_level != "warn" && c.log_level != "error") {
+      return Status::Error("log_level: must be one of debug, info, warn, error");
+    }
+    if (const json* l = r.Find("limits")) {
+      DLRD_TRY(ReadLimits(*l, "limits", &c.limits));
+    }
+    if (const json* s = r.Find("store")) {
+      DLRD_TRY(ReadStore(*s, "store", &c.store));
+    }
+    const json* sources = r.Find("sources");
+    if (!sources) return r.Missing("sources");
+    if (!sources->is_object() || sources->empty()) {
+      return Status::Error("sources: must be a non-empty object");
+    }
+    for (auto it = sources->begin(); it != sources->end(); ++it) {
+      std::string path = "sources." + it.key();
+      if (!ValidSourceName(it.key())) {
+        return Status::Error(path +
+                             ": source names use only a-z, 0-9, '-' and '_' "
+                             "(1-64 chars); the name is the URL path segment");
+      }
+      SourceConfig src;
+      src.name = it.key();
+      DLRD_TRY(ReadSource(it.value(), path, c.demo, resolve, &src));
+      c.sources.emplace(src.name, std::move(src));
+    }
+    if (c.listen.host == c.admin_listen.host &&
+        c.listen.port == c.admin_listen.port) {
+      return Status::Error("admin_listen: must differ from listen");
+    }
+    return r.NoUnknownKeys();
+  };
+  if (Status s = run(); !s.ok()) return s;
+  return c;
+}
+
+}  // namespace dlrd

@@ -1,0 +1,32 @@
+#include "dlrd/core/inbound_webhook.h"
+
+namespace dlrd {
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::optional<std::string_view> InboundWebhook::Header(
+    std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (EqualsIgnoreCase(k, name)) return std::string_view(v);
+  }
+  return std::nullopt;
+}
+
+int InboundWebhook::HeaderCount(std::string_view name) const {
+  int n = 0;
+  for (const auto& [k, v] : headers) {
+    if (EqualsIgnoreCase(k, name)) ++n;
+  }
+  return n;
+}
+
+}  // namespace dlrd

@@ -1,0 +1,289 @@
+#include "http/http_session.h"
+
+#include <chrono>
+#include <optional>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "http/framing.h"
+
+namespace dlrd {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(tcp::socket socket, std::shared_ptr<ListenerShared> shared)
+      : stream_(std::move(socket)),
+        shared_(std::move(shared)),
+        buffer_(BufferLimit(shared_->limits)) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) peer_ip_ = ep.address().to_string();
+  }
+
+  ~HttpSession() {
+    shared_->open.fetch_sub(1);
+    if (shared_->metrics) {
+      shared_->metrics->connections_open(shared_->name).Decrement();
+    }
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    shared_->sessions.erase(this);
+  }
+
+  void Run() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&HttpSession::StartRequest,
+                                            shared_from_this()));
+  }
+
+  // Called on any thread.
+  void Drain() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->draining_ = true;
+      if (self->awaiting_first_byte_) self->Close();
+    });
+  }
+
+ private:
+  static size_t BufferLimit(const ListenerLimits& l) {
+    return std::max<size_t>(16 * 1024, l.max_header_bytes + 4096);
+  }
+
+  void StartRequest() {
+    if (draining_) return Close();
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(shared_->limits.max_header_bytes));
+    parser_->body_limit(shared_->limits.max_body_bytes);
+    awaiting_first_byte_ = buffer_.size() == 0;
+    if (awaiting_first_byte_) {
+      stream_.expires_after(
+          std::chrono::milliseconds(shared_->limits.idle_timeout_ms));
+    } else {
+      stream_.expires_after(
+          std::chrono::milliseconds(shared_->limits.header_timeout_ms));
+    }
+    ScanHeader();
+  }
+
+  void ScanHeader() {
+    auto data = buffer_.cdata();
+    std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+    HeaderScan scan = ScanHeaderBlock(bytes, shared_->limits.max_header_bytes);
+    switch (scan.kind) {
+      case HeaderScan::kNeedMore:
+        return ReadMore();
+      case HeaderScan::kTooLarge:
+        return Reject(431, "header too large");
+      case HeaderScan::kBad:
+        return Reject(400, scan.reason);
+      case HeaderScan::kComplete:
+        return ParseHeader(scan.length);
+    }
+  }
+
+  void ReadMore() {
+    size_t room = buffer_.max_size() - buffer_.size();
+    stream_.async_read_some(
+        buffer_.prepare(std::min<size_t>(room, 8192)),
+        beast::bind_front_handler(&HttpSession::OnReadSome,
+                                  shared_from_this()));
+  }
+
+  void OnReadSome(beast::error_code ec, std::size_t n) {
+    if (ec) return Close();  // EOF, reset, idle or header timeout
+    buffer_.commit(n);
+    if (awaiting_first_byte_) {
+      awaiting_first_byte_ = false;
+      stream_.expires_after(
+          std::chrono::milliseconds(shared_->limits.header_timeout_ms));
+    }
+    ScanHeader();
+  }
+
+  void ParseHeader(size_t header_length) {
+    started_ = std::chrono::steady_clock::now();
+    beast::error_code ec;
+    auto data = buffer_.cdata();
+    size_t used = parser_->put(net::buffer(data.data(), header_length), ec);
+    if (!ec && !parser_->is_header_done()) ec = http::error::partial_message;
+    if (ec == http::error::body_limit) return Reject(413, "body too large");
+    if (ec) return Reject(400, ec.message());
+    buffer_.consume(used);
+
+    const auto& req = parser_->get();
+    std::vector<std::pair<std::string_view, std::string_view>> fields;
+    for (const auto& f : req) fields.emplace_back(f.name_string(), f.value());
+    FieldCheck check = CheckFields(req.version(), req.method_string(), fields,
+                                   shared_->limits.max_body_bytes);
+    if (check.status != 0) return Reject(check.status, check.reason);
+
+    stream_.expires_after(
+        std::chrono::milliseconds(shared_->limits.body_timeout_ms));
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&HttpSession::OnBody,
+                                               shared_from_this()));
+  }
+
+  void OnBody(beast::error_code ec, std::size_t) {
+    if (ec == http::error::body_limit) return Reject(413, "body too large");
+    if (ec == beast::error::timeout || ec == http::error::end_of_stream ||
+        ec == net::error::eof || ec == net::error::connection_reset) {
+      return Close();
+    }
+    if (ec) return Reject(400, ec.message());
+
+    auto msg = parser_->release();
+    HttpRequest req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    req.version = msg.version();
+    for (const auto& f : msg) {
+      req.headers.emplace_back(std::string(f.name_string()),
+                               std::string(f.value()));
+    }
+    req.body = std::move(msg.body());
+    req.peer_ip = peer_ip_;
+    keep_alive_ = msg.keep_alive();
+    parser_.reset();
+
+    // No deadline while the handler works: a store commit decides that.
+    stream_.expires_never();
+    auto self = shared_from_this();
+    shared_->handler->Handle(std::move(req), [self](HttpResponse resp) {
+      net::post(self->stream_.get_executor(),
+                [self, resp = std::move(resp)]() mutable {
+                  self->Write(std::move(resp));
+                });
+    });
+  }
+
+  // Framing failure: answer, then close without reading anything more.
+  void Reject(unsigned status, const std::string& reason) {
+    if (shared_->log && status != 413 && status != 431) {
+      shared_->log->Info("http_rejected", {{"listener", shared_->name},
+                                           {"status", status},
+                                           {"reason", reason},
+                                           {"client", peer_ip_}});
+    }
+    if (started_ == std::chrono::steady_clock::time_point{}) {
+      started_ = std::chrono::steady_clock::now();
+    }
+    HttpResponse resp = PlainResponse(status, shared_->default_handler);
+    resp.close = true;
+    keep_alive_ = false;
+    Write(std::move(resp));
+  }
+
+  void Write(HttpResponse resp) {
+    const bool close = resp.close || !keep_alive_ || draining_;
+    response_.emplace();
+    auto& r = *response_;
+    r.result(resp.status);
+    r.version(11);
+    r.set(http::field::server, "dlrd");
+    r.set(http::field::content_type, resp.content_type);
+    for (auto& [k, v] : resp.headers) r.set(k, v);
+    r.body() = std::move(resp.body);
+    r.keep_alive(!close);
+    r.prepare_payload();
+    status_ = resp.status;
+    handler_label_ = std::move(resp.handler);
+    stream_.expires_after(
+        std::chrono::milliseconds(shared_->limits.write_timeout_ms));
+    http::async_write(stream_, r,
+                      beast::bind_front_handler(&HttpSession::OnWrite,
+                                                shared_from_this(), close));
+  }
+
+  void OnWrite(bool close, beast::error_code ec, std::size_t) {
+    if (shared_->metrics) {
+      std::chrono::duration<double> took =
+          std::chrono::steady_clock::now() - started_;
+      shared_->metrics->http_duration(handler_label_, status_)
+          .Observe(took.count());
+    }
+    response_.reset();
+    started_ = {};
+    if (ec) return Close();
+    if (close) return LingerClose();
+    StartRequest();
+  }
+
+  // After an early reject the client may still be sending a body we never
+  // read; closing with unread data makes the kernel send RST, which can
+  // destroy our response before the client reads it. So: half-close, then
+  // discard input briefly (bounded in time and bytes), then close.
+  void LingerClose() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    buffer_.clear();
+    stream_.expires_after(std::chrono::milliseconds(500));
+    Discard(256 * 1024);
+  }
+
+  void Discard(size_t budget) {
+    if (budget == 0) return Close();
+    stream_.async_read_some(
+        buffer_.prepare(std::min<size_t>(buffer_.max_size(), 8192)),
+        [self = shared_from_this(), budget](beast::error_code ec,
+                                            std::size_t n) {
+          if (ec || n >= budget) return self->Close();
+          self->Discard(budget - n);
+        });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<ListenerShared> shared_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::response<http::string_body>> response_;
+  std::string peer_ip_;
+  std::chrono::steady_clock::time_point started_{};
+  std::string handler_label_;
+  unsigned status_ = 0;
+  bool keep_alive_ = true;
+  bool awaiting_first_byte_ = false;
+  bool draining_ = false;
+};
+
+void StartHttpSession(tcp::socket socket,
+                      std::shared_ptr<ListenerShared> shared) {
+  auto session = std::make_shared<HttpSession>(std::move(socket), shared);
+  shared->open.fetch_add(1);
+  if (shared->metrics) shared->metrics->connections_open(shared->name).Increment();
+  bool draining;
+  {
+    std::lock_guard<std::mutex> lock(shared->mu);
+    shared->sessions[session.get()] = session;
+    draining = shared->draining;
+  }
+  session->Run();
+  if (draining) session->Drain();
+}
+
+void DrainHttpSessions(ListenerShared& shared) {
+  std::vector<std::shared_ptr<HttpSession>> live;
+  {
+    std::lock_guard<std::mutex> lock(shared.mu);
+    shared.draining = true;
+    for (auto& [ptr, weak] : shared.sessions) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) s->Drain();
+}
+
+}  // namespace dlrd

@@ -1,0 +1,139 @@
+#include "dlrd/ingest/ingest_queue.h"
+
+#include <chrono>
+
+#include "dlrd/metrics/metrics.h"
+
+namespace dlrd {
+
+IngestQueue::IngestQueue(EventStore& store, IngestQueueOptions options,
+                         Metrics* metrics, FatalHandler on_fatal)
+    : store_(store),
+      options_(options),
+      metrics_(metrics),
+      on_fatal_(std::move(on_fatal)) {
+  if (metrics_) {
+    metrics_->queue_capacity().Set(static_cast<double>(options_.capacity));
+  }
+}
+
+IngestQueue::~IngestQueue() { Stop(); }
+
+void IngestQueue::Start() { writer_ = std::thread([this] { Run(); }); }
+
+IngestQueue::SubmitResult IngestQueue::Submit(Submission&& submission,
+                                              Completion&& done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_ || failed_) return SubmitResult::kClosed;
+    if (items_.size() >= options_.capacity) return SubmitResult::kFull;
+    items_.push_back(Item{std::move(submission), std::move(done)});
+    if (metrics_) metrics_->queue_depth().Set(static_cast<double>(items_.size()));
+  }
+  cv_.notify_one();
+  return SubmitResult::kQueued;
+}
+
+void IngestQueue::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+  }
+  cv_.notify_one();
+  if (writer_.joinable()) writer_.join();
+}
+
+size_t IngestQueue::depth() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return items_.size();
+}
+
+bool IngestQueue::healthy() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !failed_;
+}
+
+void IngestQueue::Run() {
+  std::vector<Item> batch;
+  for (;;) {
+    bool failed;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return !items_.empty() || closed_; });
+      if (items_.empty()) return;  // closed and drained
+      size_t n = std::min(items_.size(), options_.max_batch);
+      batch.clear();
+      for (size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(items_.front()));
+        items_.pop_front();
+      }
+      if (metrics_) {
+        metrics_->queue_depth().Set(static_cast<double>(items_.size()));
+      }
+      failed = failed_;
+    }
+    if (failed) {
+      FailAll(batch, StoreErrorKind::kOther);
+    } else {
+      CommitOne(batch);
+    }
+    // Completions may own resources (an HTTP session); release them now,
+    // not when the next batch arrives.
+    batch.clear();
+  }
+}
+
+void IngestQueue::FailAll(std::vector<Item>& batch, StoreErrorKind kind) {
+  CommitOutcome outcome;
+  outcome.error = kind;
+  for (Item& item : batch) {
+    if (metrics_) metrics_->events_dropped("store_failed").Increment();
+    item.done(item.submission, outcome);
+  }
+}
+
+void IngestQueue::CommitOne(std::vector<Item>& batch) {
+  std::vector<const Submission*> subs;
+  subs.reserve(batch.size());
+  for (const Item& item : batch) subs.push_back(&item.submission);
+
+  auto start = std::chrono::steady_clock::now();
+  BatchResult result = store_.CommitBatch(subs);
+  std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  if (metrics_) {
+    metrics_->store_commit_duration().Observe(took.count());
+    metrics_->store_commit_batch_size().Observe(
+        static_cast<double>(batch.size()));
+  }
+
+  if (!result.status.ok()) {
+    if (metrics_) {
+      metrics_->store_error("commit", ToString(result.error)).Increment();
+    }
+    if (IsFatal(result.error)) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        failed_ = true;
+      }
+      if (on_fatal_) on_fatal_(result.status);
+    }
+    FailAll(batch, result.error);
+    return;
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const SubmissionResult& sr = result.submissions[i];
+    CommitOutcome outcome;
+    outcome.committed = sr.status.ok();
+    if (!sr.status.ok()) {
+      outcome.error = StoreErrorKind::kOther;
+      if (metrics_) {
+        metrics_->store_error("write", "other").Increment();
+        metrics_->events_dropped("store_failed").Increment();
+      }
+    }
+    outcome.inserted = sr.inserted;
+    batch[i].done(batch[i].submission, outcome);
+  }
+}
+
+}  // namespace dlrd

@@ -1,0 +1,125 @@
+#include "dlrd/ingest/ingest_service.h"
+
+namespace dlrd {
+
+Result<SourceMap> BuildSources(const Config& config) {
+  SourceMap out;
+  for (const auto& [name, sc] : config.sources) {
+    auto verifier = MakeSignatureVerifier(sc.signature);
+    if (!verifier.ok()) {
+      return Result<SourceMap>::Error("sources." + name + ".signature." +
+                                      verifier.status().message());
+    }
+    auto normalizer = MakePayloadNormalizer(sc.format);
+    if (!normalizer.ok()) {
+      return Result<SourceMap>::Error("sources." + name + "." +
+                                      normalizer.status().message());
+    }
+    out.emplace(name, Source{name, std::move(verifier).value(),
+                             std::move(normalizer).value()});
+  }
+  return out;
+}
+
+std::vector<SourceLabels> MetricLabels(const SourceMap& sources) {
+  std::vector<SourceLabels> out;
+  for (const auto& [name, s] : sources) {
+    out.push_back(SourceLabels{name, std::string(s.provider()),
+                               s.verifier->Reasons(),
+                               s.verifier->secret_count()});
+  }
+  return out;
+}
+
+IngestService::IngestService(const SourceMap& sources, IngestQueue& queue,
+                             Metrics& metrics, Logger& logger)
+    : sources_(sources), queue_(queue), metrics_(metrics), log_(logger) {}
+
+void IngestService::Accept(InboundWebhook hook, int64_t now_ms, Done done) {
+  auto it = sources_.find(hook.source);
+  if (it == sources_.end()) {
+    done(IngestOutcome::kUnknownSource);
+    return;
+  }
+  const Source& src = it->second;
+  SourceMetrics& m = metrics_.source(src.name);
+  auto finish = [&m, &done](IngestOutcome o) {
+    m.requests[static_cast<size_t>(o)]->Increment();
+    done(o);
+  };
+
+  auto content_type = hook.Header("Content-Type");
+  if (!content_type || !src.normalizer->AcceptsContentType(*content_type)) {
+    finish(IngestOutcome::kUnsupportedMediaType);
+    return;
+  }
+
+  SignatureCheck check = src.verifier->Verify(hook, now_ms / 1000);
+  if (!check.valid) {
+    if (auto* c = m.signature_failures[static_cast<size_t>(check.reason)]) {
+      c->Increment();
+    }
+    log_.Warn("signature_rejected", {{"source", src.name},
+                                     {"reason", ToString(check.reason)},
+                                     {"client", hook.client_ip}});
+    finish(IngestOutcome::kRejectedSignature);
+    return;
+  }
+  if (check.secret_index >= 0 &&
+      static_cast<size_t>(check.secret_index) < m.secret_matches.size()) {
+    m.secret_matches[check.secret_index]->Increment();
+  }
+
+  NormalizeContext ctx{src.name, now_ms, check.event_id};
+  auto events = src.normalizer->Normalize(hook, ctx);
+  if (!events.ok()) {
+    log_.Warn("payload_rejected", {{"source", src.name},
+                                   {"error", events.status().message()}});
+    finish(IngestOutcome::kRejectedMalformed);
+    return;
+  }
+
+  Submission sub;
+  sub.events = std::move(events).value();
+  sub.raw.source = src.name;
+  sub.raw.target = std::move(hook.target);
+  sub.raw.headers = std::move(hook.headers);
+  sub.raw.body = std::move(hook.body);
+  sub.raw.received_at_ms = now_ms;
+
+  Metrics* metrics = &metrics_;
+  SourceMetrics* sm = &m;
+  IngestQueue::Completion on_commit = [metrics, sm, done](
+                                          const Submission& s,
+                                          const CommitOutcome& c) {
+    IngestOutcome o = IngestOutcome::kStoreFailed;
+    if (c.committed) {
+      bool any_new = false;
+      for (size_t i = 0; i < c.inserted.size(); ++i) {
+        if (!c.inserted[i]) continue;
+        any_new = true;
+        const DeliveryEvent& e = s.events[i];
+        if (auto* ctr = metrics->delivery_event(e.provider, e.channel,
+                                                e.status)) {
+          ctr->Increment();
+        }
+        if (e.latency_ms) {
+          metrics->delivery_latency(e.channel)
+              .Observe(static_cast<double>(*e.latency_ms) / 1000.0);
+        }
+      }
+      o = any_new ? IngestOutcome::kAccepted : IngestOutcome::kDuplicate;
+    }
+    sm->requests[static_cast<size_t>(o)]->Increment();
+    done(o);
+  };
+  auto result = queue_.Submit(std::move(sub), std::move(on_commit));
+  if (result == IngestQueue::SubmitResult::kQueued) return;
+  const bool full = result == IngestQueue::SubmitResult::kFull;
+  metrics_.events_dropped(full ? "queue_full" : "shutdown").Increment();
+  log_.Warn("ingest_overloaded", {{"source", src.name},
+                                  {"reason", full ? "queue_full" : "closed"}});
+  finish(IngestOutcome::kOverloaded);
+}
+
+}  // namespace dlrd

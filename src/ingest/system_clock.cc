@@ -1,0 +1,13 @@
+#include <chrono>
+
+#include "dlrd/core/clock.h"
+
+namespace dlrd {
+
+int64_t SystemClock::NowMs() const {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace dlrd

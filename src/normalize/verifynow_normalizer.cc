@@ -1,0 +1,236 @@
+#include "dlrd/normalize/verifynow_normalizer.h"
+
+#include <cstdint>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "dlrd/core/inbound_webhook.h"
+
+namespace dlrd {
+namespace {
+
+using nlohmann::json;
+
+// The body fields the normalizer reads, already type-checked.
+struct VerifyNowFields {
+  std::string verification_id;
+  std::string delivery_status;
+  std::string channel;
+  std::optional<int64_t> latency_ms;
+  std::string recipient;  // E.164 or empty
+};
+
+// Error messages name the field and the problem, never the value: values
+// may be phone numbers.
+Status FieldError(std::string_view field, std::string_view problem) {
+  return Status::Error(std::string(field) + ": " + std::string(problem));
+}
+
+Result<json> ParseObject(std::string_view body) {
+  if (body.empty()) return Result<json>::Error("body: empty");
+  json doc = json::parse(body.begin(), body.end(), /*cb=*/nullptr,
+                         /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return Result<json>::Error("body: not valid JSON");
+  if (!doc.is_object()) return Result<json>::Error("body: not a JSON object");
+  return doc;
+}
+
+// The member `key` of `body`, or nullptr when it is absent or null.
+const json* Member(const json& body, const char* key) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+Result<std::string> ReadVerificationId(const json& body) {
+  constexpr const char* kKey = "verificationId";
+  const json* v = Member(body, kKey);
+  if (v == nullptr) return FieldError(kKey, "missing");
+  std::string id;
+  if (v->is_string()) {
+    id = v->get_ref<const std::string&>();
+  } else if (v->is_number_unsigned()) {
+    id = std::to_string(v->get<uint64_t>());
+  } else if (v->is_number_integer()) {
+    id = std::to_string(v->get<int64_t>());
+  } else {
+    return FieldError(kKey, "must be a string or integer");
+  }
+  if (id.empty()) return FieldError(kKey, "must not be empty");
+  return id;
+}
+
+Result<std::string> ReadRequiredString(const json& body, const char* key) {
+  const json* v = Member(body, key);
+  if (v == nullptr) return FieldError(key, "missing");
+  if (!v->is_string()) return FieldError(key, "must be a string");
+  const std::string& s = v->get_ref<const std::string&>();
+  if (s.empty()) return FieldError(key, "must not be empty");
+  return s;
+}
+
+Result<std::optional<int64_t>> ReadLatency(const json& body) {
+  constexpr const char* kKey = "latencyMs";
+  const json* v = Member(body, kKey);
+  if (v == nullptr) return std::optional<int64_t>();
+  // nlohmann stores every non-negative integer literal as unsigned.
+  if (v->is_number_unsigned()) {
+    uint64_t n = v->get<uint64_t>();
+    if (n <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return std::optional<int64_t>(static_cast<int64_t>(n));
+    }
+  }
+  return FieldError(kKey, "must be a non-negative integer");
+}
+
+// The digits of a phone-number part written as text. Spaces, '-', '.', '(',
+// ')' are dropped, and one leading '+' when `allow_plus`; anything else makes
+// the part unusable (nullopt).
+std::optional<std::string> PhoneDigits(std::string_view s, bool allow_plus) {
+  if (allow_plus && !s.empty() && s.front() == '+') s.remove_prefix(1);
+  std::string digits;
+  for (char c : s) {
+    if (c >= '0' && c <= '9') {
+      digits += c;
+    } else if (c != ' ' && c != '-' && c != '.' && c != '(' && c != ')') {
+      return std::nullopt;
+    }
+  }
+  if (digits.empty()) return std::nullopt;
+  return digits;
+}
+
+// The digits of an optional phone-number part (string or integer). nullopt
+// when absent or unusable; an error only when the JSON type is wrong.
+Result<std::optional<std::string>> ReadPhoneDigits(const json& body,
+                                                   const char* key,
+                                                   bool allow_plus) {
+  using Digits = std::optional<std::string>;
+  const json* v = Member(body, key);
+  if (v == nullptr) return Digits();
+  if (v->is_number_unsigned()) {
+    return Digits(std::to_string(v->get<uint64_t>()));
+  }
+  if (v->is_number_integer()) return Digits();  // negative
+  if (!v->is_string()) return FieldError(key, "must be a string or integer");
+  return PhoneDigits(v->get_ref<const std::string&>(), allow_plus);
+}
+
+// "+<cc><nsn>" when the calling code is 1-3 digits without a leading zero and
+// the whole number has 8-15 digits (E.164), else empty.
+std::string FormE164(const std::string& cc, const std::string& nsn) {
+  if (cc.size() > 3 || cc.front() == '0') return "";
+  size_t total = cc.size() + nsn.size();
+  if (total < 8 || total > 15) return "";
+  return "+" + cc + nsn;
+}
+
+Result<std::string> ReadRecipient(const json& body) {
+  Result<std::optional<std::string>> cc =
+      ReadPhoneDigits(body, "countryCode", /*allow_plus=*/true);
+  if (!cc.ok()) return cc.status();
+  Result<std::optional<std::string>> nsn =
+      ReadPhoneDigits(body, "mobileNumber", /*allow_plus=*/false);
+  if (!nsn.ok()) return nsn.status();
+  if (!cc.value() || !nsn.value()) return std::string();
+  return FormE164(*cc.value(), *nsn.value());
+}
+
+Result<VerifyNowFields> ReadFields(const json& body) {
+  VerifyNowFields f;
+  Result<std::string> id = ReadVerificationId(body);
+  if (!id.ok()) return id.status();
+  f.verification_id = std::move(id).value();
+  Result<std::string> status = ReadRequiredString(body, "deliveryStatus");
+  if (!status.ok()) return status.status();
+  f.delivery_status = std::move(status).value();
+  Result<std::string> channel = ReadRequiredString(body, "channel");
+  if (!channel.ok()) return channel.status();
+  f.channel = std::move(channel).value();
+  Result<std::optional<int64_t>> latency = ReadLatency(body);
+  if (!latency.ok()) return latency.status();
+  f.latency_ms = latency.value();
+  Result<std::string> recipient = ReadRecipient(body);
+  if (!recipient.ok()) return recipient.status();
+  f.recipient = std::move(recipient).value();
+  return f;
+}
+
+Channel MapChannel(std::string_view raw) {
+  if (EqualsIgnoreCase(raw, "SMS")) return Channel::kSms;
+  if (EqualsIgnoreCase(raw, "WHATSAPP")) return Channel::kWhatsapp;
+  if (EqualsIgnoreCase(raw, "VOICE")) return Channel::kVoice;
+  return Channel::kOther;
+}
+
+DeliveryStatus MapStatus(std::string_view raw) {
+  if (EqualsIgnoreCase(raw, "DELIVERED")) return DeliveryStatus::kDelivered;
+  if (EqualsIgnoreCase(raw, "FAILED")) return DeliveryStatus::kFailed;
+  if (EqualsIgnoreCase(raw, "PENDING")) return DeliveryStatus::kSent;
+  return DeliveryStatus::kUnknown;
+}
+
+// Appends `part` with '%' and ':' percent-encoded, so that the joined key
+// stays unambiguous whatever the parts contain.
+void AppendKeyPart(std::string& key, std::string_view part) {
+  for (char c : part) {
+    if (c == '%') {
+      key += "%25";
+    } else if (c == ':') {
+      key += "%3A";
+    } else {
+      key += c;
+    }
+  }
+}
+
+std::string DedupeKey(const VerifyNowFields& f, const NormalizeContext& ctx) {
+  if (!ctx.event_id.empty()) return ctx.event_id;
+  std::string key;
+  AppendKeyPart(key, f.verification_id);
+  key += ':';
+  AppendKeyPart(key, f.channel);
+  key += ':';
+  AppendKeyPart(key, f.delivery_status);
+  return key;
+}
+
+DeliveryEvent ToEvent(VerifyNowFields f, const NormalizeContext& ctx) {
+  DeliveryEvent e;
+  e.source = ctx.source;
+  e.provider = "verifynow";
+  e.dedupe_key = DedupeKey(f, ctx);
+  e.channel = MapChannel(f.channel);
+  e.status = MapStatus(f.delivery_status);
+  e.verification_id = std::move(f.verification_id);
+  e.raw_status = std::move(f.delivery_status);
+  e.latency_ms = f.latency_ms;
+  e.recipient = std::move(f.recipient);
+  e.received_at_ms = ctx.received_at_ms;
+  return e;
+}
+
+}  // namespace
+
+Result<std::vector<DeliveryEvent>> VerifyNowNormalizer::Normalize(
+    const InboundWebhook& hook, const NormalizeContext& ctx) const {
+  Result<json> body = ParseObject(hook.body);
+  if (!body.ok()) return body.status();
+  Result<VerifyNowFields> fields = ReadFields(body.value());
+  if (!fields.ok()) return fields.status();
+  std::vector<DeliveryEvent> events;
+  events.push_back(ToEvent(std::move(fields).value(), ctx));
+  return events;
+}
+
+bool VerifyNowNormalizer::AcceptsContentType(
+    std::string_view content_type) const {
+  return MediaTypeIs(content_type, "application/json");
+}
+
+}  // namespace dlrd

@@ -1,0 +1,101 @@
+#include "dlrd/signature/signature_verifier.h"
+
+#include <utility>
+
+#include "dlrd/signature/crypto.h"
+#include "dlrd/signature/hmac_verifier.h"
+#include "dlrd/signature/standard_webhooks_verifier.h"
+
+namespace dlrd {
+namespace {
+
+using VerifierResult = Result<std::unique_ptr<SignatureVerifier>>;
+
+std::string Quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+std::string SecretKey(size_t i) { return "secrets[" + std::to_string(i) + "]"; }
+
+VerifierResult MakeHmac(const SignatureConfig& config) {
+  if (config.header.empty()) return VerifierResult::Error("header: empty");
+  std::optional<HashAlgorithm> alg = ParseHashAlgorithm(config.algorithm);
+  if (!alg || *alg == HashAlgorithm::kMd5) {
+    return VerifierResult::Error("algorithm: " + Quoted(config.algorithm) +
+                                 " is not one of sha1, sha256, sha512");
+  }
+  HmacVerifier::Encoding encoding;
+  if (config.encoding == "hex") {
+    encoding = HmacVerifier::Encoding::kHex;
+  } else if (config.encoding == "base64") {
+    encoding = HmacVerifier::Encoding::kBase64;
+  } else {
+    return VerifierResult::Error("encoding: " + Quoted(config.encoding) +
+                                 " is not one of hex, base64");
+  }
+  for (size_t i = 0; i < config.secrets.size(); ++i) {
+    if (config.secrets[i].empty()) {
+      return VerifierResult::Error(SecretKey(i) + ": empty secret");
+    }
+  }
+  return std::unique_ptr<SignatureVerifier>(std::make_unique<HmacVerifier>(
+      config.header, *alg, encoding, config.prefix, config.secrets));
+}
+
+VerifierResult MakeStandardWebhooks(const SignatureConfig& config) {
+  if (config.tolerance_s < 0) {
+    return VerifierResult::Error("tolerance_s: must be >= 0");
+  }
+  std::vector<std::string> keys;
+  keys.reserve(config.secrets.size());
+  for (size_t i = 0; i < config.secrets.size(); ++i) {
+    if (config.secrets[i].empty()) {
+      return VerifierResult::Error(SecretKey(i) + ": empty secret");
+    }
+    std::optional<std::string> key =
+        StandardWebhooksVerifier::DecodeSecret(config.secrets[i]);
+    if (!key) {
+      return VerifierResult::Error(SecretKey(i) +
+                                   ": not a valid whsec_/base64 secret");
+    }
+    keys.push_back(std::move(*key));
+  }
+  return std::unique_ptr<SignatureVerifier>(
+      std::make_unique<StandardWebhooksVerifier>(std::move(keys),
+                                                 config.tolerance_s));
+}
+
+}  // namespace
+
+std::string_view ToString(RejectReason r) {
+  switch (r) {
+    case RejectReason::kNone:
+      return "none";
+    case RejectReason::kMissingHeader:
+      return "missing_header";
+    case RejectReason::kDuplicateHeader:
+      return "duplicate_header";
+    case RejectReason::kBadEncoding:
+      return "bad_encoding";
+    case RejectReason::kBadTimestamp:
+      return "bad_timestamp";
+    case RejectReason::kTimestampSkew:
+      return "timestamp_skew";
+    case RejectReason::kMismatch:
+      return "mismatch";
+  }
+  return "none";
+}
+
+Result<std::unique_ptr<SignatureVerifier>> MakeSignatureVerifier(
+    const SignatureConfig& config) {
+  if (config.scheme != "hmac" && config.scheme != "standard-webhooks") {
+    return VerifierResult::Error("scheme: " + Quoted(config.scheme) +
+                                 " is not one of hmac, standard-webhooks");
+  }
+  if (config.secrets.empty()) {
+    return VerifierResult::Error("secrets: at least one secret is required");
+  }
+  if (config.scheme == "hmac") return MakeHmac(config);
+  return MakeStandardWebhooks(config);
+}
+
+}  // namespace dlrd

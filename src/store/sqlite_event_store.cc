@@ -1,0 +1,280 @@
+#include "store/sqlite_event_store.h"
+
+#include <nlohmann/json.hpp>
+
+#include "store/schema_files.h"
+
+namespace dlrd {
+namespace {
+
+constexpr const char* kInsertRaw =
+    "INSERT INTO raw_requests(source, received_at_ms, target, headers, body)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)";
+constexpr const char* kInsertEvent =
+    "INSERT OR IGNORE INTO delivery_events(source, provider, dedupe_key,"
+    " verification_id, message_id, channel, status, raw_status, error_code,"
+    " latency_ms, recipient, country, received_at_ms, raw_request_id)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+// SET expressions read the old row, so the CASEs compare against the stored
+// rank: status/channel/updated_at move only on a strictly higher rank.
+constexpr const char* kUpsertVerification =
+    "INSERT INTO verifications(source, verification_id, provider, channel,"
+    " status, status_rank, recipient, country, first_event_at_ms,"
+    " updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
+    " ON CONFLICT(source, verification_id) DO UPDATE SET"
+    "  status = CASE WHEN excluded.status_rank > status_rank"
+    "    THEN excluded.status ELSE status END,"
+    "  channel = CASE WHEN excluded.status_rank > status_rank"
+    "    THEN excluded.channel ELSE channel END,"
+    "  updated_at_ms = CASE WHEN excluded.status_rank > status_rank"
+    "    THEN excluded.updated_at_ms ELSE updated_at_ms END,"
+    "  status_rank = MAX(status_rank, excluded.status_rank),"
+    "  recipient = CASE WHEN recipient = '' THEN excluded.recipient"
+    "    ELSE recipient END,"
+    "  country = CASE WHEN country = '' THEN excluded.country ELSE country END";
+
+StoreErrorKind KindOf(int rc) {
+  switch (rc & 0xFF) {
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW: return StoreErrorKind::kNone;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return StoreErrorKind::kBusy;
+    case SQLITE_FULL: return StoreErrorKind::kFull;
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN: return StoreErrorKind::kIo;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return StoreErrorKind::kCorrupt;
+    case SQLITE_CONSTRAINT: return StoreErrorKind::kConstraint;
+    default: return StoreErrorKind::kOther;
+  }
+}
+
+void BindText(sqlite3_stmt* s, int i, std::string_view v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()),
+                    SQLITE_TRANSIENT);
+}
+
+std::string HeadersJson(
+    const std::vector<std::pair<std::string, std::string>>& headers) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& [k, v] : headers) arr.push_back({k, v});
+  // Invalid UTF-8 in a header value must not throw; replace it.
+  return arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+int SqliteEventStore::LatestSchemaVersion() {
+  const auto& files = SchemaFiles();
+  return files.empty() ? 0 : files.back().version;
+}
+
+Result<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(
+    const std::string& path, const SqliteOptions& options) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                               SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  SqliteDb db(raw);
+  if (rc != SQLITE_OK) {
+    return Result<std::unique_ptr<SqliteEventStore>>::Error(
+        "cannot open " + path + ": " +
+        (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_busy_timeout(raw, static_cast<int>(options.busy_timeout_ms));
+  std::unique_ptr<SqliteEventStore> store(new SqliteEventStore(std::move(db)));
+  if (Status s = store->Prepare(); !s.ok()) return s;
+  return store;
+}
+
+Status SqliteEventStore::Exec(const char* sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    return Status::Error(msg);
+  }
+  return Status::Ok();
+}
+
+Status SqliteEventStore::Error(const char* what) const {
+  return Status::Error(std::string(what) + ": " + sqlite3_errmsg(db_.get()));
+}
+
+StoreErrorKind SqliteEventStore::LastErrorKind() const {
+  return KindOf(sqlite3_extended_errcode(db_.get()));
+}
+
+Status SqliteEventStore::Prepare() {
+  // journal_mode returns the mode actually in force; a read-only or in-memory
+  // database may refuse WAL, which would silently weaken durability.
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_.get(), "PRAGMA journal_mode=WAL", -1, &raw,
+                         nullptr) != SQLITE_OK) {
+    return Error("journal_mode");
+  }
+  SqliteStmt mode(raw);
+  if (sqlite3_step(mode.get()) != SQLITE_ROW) return Error("journal_mode");
+  std::string got =
+      reinterpret_cast<const char*>(sqlite3_column_text(mode.get(), 0));
+  mode.reset();  // an unfinalized statement would block COMMIT below
+  if (got != "wal" && got != "memory") {
+    return Status::Error("journal_mode: WAL refused (got " + got + ")");
+  }
+  if (Status s = Exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+                      " PRAGMA journal_size_limit=67108864;");
+      !s.ok()) {
+    return s;
+  }
+  if (Status s = Migrate(); !s.ok()) return s;
+
+  struct {
+    const char* sql;
+    SqliteStmt* out;
+  } stmts[] = {{kInsertRaw, &insert_raw_},
+               {kInsertEvent, &insert_event_},
+               {kUpsertVerification, &upsert_verification_}};
+  for (auto& st : stmts) {
+    sqlite3_stmt* p = nullptr;
+    if (sqlite3_prepare_v3(db_.get(), st.sql, -1, SQLITE_PREPARE_PERSISTENT,
+                           &p, nullptr) != SQLITE_OK) {
+      return Error("prepare");
+    }
+    st.out->reset(p);
+  }
+  return Status::Ok();
+}
+
+Status SqliteEventStore::Migrate() {
+  sqlite3_stmt* raw = nullptr;
+  sqlite3_prepare_v2(db_.get(), "PRAGMA user_version", -1, &raw, nullptr);
+  SqliteStmt version(raw);
+  if (!version || sqlite3_step(version.get()) != SQLITE_ROW) {
+    return Error("user_version");
+  }
+  schema_version_ = sqlite3_column_int(version.get(), 0);
+  version.reset();
+  if (schema_version_ > LatestSchemaVersion()) {
+    return Status::Error("database schema version " +
+                         std::to_string(schema_version_) +
+                         " is newer than this dlrd supports (" +
+                         std::to_string(LatestSchemaVersion()) + ")");
+  }
+  for (const SchemaFile& f : SchemaFiles()) {
+    if (f.version <= schema_version_) continue;
+    std::string sql = "BEGIN IMMEDIATE;\n" + std::string(f.sql) +
+                      "\nPRAGMA user_version=" + std::to_string(f.version) +
+                      ";\nCOMMIT;";
+    if (Status s = Exec(sql.c_str()); !s.ok()) {
+      Exec("ROLLBACK");
+      return Status::Error("migration " + std::string(f.name) + ": " +
+                           s.message());
+    }
+    schema_version_ = f.version;
+  }
+  return Status::Ok();
+}
+
+Status SqliteEventStore::WriteSubmission(const Submission& sub,
+                                         SubmissionResult& out) {
+  sqlite3_stmt* s = insert_raw_.get();
+  sqlite3_reset(s);
+  BindText(s, 1, sub.raw.source);
+  sqlite3_bind_int64(s, 2, sub.raw.received_at_ms);
+  BindText(s, 3, sub.raw.target);
+  BindText(s, 4, HeadersJson(sub.raw.headers));
+  sqlite3_bind_blob(s, 5, sub.raw.body.data(),
+                    static_cast<int>(sub.raw.body.size()), SQLITE_TRANSIENT);
+  if (sqlite3_step(s) != SQLITE_DONE) return Error("insert raw request");
+  const int64_t raw_id = sqlite3_last_insert_rowid(db_.get());
+
+  out.inserted.assign(sub.events.size(), false);
+  for (size_t i = 0; i < sub.events.size(); ++i) {
+    const DeliveryEvent& e = sub.events[i];
+    s = insert_event_.get();
+    sqlite3_reset(s);
+    BindText(s, 1, e.source);
+    BindText(s, 2, e.provider);
+    BindText(s, 3, e.dedupe_key);
+    BindText(s, 4, e.verification_id);
+    BindText(s, 5, e.message_id);
+    BindText(s, 6, ToString(e.channel));
+    BindText(s, 7, ToString(e.status));
+    BindText(s, 8, e.raw_status);
+    BindText(s, 9, e.error_code);
+    if (e.latency_ms) {
+      sqlite3_bind_int64(s, 10, *e.latency_ms);
+    } else {
+      sqlite3_bind_null(s, 10);
+    }
+    BindText(s, 11, e.recipient);
+    BindText(s, 12, e.country);
+    sqlite3_bind_int64(s, 13, e.received_at_ms);
+    sqlite3_bind_int64(s, 14, raw_id);
+    if (sqlite3_step(s) != SQLITE_DONE) return Error("insert event");
+    if (sqlite3_changes(db_.get()) == 0) continue;  // duplicate
+    out.inserted[i] = true;
+
+    s = upsert_verification_.get();
+    sqlite3_reset(s);
+    BindText(s, 1, e.source);
+    BindText(s, 2, e.verification_id);
+    BindText(s, 3, e.provider);
+    BindText(s, 4, ToString(e.channel));
+    BindText(s, 5, ToString(e.status));
+    sqlite3_bind_int(s, 6, StatusRank(e.status));
+    BindText(s, 7, e.recipient);
+    BindText(s, 8, e.country);
+    sqlite3_bind_int64(s, 9, e.received_at_ms);
+    if (sqlite3_step(s) != SQLITE_DONE) return Error("upsert verification");
+  }
+  return Status::Ok();
+}
+
+BatchResult SqliteEventStore::CommitBatch(
+    const std::vector<const Submission*>& batch) {
+  BatchResult result;
+  result.submissions.resize(batch.size());
+  if (Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) {
+    result.error = LastErrorKind();
+    result.status = Status::Error("begin: " + s.message());
+    return result;
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Exec("SAVEPOINT sub");
+    SubmissionResult& out = result.submissions[i];
+    out.status = WriteSubmission(*batch[i], out);
+    if (!out.status.ok()) {
+      StoreErrorKind kind = LastErrorKind();
+      if (kind != StoreErrorKind::kConstraint &&
+          kind != StoreErrorKind::kOther) {
+        // The database itself is in trouble: nothing in this batch commits.
+        Exec("ROLLBACK");
+        result.error = kind;
+        result.status = out.status;
+        return result;
+      }
+    }
+    bool any_new = false;
+    for (bool b : out.inserted) any_new = any_new || b;
+    if (!out.status.ok() || !any_new) {
+      // Undo the raw request (and anything partial): a request made only of
+      // duplicates leaves no trace, and a failed one leaves nothing at all.
+      Exec("ROLLBACK TO sub");
+      if (!out.status.ok()) out.inserted.assign(out.inserted.size(), false);
+    }
+    Exec("RELEASE sub");
+  }
+  if (Status s = Exec("COMMIT"); !s.ok()) {
+    result.error = LastErrorKind();
+    result.status = Status::Error("commit: " + s.message());
+    Exec("ROLLBACK");
+    return result;
+  }
+  return result;
+}
+
+}  // namespace dlrd

@@ -1,0 +1,367 @@
+#include "dlrd/normalize/verifynow_normalizer.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dlrd/normalize/payload_normalizer.h"
+
+namespace dlrd {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kReceivedAtMs = 1735689600123;
+constexpr char kSource[] = "mc-prod";
+constexpr char kEventId[] = "msg_2b7Jd9QkzX1c0mVnW4pA";
+
+fs::path FixtureDir() { return fs::path(DLRD_TEST_DATA_DIR) / "verifynow"; }
+
+// Reads a fixture byte for byte; fails the test if it cannot be opened.
+std::string ReadFixture(const std::string& name) {
+  std::ifstream in(FixtureDir() / name, std::ios::binary);
+  EXPECT_TRUE(in.is_open()) << "cannot open fixture " << name;
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+InboundWebhook HookFor(const std::string& fixture) {
+  InboundWebhook hook;
+  hook.source = kSource;
+  hook.method = "POST";
+  hook.target = "/webhooks/mc-prod";
+  hook.headers = {{"Content-Type", "application/json"}};
+  hook.body = ReadFixture(fixture);
+  return hook;
+}
+
+NormalizeContext Context(std::string event_id = "") {
+  NormalizeContext ctx;
+  ctx.source = kSource;
+  ctx.received_at_ms = kReceivedAtMs;
+  ctx.event_id = std::move(event_id);
+  return ctx;
+}
+
+std::string TestName(std::string_view file) {
+  std::string name;
+  for (char c : file.substr(0, file.find('.'))) {
+    name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  }
+  return name;
+}
+
+// --- Bodies that normalize to one event -----------------------------------
+
+struct ValidCase {
+  const char* file;
+  const char* verification_id;
+  Channel channel;
+  DeliveryStatus status;
+  const char* raw_status;
+  std::optional<int64_t> latency_ms;
+  const char* recipient;
+  const char* dedupe_key;  // without a signature event id
+};
+
+void PrintTo(const ValidCase& c, std::ostream* os) { *os << c.file; }
+
+const ValidCase kValidCases[] = {
+    {"delivered_sms.json", "1204587", Channel::kSms, DeliveryStatus::kDelivered,
+     "DELIVERED", 1840, "+447700900123", "1204587:SMS:DELIVERED"},
+    {"failed_sms_error_code.json", "1204588", Channel::kSms,
+     DeliveryStatus::kFailed, "FAILED", 30012, "+447700900124",
+     "1204588:SMS:FAILED"},
+    {"pending_sms.json", "1204589", Channel::kSms, DeliveryStatus::kSent,
+     "PENDING", std::nullopt, "+447700900125", "1204589:SMS:PENDING"},
+    {"delivered_whatsapp.json", "1204590", Channel::kWhatsapp,
+     DeliveryStatus::kDelivered, "DELIVERED", 950, "+12025550143",
+     "1204590:WHATSAPP:DELIVERED"},
+    {"failed_voice.json", "1204591", Channel::kVoice, DeliveryStatus::kFailed,
+     "FAILED", 45000, "", "1204591:VOICE:FAILED"},
+    {"extra_fields.json", "1204592", Channel::kSms, DeliveryStatus::kDelivered,
+     "DELIVERED", 2100, "+447700900126", "1204592:SMS:DELIVERED"},
+    {"numeric_verification_id.json", "987654321", Channel::kSms,
+     DeliveryStatus::kDelivered, "DELIVERED", 2210, "+447700900456",
+     "987654321:SMS:DELIVERED"},
+    {"lowercase_values.json", "1204593", Channel::kWhatsapp,
+     DeliveryStatus::kDelivered, "delivered", 1200, "",
+     "1204593:whatsapp:delivered"},
+    {"unknown_status_and_channel.json", "1204594", Channel::kOther,
+     DeliveryStatus::kUnknown, "SUBMITTED", 300, "", "1204594:RCS:SUBMITTED"},
+    {"null_optionals.json", "1204595", Channel::kSms,
+     DeliveryStatus::kDelivered, "DELIVERED", std::nullopt, "",
+     "1204595:SMS:DELIVERED"},
+    {"formatted_number.json", "1204596", Channel::kSms,
+     DeliveryStatus::kDelivered, "DELIVERED", std::nullopt, "+447700900789",
+     "1204596:SMS:DELIVERED"},
+    {"short_number.json", "1204597", Channel::kSms, DeliveryStatus::kDelivered,
+     "DELIVERED", std::nullopt, "", "1204597:SMS:DELIVERED"},
+    {"min_length_number.json", "1204598", Channel::kSms,
+     DeliveryStatus::kDelivered, "DELIVERED", std::nullopt, "+44770090",
+     "1204598:SMS:DELIVERED"},
+    {"max_length_number.json", "1204599", Channel::kSms,
+     DeliveryStatus::kDelivered, "DELIVERED", std::nullopt, "+447700900123456",
+     "1204599:SMS:DELIVERED"},
+    {"long_number.json", "1204600", Channel::kSms, DeliveryStatus::kDelivered,
+     "DELIVERED", std::nullopt, "", "1204600:SMS:DELIVERED"},
+    {"letters_in_number.json", "1204601", Channel::kSms,
+     DeliveryStatus::kDelivered, "DELIVERED", std::nullopt, "",
+     "1204601:SMS:DELIVERED"},
+    {"number_without_country_code.json", "1204602", Channel::kSms,
+     DeliveryStatus::kDelivered, "DELIVERED", std::nullopt, "",
+     "1204602:SMS:DELIVERED"},
+    {"negative_number.json", "1204603", Channel::kSms,
+     DeliveryStatus::kDelivered, "DELIVERED", std::nullopt, "",
+     "1204603:SMS:DELIVERED"},
+    {"zero_latency.json", "1204604", Channel::kSms, DeliveryStatus::kDelivered,
+     "DELIVERED", 0, "", "1204604:SMS:DELIVERED"},
+    {"colon_in_id.json", "vn:1204605%", Channel::kSms,
+     DeliveryStatus::kDelivered, "DELIVERED", std::nullopt, "",
+     "vn%3A1204605%25:SMS:DELIVERED"},
+};
+
+// --- Bodies that are rejected ---------------------------------------------
+
+struct InvalidCase {
+  const char* file;
+  const char* error;
+};
+
+void PrintTo(const InvalidCase& c, std::ostream* os) { *os << c.file; }
+
+const InvalidCase kInvalidCases[] = {
+    {"empty_body.txt", "body: empty"},
+    {"whitespace_body.txt", "body: not valid JSON"},
+    {"not_json.txt", "body: not valid JSON"},
+    {"truncated.json", "body: not valid JSON"},
+    {"trailing_garbage.json", "body: not valid JSON"},
+    {"array_body.json", "body: not a JSON object"},
+    {"string_body.json", "body: not a JSON object"},
+    {"null_body.json", "body: not a JSON object"},
+    {"missing_verification_id.json", "verificationId: missing"},
+    {"missing_delivery_status.json", "deliveryStatus: missing"},
+    {"missing_channel.json", "channel: missing"},
+    {"null_channel.json", "channel: missing"},
+    {"verification_id_float.json",
+     "verificationId: must be a string or integer"},
+    {"verification_id_bool.json",
+     "verificationId: must be a string or integer"},
+    {"empty_verification_id.json", "verificationId: must not be empty"},
+    {"delivery_status_number.json", "deliveryStatus: must be a string"},
+    {"empty_delivery_status.json", "deliveryStatus: must not be empty"},
+    {"channel_array.json", "channel: must be a string"},
+    {"negative_latency.json", "latencyMs: must be a non-negative integer"},
+    {"float_latency.json", "latencyMs: must be a non-negative integer"},
+    {"string_latency.json", "latencyMs: must be a non-negative integer"},
+    {"huge_latency.json", "latencyMs: must be a non-negative integer"},
+    {"mobile_number_object.json", "mobileNumber: must be a string or integer"},
+    {"mobile_number_bool.json", "mobileNumber: must be a string or integer"},
+    {"country_code_float.json", "countryCode: must be a string or integer"},
+};
+
+// The tables cover the fixture directory exactly, so no test passes
+// vacuously and no fixture goes unchecked.
+TEST(VerifyNowFixturesTest, TablesMatchFixtureDirectory) {
+  EXPECT_EQ(std::size(kValidCases), 20u);
+  EXPECT_EQ(std::size(kInvalidCases), 25u);
+
+  std::multiset<std::string> listed;
+  for (const ValidCase& c : kValidCases) listed.insert(c.file);
+  for (const InvalidCase& c : kInvalidCases) listed.insert(c.file);
+  std::multiset<std::string> on_disk;
+  ASSERT_TRUE(fs::is_directory(FixtureDir())) << FixtureDir();
+  for (const fs::directory_entry& e : fs::directory_iterator(FixtureDir())) {
+    std::string name = e.path().filename().string();
+    if (e.is_regular_file() && name != "README.md") on_disk.insert(name);
+  }
+  EXPECT_EQ(on_disk.size(), 45u);
+  EXPECT_EQ(listed, on_disk);
+}
+
+class VerifyNowValidTest : public testing::TestWithParam<ValidCase> {};
+
+void ExpectEvent(const ValidCase& c, const DeliveryEvent& e) {
+  EXPECT_EQ(e.source, kSource);
+  EXPECT_EQ(e.provider, "verifynow");
+  EXPECT_EQ(e.verification_id, c.verification_id);
+  EXPECT_EQ(e.message_id, "");
+  EXPECT_EQ(e.channel, c.channel) << ToString(e.channel);
+  EXPECT_EQ(e.status, c.status) << ToString(e.status);
+  EXPECT_EQ(e.raw_status, c.raw_status);
+  EXPECT_EQ(e.error_code, "");
+  EXPECT_EQ(e.latency_ms, c.latency_ms);
+  EXPECT_EQ(e.recipient, c.recipient);
+  EXPECT_EQ(e.country, "");
+  EXPECT_EQ(e.received_at_ms, kReceivedAtMs);
+}
+
+TEST_P(VerifyNowValidTest, NormalizesEveryField) {
+  const ValidCase& c = GetParam();
+  InboundWebhook hook = HookFor(c.file);
+  ASSERT_FALSE(hook.body.empty());
+  VerifyNowNormalizer normalizer;
+  Result<std::vector<DeliveryEvent>> r = normalizer.Normalize(hook, Context());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r.value().size(), 1u);
+  ExpectEvent(c, r.value()[0]);
+  EXPECT_EQ(r.value()[0].dedupe_key, c.dedupe_key);
+}
+
+TEST_P(VerifyNowValidTest, SignatureEventIdIsTheDedupeKey) {
+  const ValidCase& c = GetParam();
+  VerifyNowNormalizer normalizer;
+  Result<std::vector<DeliveryEvent>> r =
+      normalizer.Normalize(HookFor(c.file), Context(kEventId));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r.value().size(), 1u);
+  ExpectEvent(c, r.value()[0]);
+  EXPECT_EQ(r.value()[0].dedupe_key, kEventId);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, VerifyNowValidTest,
+                         testing::ValuesIn(kValidCases),
+                         [](const testing::TestParamInfo<ValidCase>& info) {
+                           return TestName(info.param.file);
+                         });
+
+class VerifyNowInvalidTest : public testing::TestWithParam<InvalidCase> {};
+
+TEST_P(VerifyNowInvalidTest, RejectsWithoutLeakingTheNumber) {
+  const InvalidCase& c = GetParam();
+  VerifyNowNormalizer normalizer;
+  Result<std::vector<DeliveryEvent>> r =
+      normalizer.Normalize(HookFor(c.file), Context(kEventId));
+  ASSERT_FALSE(r.ok());
+  const std::string& message = r.status().message();
+  EXPECT_EQ(message, c.error);
+  // Every rejecting fixture that carries a number uses +44 7700 900xxx; no
+  // error message may echo any digit of it.
+  EXPECT_EQ(message.find("7700"), std::string::npos) << message;
+  EXPECT_TRUE(std::none_of(message.begin(), message.end(), [](char ch) {
+    return ch >= '0' && ch <= '9';
+  })) << message;
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, VerifyNowInvalidTest,
+                         testing::ValuesIn(kInvalidCases),
+                         [](const testing::TestParamInfo<InvalidCase>& info) {
+                           return TestName(info.param.file);
+                         });
+
+// --- Content types and the factory ----------------------------------------
+
+struct MediaCase {
+  const char* content_type;
+  const char* media;
+  bool matches;
+};
+
+TEST(MediaTypeIsTest, Table) {
+  const MediaCase kCases[] = {
+      {"application/json", "application/json", true},
+      {"Application/JSON", "application/json", true},
+      {"application/json; charset=utf-8", "application/json", true},
+      {"application/json;charset=UTF-8", "application/json", true},
+      {"  application/json  ; charset=utf-8", "application/json", true},
+      {"\tapplication/json\t", "application/json", true},
+      {"application/json;", "application/json", true},
+      {"application/x-www-form-urlencoded", "application/x-www-form-urlencoded",
+       true},
+      {"", "application/json", false},
+      {";application/json", "application/json", false},
+      {"text/plain", "application/json", false},
+      {"application/jsonp", "application/json", false},
+      {"application/json-patch+json", "application/json", false},
+      {"application/problem+json", "application/json", false},
+      {"application / json", "application/json", false},
+      {"application/json, text/plain", "application/json", false},
+      {"text/json", "application/json", false},
+  };
+  for (const MediaCase& c : kCases) {
+    EXPECT_EQ(MediaTypeIs(c.content_type, c.media), c.matches)
+        << '"' << c.content_type << "\" vs " << c.media;
+  }
+}
+
+TEST(VerifyNowNormalizerTest, AcceptsJsonContentTypesOnly) {
+  VerifyNowNormalizer n;
+  EXPECT_TRUE(n.AcceptsContentType("application/json"));
+  EXPECT_TRUE(n.AcceptsContentType("APPLICATION/JSON; charset=utf-8"));
+  EXPECT_TRUE(n.AcceptsContentType(" application/json ;charset=UTF-8"));
+  EXPECT_FALSE(n.AcceptsContentType(""));
+  EXPECT_FALSE(n.AcceptsContentType("text/plain"));
+  EXPECT_FALSE(n.AcceptsContentType("application/x-www-form-urlencoded"));
+  EXPECT_FALSE(n.AcceptsContentType("application/jsonl"));
+}
+
+TEST(VerifyNowNormalizerTest, ProviderName) {
+  EXPECT_EQ(VerifyNowNormalizer().provider(), "verifynow");
+}
+
+TEST(VerifyNowNormalizerTest, DedupeKeysDifferPerStatusAndChannel) {
+  VerifyNowNormalizer n;
+  std::set<std::string> keys;
+  for (const char* file :
+       {"delivered_sms.json", "failed_sms_error_code.json", "pending_sms.json",
+        "delivered_whatsapp.json", "failed_voice.json"}) {
+    Result<std::vector<DeliveryEvent>> r =
+        n.Normalize(HookFor(file), Context());
+    ASSERT_TRUE(r.ok()) << file << ": " << r.status().message();
+    keys.insert(r.value()[0].dedupe_key);
+  }
+  EXPECT_EQ(keys.size(), 5u);
+}
+
+TEST(VerifyNowNormalizerTest, SourceComesFromContext) {
+  InboundWebhook hook = HookFor("delivered_sms.json");
+  hook.source = "path-segment";
+  Result<std::vector<DeliveryEvent>> r =
+      VerifyNowNormalizer().Normalize(hook, Context());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r.value()[0].source, kSource);
+}
+
+TEST(PayloadNormalizerFactoryTest, MakesVerifyNow) {
+  Result<std::unique_ptr<PayloadNormalizer>> r =
+      MakePayloadNormalizer("verifynow");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_NE(r.value(), nullptr);
+  EXPECT_EQ(r.value()->provider(), "verifynow");
+  EXPECT_NE(dynamic_cast<VerifyNowNormalizer*>(r.value().get()), nullptr);
+}
+
+TEST(PayloadNormalizerFactoryTest, RejectsUnknownFormats) {
+  const struct {
+    const char* format;
+    const char* error;
+  } kCases[] = {
+      {"twilio", "format: \"twilio\" is not one of verifynow"},
+      {"", "format: \"\" is not one of verifynow"},
+      {"VerifyNow", "format: \"VerifyNow\" is not one of verifynow"},
+      {"verifynow ", "format: \"verifynow \" is not one of verifynow"},
+  };
+  for (const auto& c : kCases) {
+    Result<std::unique_ptr<PayloadNormalizer>> r =
+        MakePayloadNormalizer(c.format);
+    ASSERT_FALSE(r.ok()) << c.format;
+    EXPECT_EQ(r.status().message(), c.error);
+  }
+}
+
+}  // namespace
+}  // namespace dlrd
