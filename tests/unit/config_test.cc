@@ -1,1 +1,206 @@
+// Config validation: every error names its key; defaults apply; secrets are
+// references unless the config is marked demo.
+#include "dlrd/config/config.h"
+
 #include <gtest/gtest.h>
+
+#include <map>
+
+namespace dlrd {
+namespace {
+
+// Resolves env:/file: from a fixed table, so the test does no I/O.
+Result<std::string> FakeResolve(std::string_view ref) {
+  static const std::map<std::string, std::string, std::less<>> kSecrets = {
+      {"env:GOOD", "s3cret"},
+      {"env:OLD", "old-secret"},
+      {"file:/run/secret", "from-file"},
+      {"env:WHSEC", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+      {"env:BADWHSEC", "whsec_!!!!"},
+  };
+  auto it = kSecrets.find(ref);
+  if (it == kSecrets.end()) {
+    return Result<std::string>::Error("environment variable is not set");
+  }
+  return it->second;
+}
+
+const char* kMinimal = R"({
+  "listen": "127.0.0.1:8080", "admin_listen": "127.0.0.1:9464",
+  "database": "var/dlrd.db",
+  "sources": { "verifynow": { "format": "verifynow",
+    "signature": { "scheme": "hmac", "header": "X-Signature",
+                   "algorithm": "sha256", "encoding": "hex",
+                   "prefix": "sha256=", "secrets": ["env:GOOD"] } } } })";
+
+TEST(ParseConfig, MinimalShapeFromTheIssue) {
+  auto c = ParseConfig(kMinimal, FakeResolve);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  const Config& cfg = c.value();
+  EXPECT_EQ(cfg.listen.host, "127.0.0.1");
+  EXPECT_EQ(cfg.listen.port, 8080);
+  EXPECT_EQ(cfg.admin_listen.port, 9464);
+  EXPECT_EQ(cfg.store.path, "var/dlrd.db");
+  ASSERT_EQ(cfg.sources.count("verifynow"), 1u);
+  const SignatureConfig& sig = cfg.sources.at("verifynow").signature;
+  EXPECT_EQ(sig.scheme, "hmac");
+  EXPECT_EQ(sig.prefix, "sha256=");
+  ASSERT_EQ(sig.secrets.size(), 1u);
+  EXPECT_EQ(sig.secrets[0], "s3cret");
+  // Defaults.
+  EXPECT_EQ(cfg.limits.max_body_bytes, 65536u);
+  EXPECT_EQ(cfg.limits.max_header_bytes, 8192u);
+  EXPECT_EQ(cfg.limits.max_connections, 256u);
+  EXPECT_FALSE(cfg.demo);
+}
+
+TEST(ParseConfig, CommentsAndRotationAndStandardWebhooks) {
+  auto c = ParseConfig(R"({
+    // comments are allowed
+    "listen": "127.0.0.1:8080", /* and block comments */
+    "limits": { "max_body_bytes": 1024, "idle_timeout_ms": 500 },
+    "store": { "queue_capacity": 10, "max_batch": 5 },
+    "sources": {
+      "a": { "format": "verifynow", "signature": { "scheme": "hmac",
+             "secrets": ["env:GOOD", "file:/run/secret"] } },
+      "sw": { "format": "verifynow", "signature": {
+             "scheme": "standard-webhooks", "secrets": ["env:WHSEC"],
+             "tolerance_s": 60 } } } })",
+                       FakeResolve);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c.value().limits.max_body_bytes, 1024u);
+  EXPECT_EQ(c.value().limits.idle_timeout_ms, 500);
+  EXPECT_EQ(c.value().store.queue_capacity, 10u);
+  EXPECT_EQ(c.value().sources.at("a").signature.secrets.size(), 2u);
+  EXPECT_EQ(c.value().sources.at("a").signature.secrets[1], "from-file");
+  EXPECT_EQ(c.value().sources.at("sw").signature.tolerance_s, 60);
+}
+
+TEST(ParseConfig, LiteralSecretOnlyInDemo) {
+  std::string literal = R"({ "sources": { "a": { "format": "verifynow",
+      "signature": { "scheme": "hmac", "secrets": ["plain-text"] } } } })";
+  auto refused = ParseConfig(literal, FakeResolve);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("sources.a.signature.secrets[0]"),
+            std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(refused.status().message().find("plain-text"), std::string::npos)
+      << "the error must not echo the secret";
+
+  std::string demo = R"({ "demo": true, "sources": { "a": {
+      "format": "verifynow",
+      "signature": { "scheme": "hmac", "secrets": ["plain-text"] } } } })";
+  auto accepted = ParseConfig(demo, FakeResolve);
+  ASSERT_TRUE(accepted.ok()) << accepted.status().message();
+  EXPECT_EQ(accepted.value().sources.at("a").signature.secrets[0], "plain-text");
+}
+
+struct ErrorCase {
+  const char* name;
+  std::string json;
+  const char* key;  // the message must start with this
+};
+
+std::string WithSource(const std::string& source_body) {
+  return R"({ "sources": { "vn": )" + source_body + "} }";
+}
+std::string WithSignature(const std::string& sig) {
+  return WithSource(R"({ "format": "verifynow", "signature": )" + sig + "}");
+}
+
+TEST(ParseConfig, ErrorsNameTheKey) {
+  const ErrorCase cases[] = {
+      {"not json", "{", "config"},
+      {"not an object", "[]", "config"},
+      {"no sources", "{}", "sources: required"},
+      {"empty sources", R"({"sources": {}})", "sources"},
+      {"unknown top key", R"({"sources": {}, "lisen": "x"})", "sources"},
+      {"bad listen", R"({"listen": "localhost", "sources": {}})", "listen"},
+      {"bad port", R"({"listen": "127.0.0.1:99999", "sources": {}})", "listen"},
+      {"listen not string", R"({"listen": 8080, "sources": {}})", "listen"},
+      {"bad limit", R"({"limits": {"max_body_bytes": 0}, "sources": {}})",
+       "limits.max_body_bytes"},
+      {"limit wrong type", R"({"limits": {"max_connections": "10"}})",
+       "limits.max_connections"},
+      {"unknown limit", R"({"limits": {"max_bodybytes": 10}})",
+       "limits.max_bodybytes: unknown key"},
+      {"bad log level", R"({"log_level": "loud", "sources": {}})", "log_level"},
+      {"bad source name", R"({"sources": {"Bad Name": {}}})",
+       "sources.Bad Name"},
+      {"unknown format", WithSource(R"({"format": "nope", "signature": {}})"),
+       "sources.vn.format"},
+      {"missing signature", WithSource(R"({"format": "verifynow"})"),
+       "sources.vn.signature: required"},
+      {"unknown source key",
+       WithSource(R"({"format": "verifynow", "signatur": {}})"),
+       "sources.vn.signature: required"},
+      {"missing scheme", WithSignature(R"({"secrets": ["env:GOOD"]})"),
+       "sources.vn.signature.scheme: required"},
+      {"unknown scheme",
+       WithSignature(R"({"scheme": "rot13", "secrets": ["env:GOOD"]})"),
+       "sources.vn.signature.scheme"},
+      {"bad algorithm",
+       WithSignature(
+           R"({"scheme": "hmac", "algorithm": "md5", "secrets": ["env:GOOD"]})"),
+       "sources.vn.signature.algorithm"},
+      {"bad encoding",
+       WithSignature(
+           R"({"scheme": "hmac", "encoding": "b32", "secrets": ["env:GOOD"]})"),
+       "sources.vn.signature.encoding"},
+      {"no secrets", WithSignature(R"({"scheme": "hmac", "secrets": []})"),
+       "sources.vn.signature.secrets"},
+      {"unset env", WithSignature(R"({"scheme": "hmac", "secrets": ["env:NOPE"]})"),
+       "sources.vn.signature.secrets[0]"},
+      {"second secret bad",
+       WithSignature(R"({"scheme": "hmac", "secrets": ["env:GOOD", 5]})"),
+       "sources.vn.signature.secrets[1]"},
+      {"undecodable whsec",
+       WithSignature(
+           R"({"scheme": "standard-webhooks", "secrets": ["env:BADWHSEC"]})"),
+       "sources.vn.signature.secrets[0]"},
+      {"unknown signature key",
+       WithSignature(R"({"scheme": "hmac", "secret": ["env:GOOD"]})"),
+       "sources.vn.signature.secrets: required"},
+      {"negative tolerance",
+       WithSignature(R"({"scheme": "standard-webhooks", "tolerance_s": -1,
+                         "secrets": ["env:WHSEC"]})"),
+       "sources.vn.signature.tolerance_s"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto r = ParseConfig(c.json, FakeResolve);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().message().rfind(c.key, 0), 0u)
+        << "message: " << r.status().message();
+  }
+}
+
+TEST(ParseConfig, UnknownTopLevelKeyIsNamed) {
+  std::string text = std::string(kMinimal);
+  text.insert(1, R"("lisen": "127.0.0.1:1", )");
+  auto r = ParseConfig(text, FakeResolve);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "lisen: unknown key");
+}
+
+TEST(ParseConfig, AdminMustDifferFromPublic) {
+  std::string text = std::string(kMinimal);
+  text.replace(text.find("9464"), 4, "8080");
+  auto r = ParseConfig(text, FakeResolve);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message().rfind("admin_listen", 0), 0u);
+}
+
+TEST(ParseEndpoint, Forms) {
+  EXPECT_TRUE(ParseEndpoint("127.0.0.1:1").ok());
+  EXPECT_TRUE(ParseEndpoint("[::1]:8080").ok());
+  EXPECT_EQ(ParseEndpoint("[::1]:8080").value().host, "::1");
+  EXPECT_FALSE(ParseEndpoint("127.0.0.1").ok());
+  EXPECT_FALSE(ParseEndpoint(":80").ok());
+  EXPECT_FALSE(ParseEndpoint("h:0").ok());
+  EXPECT_FALSE(ParseEndpoint("h:65536").ok());
+  EXPECT_FALSE(ParseEndpoint("h:80x").ok());
+}
+
+}  // namespace
+}  // namespace dlrd
