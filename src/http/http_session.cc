@@ -117,11 +117,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (ec) return Reject(400, ec.message());
     buffer_.consume(used);
 
-    const auto& req = parser_->get();
-    std::vector<std::pair<std::string_view, std::string_view>> fields;
-    for (const auto& f : req) fields.emplace_back(f.name_string(), f.value());
-    FieldCheck check = CheckFields(req.version(), req.method_string(), fields,
-                                   shared_->limits.max_body_bytes);
+    FieldCheck check = CheckParsedFields();
     if (check.status != 0) return Reject(check.status, check.reason);
 
     stream_.expires_after(
@@ -139,6 +135,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     if (ec) return Reject(400, ec.message());
 
+    // Beast (< 1.92) merges chunked trailers into the header fields and lets
+    // them carry framing fields; re-checking the merged set catches a
+    // trailer that adds Content-Length, Transfer-Encoding or Host.
+    if (parser_->chunked() && CheckParsedFields().status != 0) {
+      return Reject(400, "framing field in chunked trailer");
+    }
     auto msg = parser_->release();
     HttpRequest req;
     req.method = std::string(msg.method_string());
@@ -162,6 +164,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                   self->Write(std::move(resp));
                 });
     });
+  }
+
+  FieldCheck CheckParsedFields() const {
+    const auto& req = parser_->get();
+    std::vector<std::pair<std::string_view, std::string_view>> fields;
+    for (const auto& f : req) fields.emplace_back(f.name_string(), f.value());
+    return CheckFields(req.version(), req.method_string(), fields,
+                       shared_->limits.max_body_bytes);
   }
 
   // Framing failure: answer, then close without reading anything more.
