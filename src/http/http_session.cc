@@ -1,6 +1,7 @@
 #include "http/http_session.h"
 
 #include <chrono>
+#include <functional>
 #include <optional>
 
 #include <boost/asio/dispatch.hpp>
@@ -23,6 +24,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       : stream_(std::move(socket)),
         shared_(std::move(shared)),
         buffer_(BufferLimit(shared_->limits)) {
+    // Beast < 1.91 does not bound chunk extensions, which do not count
+    // against body_limit: cap their total per request.
+    on_chunk_header_ = [this](std::uint64_t, beast::string_view ext,
+                              beast::error_code& ec) {
+      chunk_ext_bytes_ += ext.size();
+      if (chunk_ext_bytes_ > kMaxChunkExtensionBytes) {
+        ec = http::error::bad_chunk_extension;
+      }
+    };
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) peer_ip_ = ep.address().to_string();
@@ -61,6 +71,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(shared_->limits.max_header_bytes));
     parser_->body_limit(shared_->limits.max_body_bytes);
+    chunk_ext_bytes_ = 0;
+    parser_->on_chunk_header(on_chunk_header_);
     awaiting_first_byte_ = buffer_.size() == 0;
     if (awaiting_first_byte_) {
       stream_.expires_after(
@@ -255,11 +267,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     stream_.close();
   }
 
+  static constexpr size_t kMaxChunkExtensionBytes = 1024;
+
   beast::tcp_stream stream_;
   std::shared_ptr<ListenerShared> shared_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> response_;
+  std::function<void(std::uint64_t, beast::string_view, beast::error_code&)>
+      on_chunk_header_;
+  size_t chunk_ext_bytes_ = 0;
   std::string peer_ip_;
   std::chrono::steady_clock::time_point started_{};
   std::string handler_label_;
