@@ -25,6 +25,7 @@ test_pkgs=(
   prometheus                   # promtool check metrics / test rules
   nginx-light                  # real reverse proxy in tests and the benchmark baseline
   wrk                          # benchmark
+  fiu-utils                    # fsync fault injection test (libfiu)
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -188,8 +188,9 @@ class Dlrd:
     """
 
     def __init__(self, sources, secrets, workdir=None, extra_config=None,
-                 log_level="info"):
+                 log_level="info", wrapper=()):
         self.binary = os.environ.get("DLRD_BIN") or dlrd_bin()
+        self.wrapper = list(wrapper)  # e.g. ["fiu-run", "-x"]: exec()s dlrd
         self._own_dir = None
         if workdir is None:
             self._own_dir = make_tempdir()
@@ -254,7 +255,7 @@ class Dlrd:
         self._log_file = open(self.log_path, "wb")
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(
-            [self.binary, "serve", "--config", self.config_path],
+            self.wrapper + [self.binary, "serve", "--config", self.config_path],
             stdin=subprocess.DEVNULL, stdout=self._log_file,
             stderr=subprocess.STDOUT, env=env, cwd=self.dir,
             preexec_fn=_set_pdeathsig)
