@@ -10,7 +10,10 @@ using tcp = net::ip::tcp;
 
 HttpListener::HttpListener(net::io_context& ioc,
                            std::shared_ptr<ListenerShared> shared)
-    : ioc_(ioc), acceptor_(net::make_strand(ioc)), shared_(std::move(shared)) {}
+    : ioc_(ioc),
+      acceptor_(net::make_strand(ioc)),
+      retry_(acceptor_.get_executor()),
+      shared_(std::move(shared)) {}
 
 Result<std::shared_ptr<HttpListener>> HttpListener::Listen(
     net::io_context& ioc, const Endpoint& endpoint, Options options,
@@ -64,8 +67,14 @@ void HttpListener::Accept() {
             StartHttpSession(std::move(socket), self->shared_);
           }
         }
-        // Transient accept errors (EMFILE, ECONNABORTED) must not stop the
-        // listener; the next accept is tried right away.
+        // Transient accept errors (EMFILE, ENFILE, ECONNABORTED) must not
+        // stop the listener, nor spin it: retry after a short pause.
+        if (ec) {
+          self->retry_.expires_after(std::chrono::milliseconds(50));
+          self->retry_.async_wait(
+              [self](boost::system::error_code) { self->Accept(); });
+          return;
+        }
         self->Accept();
       });
 }

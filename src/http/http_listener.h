@@ -11,6 +11,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "http/http_session.h"
 
@@ -41,6 +42,7 @@ class HttpListener : public std::enable_shared_from_this<HttpListener> {
 
   boost::asio::io_context& ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_;  // pause after a failed accept
   std::shared_ptr<ListenerShared> shared_;
   uint16_t port_ = 0;
 };
