@@ -63,7 +63,8 @@ void HttpListener::Accept() {
             boost::system::error_code ignored;
             socket.close(ignored);
           } else {
-            socket.set_option(tcp::no_delay(true), ec);
+            boost::system::error_code ignored;
+            socket.set_option(tcp::no_delay(true), ignored);
             StartHttpSession(std::move(socket), self->shared_);
           }
         }
