@@ -43,11 +43,10 @@ class Shutdown {
         grace_(std::chrono::milliseconds(grace_ms)),
         timer_(ioc) {}
 
-  bool started() const { return started_; }
-
+  // Thread-safe: a signal and a fatal store error may race on two I/O
+  // threads; only the first call proceeds.
   void Begin(const char* why) {
-    if (started_) return;
-    started_ = true;
+    if (started_.exchange(true)) return;
     log_.Info("shutdown_started", {{"reason", why}});
     deadline_ = std::chrono::steady_clock::now() + grace_;
     pub_.Shutdown();
@@ -80,7 +79,7 @@ class Shutdown {
   std::chrono::milliseconds grace_;
   net::steady_timer timer_;
   std::chrono::steady_clock::time_point deadline_;
-  bool started_ = false;
+  std::atomic<bool> started_{false};
 };
 
 }  // namespace

@@ -40,7 +40,13 @@ void IngestQueue::Stop() {
     closed_ = true;
   }
   cv_.notify_one();
-  if (writer_.joinable()) writer_.join();
+  // Concurrent Stop() calls all wait for the drain; only one joins.
+  std::lock_guard<std::mutex> stop_lock(stop_mu_);
+  if (writer_.joinable()) {
+    writer_.join();
+  } else {
+    Run();  // never started: drain here, so every completion still runs
+  }
 }
 
 size_t IngestQueue::depth() const {

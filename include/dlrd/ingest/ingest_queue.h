@@ -89,6 +89,7 @@ class IngestQueue {
   std::deque<Item> items_;
   bool closed_ = false;
   bool failed_ = false;
+  std::mutex stop_mu_;  // serializes the join in Stop()
   std::thread writer_;
 };
 

@@ -1,0 +1,646 @@
+// SqliteEventStore on a real file in a temp dir (not :memory:, so WAL and
+// the migration path are the ones production uses): migrations, connection
+// settings, deduplication, raw-request storage and the forward-only
+// verification status.
+#include "store/sqlite_event_store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dlrd/core/delivery.h"
+#include "dlrd/store/event_store.h"
+#include "testutil/sqlite_file.h"
+#include "testutil/status_matchers.h"
+#include "testutil/temp_dir.h"
+
+namespace dlrd {
+namespace {
+
+using testutil::SqliteFile;
+using testutil::TempDir;
+
+DeliveryEvent Event(std::string source, std::string key,
+                    std::string verification_id = "v-1",
+                    DeliveryStatus status = DeliveryStatus::kDelivered) {
+  DeliveryEvent e;
+  e.source = std::move(source);
+  e.provider = "verifynow";
+  e.dedupe_key = std::move(key);
+  e.verification_id = std::move(verification_id);
+  e.channel = Channel::kSms;
+  e.status = status;
+  e.raw_status = std::string(ToString(status));
+  e.received_at_ms = 1'700'000'000'000;
+  return e;
+}
+
+Submission Sub(std::vector<DeliveryEvent> events, std::string body = "{}") {
+  Submission s;
+  s.raw.source = events.empty() ? "src" : events.front().source;
+  s.raw.target = "/webhooks/" + s.raw.source;
+  s.raw.headers = {{"Content-Type", "application/json"}};
+  s.raw.body = std::move(body);
+  s.raw.received_at_ms = 1'700'000'000'000;
+  s.events = std::move(events);
+  return s;
+}
+
+// Commits `subs` as one batch; the batch itself must succeed.
+BatchResult Commit(SqliteEventStore& store, const std::vector<Submission>& subs) {
+  std::vector<const Submission*> batch;
+  for (const Submission& s : subs) batch.push_back(&s);
+  BatchResult r = store.CommitBatch(batch);
+  EXPECT_OK(r.status);
+  EXPECT_EQ(r.submissions.size(), subs.size());
+  for (const SubmissionResult& sr : r.submissions) EXPECT_OK(sr.status);
+  return r;
+}
+
+std::unique_ptr<SqliteEventStore> OpenOrDie(const std::string& path) {
+  auto r = SqliteEventStore::Open(path, SqliteOptions{});
+  if (!r.ok()) {
+    ADD_FAILURE() << "Open(" << path << "): " << r.status().message();
+    return nullptr;
+  }
+  return std::move(r).value();
+}
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_.File("dlrd.db");
+    store_ = OpenOrDie(path_);
+    ASSERT_NE(store_, nullptr);
+  }
+  int64_t Count(const std::string& table) {
+    return SqliteFile(path_).Int("SELECT count(*) FROM " + table);
+  }
+
+  TempDir dir_;
+  std::string path_;
+  std::unique_ptr<SqliteEventStore> store_;
+};
+
+// --- migrations -------------------------------------------------------------
+
+TEST(SqliteMigrationTest, FreshFileIsMigratedToLatestVersion) {
+  TempDir dir;
+  const std::string path = dir.File("fresh.db");
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  ASSERT_GE(SqliteEventStore::LatestSchemaVersion(), 1);
+  EXPECT_EQ(store->schema_version(), SqliteEventStore::LatestSchemaVersion());
+
+  SqliteFile db(path);
+  EXPECT_EQ(db.Int("PRAGMA user_version"),
+            SqliteEventStore::LatestSchemaVersion());
+  EXPECT_EQ(db.Int("SELECT count(*) FROM sqlite_master WHERE type='table' AND"
+                   " name IN ('raw_requests','delivery_events','verifications')"),
+            3);
+}
+
+TEST(SqliteMigrationTest, ReopenDoesNotReapplyAndKeepsData) {
+  TempDir dir;
+  const std::string path = dir.File("reopen.db");
+  {
+    auto store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    Commit(*store, {Sub({Event("src", "k1")})});
+  }
+  // A re-applied 0001 would fail on CREATE TABLE (table exists) or, if it
+  // somehow did not, would leave the tables empty.
+  auto again = OpenOrDie(path);
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->schema_version(), SqliteEventStore::LatestSchemaVersion());
+  SqliteFile db(path);
+  EXPECT_EQ(db.Int("SELECT count(*) FROM delivery_events"), 1);
+  EXPECT_EQ(db.Int("SELECT count(*) FROM raw_requests"), 1);
+  EXPECT_EQ(db.Int("SELECT count(*) FROM verifications"), 1);
+
+  // And the reopened store still deduplicates against the old rows.
+  BatchResult r = Commit(*again, {Sub({Event("src", "k1")})});
+  ASSERT_EQ(r.submissions.size(), 1u);
+  EXPECT_EQ(r.submissions[0].inserted, std::vector<bool>{false});
+}
+
+TEST(SqliteMigrationTest, NewerSchemaVersionIsRefused) {
+  TempDir dir;
+  const std::string path = dir.File("newer.db");
+  const int newer = SqliteEventStore::LatestSchemaVersion() + 1;
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+    std::string sql = "PRAGMA user_version=" + std::to_string(newer);
+    EXPECT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  auto r = SqliteEventStore::Open(path, SqliteOptions{});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("newer"), std::string::npos)
+      << r.status().message();
+  EXPECT_NE(r.status().message().find(std::to_string(newer)),
+            std::string::npos)
+      << r.status().message();
+  // Nothing was migrated or rewritten.
+  SqliteFile db(path);
+  EXPECT_EQ(db.Int("PRAGMA user_version"), newer);
+  EXPECT_EQ(db.Int("SELECT count(*) FROM sqlite_master WHERE type='table'"),
+            0);
+}
+
+TEST(SqliteMigrationTest, FailedMigrationRollsBackCompletely) {
+  TempDir dir;
+  const std::string path = dir.File("clash.db");
+  {
+    // A table the migration creates last already exists: the migration
+    // fails after creating the earlier tables, which must be rolled back.
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(raw, "CREATE TABLE verifications(x)", nullptr,
+                           nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  auto r = SqliteEventStore::Open(path, SqliteOptions{});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("0001_delivery_events.sql"),
+            std::string::npos)
+      << r.status().message();
+  SqliteFile db(path);
+  EXPECT_EQ(db.Int("PRAGMA user_version"), 0);
+  EXPECT_EQ(db.Int("SELECT count(*) FROM sqlite_master WHERE name IN"
+                   " ('raw_requests','delivery_events')"),
+            0);
+}
+
+TEST(SqliteMigrationTest, FileThatIsNotADatabaseIsRefused) {
+  TempDir dir;
+  const std::string path = dir.File("garbage.db");
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << std::string(4096, 'x');
+  }
+  auto r = SqliteEventStore::Open(path, SqliteOptions{});
+  EXPECT_FALSE(r.ok());
+}
+
+// --- connection settings ----------------------------------------------------
+
+// The store's own connection, captured through sqlite3_auto_extension (run
+// for every connection opened in this process while registered). This
+// observes per-connection pragmas without any test hook in production code.
+sqlite3* g_captured = nullptr;
+int CaptureConnection(sqlite3* db, const char** /*err*/,
+                      const sqlite3_api_routines* /*api*/) {
+  if (g_captured == nullptr) g_captured = db;
+  return SQLITE_OK;
+}
+
+int64_t PragmaOn(sqlite3* db, const char* pragma) {
+  sqlite3_stmt* st = nullptr;
+  int64_t v = -1;
+  if (sqlite3_prepare_v2(db, pragma, -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW) {
+    v = sqlite3_column_int64(st, 0);
+  }
+  sqlite3_finalize(st);
+  return v;
+}
+
+// Opens the store at `path` and returns its own connection in `*conn`
+// (valid while the store lives).
+std::unique_ptr<SqliteEventStore> OpenCapturing(const std::string& path,
+                                                sqlite3** conn,
+                                                SqliteOptions options = {}) {
+  g_captured = nullptr;
+  auto entry = reinterpret_cast<void (*)(void)>(&CaptureConnection);
+  EXPECT_EQ(sqlite3_auto_extension(entry), SQLITE_OK);
+  auto r = SqliteEventStore::Open(path, options);
+  sqlite3_cancel_auto_extension(entry);
+  *conn = g_captured;
+  g_captured = nullptr;
+  if (!r.ok()) {
+    ADD_FAILURE() << "Open(" << path << "): " << r.status().message();
+    return nullptr;
+  }
+  EXPECT_NE(*conn, nullptr);
+  return std::move(r).value();
+}
+
+TEST(SqliteConnectionTest, WalAndSynchronousFull) {
+  TempDir dir;
+  const std::string path = dir.File("pragmas.db");
+  sqlite3* conn = nullptr;
+  auto store = OpenCapturing(path, &conn);
+  ASSERT_NE(store, nullptr);
+  ASSERT_NE(conn, nullptr);
+
+  // synchronous and foreign_keys are per connection: read them on the
+  // store's own connection. 2 == FULL.
+  EXPECT_EQ(PragmaOn(conn, "PRAGMA synchronous"), 2);
+  EXPECT_EQ(PragmaOn(conn, "PRAGMA foreign_keys"), 1);
+
+  // journal_mode=WAL is persistent in the file: a second connection sees it.
+  SqliteFile db(path);
+  EXPECT_EQ(db.Value("PRAGMA journal_mode"), "wal");
+}
+
+// --- failures -----------------------------------------------------------------
+
+TEST(SqliteFailureTest, LockedDatabaseIsBusyAndStoreRecovers) {
+  TempDir dir;
+  const std::string path = dir.File("busy.db");
+  SqliteOptions options;
+  options.busy_timeout_ms = 20;
+  auto store = OpenOrDie(path);  // migrate first
+  store.reset();
+  auto r = SqliteEventStore::Open(path, options);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  store = std::move(r).value();
+
+  Submission s = Sub({Event("src", "k")});
+  {
+    SqliteFile other(path);
+    other.Exec("BEGIN IMMEDIATE");  // another writer holds the lock
+    BatchResult busy = store->CommitBatch({&s});
+    EXPECT_FALSE(busy.status.ok());
+    EXPECT_EQ(busy.error, StoreErrorKind::kBusy) << busy.status.message();
+    EXPECT_FALSE(IsFatal(busy.error));
+    other.Exec("ROLLBACK");
+  }
+  BatchResult ok = Commit(*store, {s});
+  EXPECT_EQ(ok.submissions[0].inserted, std::vector<bool>{true});
+  EXPECT_EQ(SqliteFile(path).Int("SELECT count(*) FROM delivery_events"), 1);
+}
+
+TEST(SqliteFailureTest, ConstraintFailureRollsBackOnlyThatSubmission) {
+  TempDir dir;
+  const std::string path = dir.File("constraint.db");
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  // A trigger turns one dedupe key into a constraint error (RAISE(ABORT) is
+  // SQLITE_CONSTRAINT_TRIGGER), the way a bad row would fail.
+  SqliteFile(path).Exec(
+      "CREATE TRIGGER reject_bad BEFORE INSERT ON delivery_events"
+      " WHEN NEW.dedupe_key = 'bad' BEGIN SELECT RAISE(ABORT, 'bad key'); END");
+
+  std::vector<Submission> subs = {
+      Sub({Event("src", "a", "va")}, "A"),
+      Sub({Event("src", "b-ok", "vb"), Event("src", "bad", "vb")}, "B"),
+      Sub({Event("src", "c", "vc")}, "C")};
+  std::vector<const Submission*> batch = {&subs[0], &subs[1], &subs[2]};
+  BatchResult r = store->CommitBatch(batch);
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  ASSERT_EQ(r.submissions.size(), 3u);
+  EXPECT_TRUE(r.submissions[0].status.ok());
+  EXPECT_FALSE(r.submissions[1].status.ok());
+  EXPECT_TRUE(r.submissions[2].status.ok());
+  EXPECT_EQ(r.submissions[1].inserted, (std::vector<bool>{false, false}));
+
+  SqliteFile db(path);
+  // B left nothing: not its first event, not its raw request.
+  EXPECT_EQ(db.Rows("SELECT dedupe_key FROM delivery_events ORDER BY id"),
+            (std::vector<std::vector<std::string>>{{"a"}, {"c"}}));
+  EXPECT_EQ(db.Rows("SELECT body FROM raw_requests ORDER BY id"),
+            (std::vector<std::vector<std::string>>{{"A"}, {"C"}}));
+  EXPECT_EQ(db.Rows("SELECT verification_id FROM verifications ORDER BY 1"),
+            (std::vector<std::vector<std::string>>{{"va"}, {"vc"}}));
+
+  // The store is usable afterwards and B's good event can still be stored.
+  BatchResult again = Commit(*store, {Sub({Event("src", "b-ok")}, "B2")});
+  EXPECT_EQ(again.submissions[0].inserted, std::vector<bool>{true});
+}
+
+TEST(SqliteFailureTest, DiskFullFailsWholeBatchAsFatalAndStoreRecovers) {
+  TempDir dir;
+  const std::string path = dir.File("full.db");
+  sqlite3* conn = nullptr;
+  auto store = OpenCapturing(path, &conn);
+  ASSERT_NE(store, nullptr);
+  ASSERT_NE(conn, nullptr);
+  Commit(*store, {Sub({Event("src", "before")})});
+
+  // Cap the file at its current size: the big body cannot be written.
+  const int64_t pages = PragmaOn(conn, "PRAGMA page_count");
+  ASSERT_GT(pages, 0);
+  const std::string cap = "PRAGMA max_page_count=" + std::to_string(pages);
+  ASSERT_EQ(PragmaOn(conn, cap.c_str()), pages);
+
+  std::vector<Submission> subs = {
+      Sub({Event("src", "small")}, "small"),
+      Sub({Event("src", "big")}, std::string(256 * 1024, 'x'))};
+  BatchResult r = store->CommitBatch({&subs[0], &subs[1]});
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_EQ(r.error, StoreErrorKind::kFull) << r.status.message();
+  EXPECT_TRUE(IsFatal(r.error));
+  {
+    SqliteFile db(path);
+    // Nothing of the batch committed, not even the small submission.
+    EXPECT_EQ(db.Rows("SELECT dedupe_key FROM delivery_events"),
+              (std::vector<std::vector<std::string>>{{"before"}}));
+    EXPECT_EQ(db.Int("SELECT count(*) FROM raw_requests"), 1);
+  }
+
+  // The connection is not left inside a transaction: once space is back,
+  // the same store commits again.
+  ASSERT_GT(PragmaOn(conn, "PRAGMA max_page_count=1000000"), pages);
+  BatchResult ok = Commit(*store, {subs[0], subs[1]});
+  EXPECT_EQ(ok.submissions[0].inserted, std::vector<bool>{true});
+  EXPECT_EQ(ok.submissions[1].inserted, std::vector<bool>{true});
+}
+
+// --- deduplication ------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, SameKeyTwiceInOneSubmission) {
+  BatchResult r = Commit(*store_, {Sub({Event("src", "k"), Event("src", "k")})});
+  EXPECT_EQ(r.submissions[0].inserted, (std::vector<bool>{true, false}));
+  EXPECT_EQ(Count("delivery_events"), 1);
+}
+
+TEST_F(SqliteStoreTest, SameKeyTwiceInOneBatch) {
+  BatchResult r = Commit(*store_, {Sub({Event("src", "k")}, "first"),
+                                   Sub({Event("src", "k")}, "second")});
+  EXPECT_EQ(r.submissions[0].inserted, std::vector<bool>{true});
+  EXPECT_EQ(r.submissions[1].inserted, std::vector<bool>{false});
+  EXPECT_EQ(Count("delivery_events"), 1);
+  // The duplicate-only submission left no raw request behind.
+  EXPECT_EQ(Count("raw_requests"), 1);
+  EXPECT_EQ(SqliteFile(path_).Value("SELECT body FROM raw_requests"), "first");
+}
+
+TEST_F(SqliteStoreTest, SameKeyAcrossBatches) {
+  BatchResult first = Commit(*store_, {Sub({Event("src", "k")})});
+  BatchResult second = Commit(*store_, {Sub({Event("src", "k")})});
+  EXPECT_EQ(first.submissions[0].inserted, std::vector<bool>{true});
+  EXPECT_EQ(second.submissions[0].inserted, std::vector<bool>{false});
+  EXPECT_EQ(Count("delivery_events"), 1);
+}
+
+TEST_F(SqliteStoreTest, SameKeyDifferentSourceIsTwoRows) {
+  BatchResult r = Commit(*store_, {Sub({Event("src-a", "k")}),
+                                   Sub({Event("src-b", "k")})});
+  EXPECT_EQ(r.submissions[0].inserted, std::vector<bool>{true});
+  EXPECT_EQ(r.submissions[1].inserted, std::vector<bool>{true});
+  EXPECT_EQ(Count("delivery_events"), 2);
+  EXPECT_EQ(Count("raw_requests"), 2);
+  // Verifications are per source too.
+  EXPECT_EQ(Count("verifications"), 2);
+}
+
+TEST_F(SqliteStoreTest, DuplicateOnlySubmissionLeavesNoRawRequest) {
+  Commit(*store_, {Sub({Event("src", "a"), Event("src", "b")}, "original")});
+  ASSERT_EQ(Count("raw_requests"), 1);
+
+  BatchResult r =
+      Commit(*store_, {Sub({Event("src", "b"), Event("src", "a")}, "retry")});
+  EXPECT_EQ(r.submissions[0].inserted, (std::vector<bool>{false, false}));
+  EXPECT_EQ(Count("raw_requests"), 1);
+  EXPECT_EQ(Count("delivery_events"), 2);
+  SqliteFile db(path_);
+  EXPECT_EQ(db.Value("SELECT body FROM raw_requests"), "original");
+  // Every event still points at the raw request that exists.
+  EXPECT_EQ(db.Int("SELECT count(*) FROM delivery_events e LEFT JOIN"
+                   " raw_requests r ON r.id = e.raw_request_id"
+                   " WHERE r.id IS NULL"),
+            0);
+}
+
+TEST_F(SqliteStoreTest, SubmissionWithNoEventsLeavesNoRawRequest) {
+  BatchResult r = Commit(*store_, {Sub({}, "empty")});
+  EXPECT_TRUE(r.submissions[0].inserted.empty());
+  EXPECT_EQ(Count("raw_requests"), 0);
+}
+
+TEST_F(SqliteStoreTest, PartlyDuplicateSubmissionStoresItsRawRequest) {
+  Commit(*store_, {Sub({Event("src", "old")}, "one")});
+  BatchResult r =
+      Commit(*store_, {Sub({Event("src", "old"), Event("src", "new")}, "two")});
+  EXPECT_EQ(r.submissions[0].inserted, (std::vector<bool>{false, true}));
+  EXPECT_EQ(Count("raw_requests"), 2);
+  SqliteFile db(path_);
+  EXPECT_EQ(db.Value("SELECT r.body FROM delivery_events e JOIN raw_requests r"
+                     " ON r.id = e.raw_request_id WHERE e.dedupe_key = 'new'"),
+            "two");
+  EXPECT_EQ(db.Value("SELECT r.body FROM delivery_events e JOIN raw_requests r"
+                     " ON r.id = e.raw_request_id WHERE e.dedupe_key = 'old'"),
+            "one");
+}
+
+// --- raw requests -------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, RawRequestIsStoredByteExact) {
+  // Not UTF-8 (0xff, 0xfe, a lone continuation byte, a truncated sequence)
+  // and an embedded NUL: the body is bytes, not text.
+  const std::string body("{\"a\":\"\xff\xfe\x80\"}\0tail\xc3", 17);
+  ASSERT_EQ(body[11], '\0');
+  ASSERT_EQ(body.back(), '\xc3');
+
+  Submission s = Sub({Event("src", "k1"), Event("src", "k2")}, body);
+  s.raw.target = "/webhooks/src?x=1&y=%2F";
+  s.raw.headers = {{"Content-Type", "application/json; charset=utf-8"},
+                   {"X-Signature", "abc123"},
+                   {"x-signature", "second \"quoted\""}};
+  s.raw.received_at_ms = 1'735'689'600'123;
+  Commit(*store_, {s});
+
+  SqliteFile db(path_);
+  auto rows = db.Rows(
+      "SELECT id, source, received_at_ms, target, headers, body,"
+      " typeof(body) FROM raw_requests");
+  ASSERT_EQ(rows.size(), 1u);
+  const auto& row = rows[0];
+  EXPECT_EQ(row[1], "src");
+  EXPECT_EQ(row[2], "1735689600123");
+  EXPECT_EQ(row[3], "/webhooks/src?x=1&y=%2F");
+  EXPECT_EQ(row[4],
+            R"([["Content-Type","application/json; charset=utf-8"],)"
+            R"(["X-Signature","abc123"],)"
+            R"(["x-signature","second \"quoted\""]])");
+  EXPECT_EQ(row[5], body);
+  EXPECT_EQ(row[6], "blob");
+  // Both events of the request point at its one raw row.
+  EXPECT_EQ(db.Int("SELECT count(*) FROM delivery_events WHERE"
+                   " raw_request_id = ?1",
+                   {row[0]}),
+            2);
+}
+
+TEST_F(SqliteStoreTest, EmptyBodyAndNoHeadersAreStored) {
+  Submission s = Sub({Event("src", "k")}, "");
+  s.raw.headers.clear();
+  Commit(*store_, {s});
+  auto rows = SqliteFile(path_).Rows(
+      "SELECT headers, length(body), typeof(body) FROM raw_requests");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"[]", "0", "blob"}));
+}
+
+TEST_F(SqliteStoreTest, HeaderWithInvalidUtf8IsStoredAsValidJson) {
+  Submission s = Sub({Event("src", "k")});
+  s.raw.headers = {{"X-Odd", std::string("a\xff" "b")}};
+  Commit(*store_, {s});
+  std::string headers =
+      SqliteFile(path_).Value("SELECT headers FROM raw_requests");
+  auto parsed = nlohmann::json::parse(headers, nullptr, false);
+  ASSERT_FALSE(parsed.is_discarded()) << headers;
+  ASSERT_TRUE(parsed.is_array());
+  ASSERT_EQ(parsed.size(), 1u);
+  EXPECT_EQ(parsed[0][0], "X-Odd");
+  EXPECT_EQ(parsed[0][1], "a\xEF\xBF\xBD" "b");  // U+FFFD replacement
+}
+
+TEST_F(SqliteStoreTest, EventColumnsAreStored) {
+  DeliveryEvent e = Event("src", "k", "ver-9", DeliveryStatus::kFailed);
+  e.message_id = "msg-1";
+  e.channel = Channel::kWhatsapp;
+  e.raw_status = "FAILED";
+  e.error_code = "E42";
+  e.latency_ms = 1234;
+  e.recipient = "+15551234567";
+  e.country = "US";
+  DeliveryEvent no_latency = Event("src", "k2", "ver-9");
+  Commit(*store_, {Sub({e, no_latency})});
+
+  SqliteFile db(path_);
+  auto rows = db.Rows(
+      "SELECT source, provider, dedupe_key, verification_id, message_id,"
+      " channel, status, raw_status, error_code, latency_ms, recipient,"
+      " country, received_at_ms, typeof(latency_ms) FROM delivery_events"
+      " ORDER BY id");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0], (std::vector<std::string>{
+                         "src", "verifynow", "k", "ver-9", "msg-1",
+                         "whatsapp", "failed", "FAILED", "E42", "1234",
+                         "+15551234567", "US", "1700000000000", "integer"}));
+  EXPECT_EQ(rows[1][13], "null");
+}
+
+// --- forward-only verification status ------------------------------------------
+
+struct Step {
+  DeliveryStatus status;
+  std::string recipient = "";
+  std::string country = "";
+};
+
+struct StatusCase {
+  const char* name;
+  std::vector<Step> steps;
+  DeliveryStatus want_status;
+  std::string want_recipient = "";
+  std::string want_country = "";
+  // Index of the step whose status (and time) the verification reports.
+  size_t want_step = 0;
+};
+
+using S = DeliveryStatus;
+const StatusCase kStatusCases[] = {
+    {"sent_delivered_failed", {{S::kSent}, {S::kDelivered}, {S::kFailed}},
+     S::kDelivered, "", "", 1},
+    {"failed_delivered", {{S::kFailed}, {S::kDelivered}}, S::kDelivered, "",
+     "", 1},
+    {"delivered_read", {{S::kDelivered}, {S::kRead}}, S::kRead, "", "", 1},
+    {"read_delivered", {{S::kRead}, {S::kDelivered}}, S::kRead, "", "", 0},
+    {"queued_sent_undelivered", {{S::kQueued}, {S::kSent}, {S::kUndelivered}},
+     S::kUndelivered, "", "", 2},
+    {"failed_expired_first_wins", {{S::kFailed}, {S::kExpired}}, S::kFailed,
+     "", "", 0},
+    {"rejected_failed_first_wins", {{S::kRejected}, {S::kFailed}},
+     S::kRejected, "", "", 0},
+    {"unknown_then_queued", {{S::kUnknown}, {S::kQueued}}, S::kQueued, "", "",
+     1},
+    {"sent_then_unknown", {{S::kSent}, {S::kUnknown}}, S::kSent, "", "", 0},
+    {"delivered_then_queued", {{S::kDelivered}, {S::kQueued}}, S::kDelivered,
+     "", "", 0},
+    {"recipient_filled_later",
+     {{S::kSent, "", ""}, {S::kDelivered, "+15551234567", "US"}},
+     S::kDelivered, "+15551234567", "US", 1},
+    {"recipient_filled_by_lower_rank_event",
+     {{S::kDelivered, "", ""}, {S::kSent, "+15551234567", "US"}},
+     S::kDelivered, "+15551234567", "US", 0},
+    {"recipient_kept_when_already_set",
+     {{S::kSent, "+15551234567", "US"}, {S::kDelivered, "+447700900123", "GB"}},
+     S::kDelivered, "+15551234567", "US", 1},
+};
+
+class ForwardOnlyStatusTest : public SqliteStoreTest,
+                              public ::testing::WithParamInterface<bool> {};
+
+// Each case uses its own verification id in one store. With GetParam() true
+// every step is its own transaction; with false, all steps arrive as events
+// of one submission (out-of-order within one transaction).
+TEST_P(ForwardOnlyStatusTest, StatusOnlyMovesForward) {
+  const bool step_per_batch = GetParam();
+  for (const StatusCase& c : kStatusCases) {
+    SCOPED_TRACE(c.name);
+    const std::string vid = std::string("ver-") + c.name;
+    std::vector<DeliveryEvent> events;
+    for (size_t i = 0; i < c.steps.size(); ++i) {
+      DeliveryEvent e = Event("src", vid + ":" + std::to_string(i), vid,
+                              c.steps[i].status);
+      e.recipient = c.steps[i].recipient;
+      e.country = c.steps[i].country;
+      e.received_at_ms = 1000 * static_cast<int64_t>(i + 1);
+      e.channel = i % 2 == 0 ? Channel::kSms : Channel::kWhatsapp;
+      events.push_back(e);
+    }
+    if (step_per_batch) {
+      for (const DeliveryEvent& e : events) Commit(*store_, {Sub({e})});
+    } else {
+      Commit(*store_, {Sub(events)});
+    }
+
+    SqliteFile db(path_);
+    auto rows = db.Rows(
+        "SELECT status, status_rank, recipient, country, first_event_at_ms,"
+        " updated_at_ms, channel FROM verifications WHERE source = 'src' AND"
+        " verification_id = ?1",
+        {vid});
+    ASSERT_EQ(rows.size(), 1u);
+    const auto& row = rows[0];
+    EXPECT_EQ(row[0], ToString(c.want_status));
+    EXPECT_EQ(row[1], std::to_string(StatusRank(c.want_status)));
+    EXPECT_EQ(row[2], c.want_recipient);
+    EXPECT_EQ(row[3], c.want_country);
+    EXPECT_EQ(row[4], "1000");
+    EXPECT_EQ(row[5], std::to_string(1000 * (c.want_step + 1)));
+    EXPECT_EQ(row[6], ToString(events[c.want_step].channel));
+    // Every event is kept in the log regardless of the rank rule.
+    EXPECT_EQ(db.Int("SELECT count(*) FROM delivery_events WHERE"
+                     " verification_id = ?1",
+                     {vid}),
+              static_cast<int64_t>(c.steps.size()));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(StepsAs, ForwardOnlyStatusTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "SeparateBatches"
+                                             : "OneSubmission";
+                         });
+
+TEST_F(SqliteStoreTest, DuplicateEventDoesNotTouchVerification) {
+  DeliveryEvent sent = Event("src", "k-sent", "v", DeliveryStatus::kSent);
+  Commit(*store_, {Sub({sent})});
+  // A retry of an old key that claims a higher status is still a duplicate:
+  // only newly stored events move the verification.
+  DeliveryEvent replay = Event("src", "k-sent", "v", DeliveryStatus::kRead);
+  replay.recipient = "+15551234567";
+  BatchResult r = Commit(*store_, {Sub({replay})});
+  EXPECT_EQ(r.submissions[0].inserted, std::vector<bool>{false});
+  SqliteFile db(path_);
+  EXPECT_EQ(db.Value("SELECT status FROM verifications"), "sent");
+  EXPECT_EQ(db.Value("SELECT recipient FROM verifications"), "");
+}
+
+}  // namespace
+}  // namespace dlrd
