@@ -32,8 +32,6 @@ CREATE TABLE delivery_events (
   UNIQUE (source, dedupe_key)
 );
 CREATE INDEX delivery_events_by_time ON delivery_events(received_at_ms);
-CREATE INDEX delivery_events_by_verification
-  ON delivery_events(source, verification_id);
 
 -- Latest known state of each verification. status_rank only increases
 -- (see include/dlrd/core/delivery.h for the order).

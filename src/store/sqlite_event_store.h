@@ -42,6 +42,8 @@ class SqliteEventStore final : public EventStore {
   Status Migrate();
   Status WriteSubmission(const Submission& s, SubmissionResult& out);
   Status Exec(const char* sql);
+  // Runs a prepared statement to completion and resets it.
+  Status Step(const SqliteStmt& stmt);
   Status Error(const char* what) const;
   StoreErrorKind LastErrorKind() const;
 
@@ -50,6 +52,7 @@ class SqliteEventStore final : public EventStore {
   SqliteStmt insert_raw_;
   SqliteStmt insert_event_;
   SqliteStmt upsert_verification_;
+  SqliteStmt begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
 };
 
 }  // namespace dlrd
