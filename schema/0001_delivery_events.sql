@@ -2,13 +2,14 @@
 -- Applied once, in a transaction; PRAGMA user_version records it.
 
 -- The raw request of every accepted callback, for re-verification and
--- replay. Only stored when at least one of its events was new.
+-- replay: head || body is the request as received, which `dlrd verify
+-- --request` reads. Only stored when at least one of its events was new.
 CREATE TABLE raw_requests (
   id             INTEGER PRIMARY KEY,
   source         TEXT    NOT NULL,
   received_at_ms INTEGER NOT NULL,
   target         TEXT    NOT NULL,
-  headers        TEXT    NOT NULL,  -- JSON array of [name, value] pairs
+  head           BLOB    NOT NULL,  -- request line + headers + CRLF, exact
   body           BLOB    NOT NULL
 );
 

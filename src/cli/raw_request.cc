@@ -28,6 +28,7 @@ Result<InboundWebhook> ParseRawRequest(std::string_view text) {
   }
   std::string_view head = text.substr(0, head_end);
   InboundWebhook hook;
+  hook.raw_head = std::string(text.substr(0, body_start));
   hook.body = std::string(text.substr(body_start));
 
   bool first = true;

@@ -21,6 +21,14 @@ std::optional<std::string_view> InboundWebhook::Header(
   return std::nullopt;
 }
 
+std::string InboundWebhook::Head() const {
+  if (!raw_head.empty()) return raw_head;
+  std::string out = method + " " + target + " HTTP/1.1\r\n";
+  for (const auto& [k, v] : headers) out += k + ": " + v + "\r\n";
+  out += "\r\n";
+  return out;
+}
+
 int InboundWebhook::HeaderCount(std::string_view name) const {
   int n = 0;
   for (const auto& [k, v] : headers) {

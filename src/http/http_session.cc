@@ -127,6 +127,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (!ec && !parser_->is_header_done()) ec = http::error::partial_message;
     if (ec == http::error::body_limit) return Reject(413, "body too large");
     if (ec) return Reject(400, ec.message());
+    raw_head_.assign(static_cast<const char*>(data.data()), header_length);
     buffer_.consume(used);
 
     FieldCheck check = CheckParsedFields();
@@ -163,6 +164,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                                std::string(f.value()));
     }
     req.body = std::move(msg.body());
+    req.raw_head = std::move(raw_head_);
     req.peer_ip = peer_ip_;
     keep_alive_ = msg.keep_alive();
     parser_.reset();
@@ -278,6 +280,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       on_chunk_header_;
   size_t chunk_ext_bytes_ = 0;
   std::string peer_ip_;
+  std::string raw_head_;
   std::chrono::steady_clock::time_point started_{};
   std::string handler_label_;
   unsigned status_ = 0;

@@ -18,6 +18,7 @@ struct HttpRequest {
   unsigned version = 11;  // 10 or 11
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  std::string raw_head;  // request line + headers, byte-exact
   std::string peer_ip;
 };
 

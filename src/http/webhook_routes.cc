@@ -70,6 +70,7 @@ void WebhookHandler::Handle(HttpRequest request, Respond respond) {
   hook.target = std::move(request.target);
   hook.headers = std::move(request.headers);
   hook.body = std::move(request.body);
+  hook.raw_head = std::move(request.raw_head);
   hook.client_ip = std::move(request.peer_ip);
   ingest_.Accept(std::move(hook), clock_.NowMs(),
                  [respond = std::move(respond)](IngestOutcome o) {

@@ -82,8 +82,8 @@ void IngestService::Accept(InboundWebhook hook, int64_t now_ms, Done done) {
   Submission sub;
   sub.events = std::move(events).value();
   sub.raw.source = src.name;
+  sub.raw.head = hook.Head();
   sub.raw.target = std::move(hook.target);
-  sub.raw.headers = std::move(hook.headers);
   sub.raw.body = std::move(hook.body);
   sub.raw.received_at_ms = now_ms;
 

@@ -1,14 +1,12 @@
 #include "store/sqlite_event_store.h"
 
-#include <nlohmann/json.hpp>
-
 #include "store/schema_files.h"
 
 namespace dlrd {
 namespace {
 
 constexpr const char* kInsertRaw =
-    "INSERT INTO raw_requests(source, received_at_ms, target, headers, body)"
+    "INSERT INTO raw_requests(source, received_at_ms, target, head, body)"
     " VALUES (?1, ?2, ?3, ?4, ?5)";
 constexpr const char* kInsertEvent =
     "INSERT OR IGNORE INTO delivery_events(source, provider, dedupe_key,"
@@ -53,14 +51,6 @@ StoreErrorKind KindOf(int rc) {
 void BindText(sqlite3_stmt* s, int i, std::string_view v) {
   sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()),
                     SQLITE_TRANSIENT);
-}
-
-std::string HeadersJson(
-    const std::vector<std::pair<std::string, std::string>>& headers) {
-  nlohmann::json arr = nlohmann::json::array();
-  for (const auto& [k, v] : headers) arr.push_back({k, v});
-  // Invalid UTF-8 in a header value must not throw; replace it.
-  return arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -204,7 +194,8 @@ Status SqliteEventStore::WriteSubmission(const Submission& sub,
   BindText(s, 1, sub.raw.source);
   sqlite3_bind_int64(s, 2, sub.raw.received_at_ms);
   BindText(s, 3, sub.raw.target);
-  BindText(s, 4, HeadersJson(sub.raw.headers));
+  sqlite3_bind_blob(s, 4, sub.raw.head.data(),
+                    static_cast<int>(sub.raw.head.size()), SQLITE_TRANSIENT);
   sqlite3_bind_blob(s, 5, sub.raw.body.data(),
                     static_cast<int>(sub.raw.body.size()), SQLITE_TRANSIENT);
   if (sqlite3_step(s) != SQLITE_DONE) return Error("insert raw request");

@@ -37,7 +37,7 @@ Submission MakeSubmission(int id) {
   Submission s;
   s.raw.source = "src";
   s.raw.target = "/webhooks/src";
-  s.raw.headers = {{"Content-Type", "application/json"}};
+  s.raw.head = "POST /webhooks/src HTTP/1.1\r\n\r\n";
   s.raw.body = "{\"id\":" + std::to_string(id) + "}";
   s.raw.received_at_ms = e.received_at_ms;
   s.events.push_back(std::move(e));

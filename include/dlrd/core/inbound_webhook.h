@@ -21,12 +21,18 @@ struct InboundWebhook {
   std::string target;  // request-target, byte-exact (path + query)
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;       // raw bytes
+  // Request line and header block exactly as received, through the blank
+  // line. Empty when the hook was not read off the wire (tests, tools).
+  std::string raw_head;
   std::string client_ip;  // TCP peer (issue: proxies handled later)
 
   // First header whose name equals `name` ignoring ASCII case.
   std::optional<std::string_view> Header(std::string_view name) const;
   // Number of headers with that name.
   int HeaderCount(std::string_view name) const;
+  // raw_head when known, else a CRLF rendering of method, target and
+  // headers: together with `body` it is a request `dlrd verify` reads.
+  std::string Head() const;
 };
 
 // ASCII case-insensitive equality.

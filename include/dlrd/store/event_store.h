@@ -31,7 +31,7 @@ namespace dlrd {
 struct RawRequest {
   std::string source;
   std::string target;
-  std::vector<std::pair<std::string, std::string>> headers;
+  std::string head;  // request line + headers as received (InboundWebhook::Head)
   std::string body;
   int64_t received_at_ms = 0;
 };
