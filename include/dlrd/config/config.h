@@ -67,7 +67,9 @@ struct Config {
   bool demo = false;
   Endpoint listen{"127.0.0.1", 8080};
   Endpoint admin_listen{"127.0.0.1", 9464};
-  int io_threads = 1;  // HTTP I/O threads; the store writer has its own
+  // HTTP I/O threads; the store writer has its own. Two measured faster
+  // than one on a 2-core machine (bench/results.md).
+  int io_threads = 2;
   ListenerLimits limits;
   StoreConfig store;
   int64_t shutdown_grace_ms = 10'000;
