@@ -161,6 +161,9 @@ Status ReadSignature(const json& j, const std::string& path, bool demo,
   DLRD_TRY(r.String("encoding", &sig->encoding));
   DLRD_TRY(r.String("prefix", &sig->prefix));
   DLRD_TRY(r.Integer("tolerance_s", &sig->tolerance_s, 0, 86'400));
+  DLRD_TRY(r.String("public_url", &sig->public_url));
+  DLRD_TRY(r.String("variant", &sig->variant));
+  DLRD_TRY(r.String("application_key", &sig->application_key));
   const json* secrets = r.Find("secrets");
   if (!secrets) return r.Missing("secrets");
   DLRD_TRY(ReadSecrets(*secrets, r.Key("secrets"), demo, resolve,

@@ -4,7 +4,11 @@
 
 #include "dlrd/signature/crypto.h"
 #include "dlrd/signature/hmac_verifier.h"
+#include "dlrd/signature/sinch_verifier.h"
 #include "dlrd/signature/standard_webhooks_verifier.h"
+#include "dlrd/signature/stripe_verifier.h"
+#include "dlrd/signature/twilio_verifier.h"
+#include "dlrd/signature/vonage_verifier.h"
 
 namespace dlrd {
 namespace {
@@ -81,21 +85,52 @@ std::string_view ToString(RejectReason r) {
       return "timestamp_skew";
     case RejectReason::kMismatch:
       return "mismatch";
+    case RejectReason::kUrlMismatch:
+      return "url_mismatch";
+    case RejectReason::kPayloadHashMismatch:
+      return "payload_hash_mismatch";
+    case RejectReason::kAlgNotAllowed:
+      return "alg_not_allowed";
+    case RejectReason::kBadToken:
+      return "bad_token";
+    case RejectReason::kStale:
+      return "stale";
+    case RejectReason::kFuture:
+      return "future";
+    case RejectReason::kKeyMismatch:
+      return "key_mismatch";
   }
   return "none";
 }
 
 Result<std::unique_ptr<SignatureVerifier>> MakeSignatureVerifier(
     const SignatureConfig& config) {
-  if (config.scheme != "hmac" && config.scheme != "standard-webhooks") {
-    return VerifierResult::Error("scheme: " + Quoted(config.scheme) +
-                                 " is not one of hmac, standard-webhooks");
+  using Factory = VerifierResult (*)(const SignatureConfig&);
+  static constexpr struct {
+    std::string_view scheme;
+    Factory make;
+  } kSchemes[] = {
+      {"hmac", MakeHmac},
+      {"standard-webhooks", MakeStandardWebhooks},
+      {"twilio", MakeTwilioVerifier},
+      {"vonage-jwt", MakeVonageJwtVerifier},
+      {"vonage-sig", MakeVonageSigVerifier},
+      {"sinch", MakeSinchVerifier},
+      {"stripe", MakeStripeVerifier},
+  };
+  for (const auto& s : kSchemes) {
+    if (s.scheme != config.scheme) continue;
+    if (config.secrets.empty()) {
+      return VerifierResult::Error("secrets: at least one secret is required");
+    }
+    return s.make(config);
   }
-  if (config.secrets.empty()) {
-    return VerifierResult::Error("secrets: at least one secret is required");
+  std::string names;
+  for (const auto& s : kSchemes) {
+    names += (names.empty() ? "" : ", ") + std::string(s.scheme);
   }
-  if (config.scheme == "hmac") return MakeHmac(config);
-  return MakeStandardWebhooks(config);
+  return VerifierResult::Error("scheme: " + Quoted(config.scheme) +
+                               " is not one of " + names);
 }
 
 }  // namespace dlrd

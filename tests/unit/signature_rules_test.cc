@@ -363,10 +363,12 @@ std::vector<FactoryCase> FactoryCases() {
       {"standard-webhooks ok", Sw({kSwSecret, "MfKQ9r8GKYqrTwjUPD8ILPZIo2La"}),
        ""},
       {"standard-webhooks tolerance 0 ok", Sw({kSwSecret}, 0), ""},
-      {"unknown scheme", with(Hmac256(), [](auto& c) { c.scheme = "stripe"; }),
-       "scheme: \"stripe\" is not one of hmac, standard-webhooks"},
+      {"unknown scheme", with(Hmac256(), [](auto& c) { c.scheme = "rot13"; }),
+       "scheme: \"rot13\" is not one of hmac, standard-webhooks, twilio, "
+       "vonage-jwt, vonage-sig, sinch, stripe"},
       {"empty scheme", with(Hmac256(), [](auto& c) { c.scheme = ""; }),
-       "scheme: \"\" is not one of hmac, standard-webhooks"},
+       "scheme: \"\" is not one of hmac, standard-webhooks, twilio, "
+       "vonage-jwt, vonage-sig, sinch, stripe"},
       {"hmac md5", HmacWith("md5", "hex", ""),
        "algorithm: \"md5\" is not one of sha1, sha256, sha512"},
       {"hmac uppercase algorithm", HmacWith("SHA256", "hex", ""),

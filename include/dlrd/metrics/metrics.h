@@ -30,7 +30,7 @@
 namespace dlrd {
 
 inline constexpr size_t kOutcomeCount = std::size(kAllOutcomes);
-inline constexpr size_t kReasonCount = 7;  // RejectReason values
+inline constexpr size_t kReasonCount = std::size(kAllRejectReasons);
 inline constexpr size_t kChannelCount = std::size(kAllChannels);
 inline constexpr size_t kStatusCount = std::size(kAllStatuses);
 

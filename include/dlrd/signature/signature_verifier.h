@@ -30,7 +30,23 @@ enum class RejectReason {
   kBadTimestamp,     // timestamp header is not an integer
   kTimestampSkew,    // timestamp outside the tolerance window
   kMismatch,         // well-formed, but no secret produces that signature
+  kUrlMismatch,      // twilio: no URL variant verifies (public_url wrong?)
+  kPayloadHashMismatch,  // signed hash of the body != hash of the body
+  kAlgNotAllowed,    // JWT alg other than the one allowed (incl. "none")
+  kBadToken,         // JWT or structured header not parseable
+  kStale,            // signed timestamp older than the tolerance
+  kFuture,           // signed timestamp newer than the tolerance
+  kKeyMismatch,      // sinch: Authorization names another application key
 };
+
+inline constexpr RejectReason kAllRejectReasons[] = {
+    RejectReason::kNone,          RejectReason::kMissingHeader,
+    RejectReason::kDuplicateHeader, RejectReason::kBadEncoding,
+    RejectReason::kBadTimestamp,  RejectReason::kTimestampSkew,
+    RejectReason::kMismatch,      RejectReason::kUrlMismatch,
+    RejectReason::kPayloadHashMismatch, RejectReason::kAlgNotAllowed,
+    RejectReason::kBadToken,      RejectReason::kStale,
+    RejectReason::kFuture,        RejectReason::kKeyMismatch};
 
 // Stable snake_case name used in metrics, logs and `dlrd verify` output.
 std::string_view ToString(RejectReason r);
@@ -56,13 +72,18 @@ class SignatureVerifier {
 
 // The `signature` object of a source, after secrets are resolved to bytes.
 struct SignatureConfig {
-  std::string scheme;                // "hmac" | "standard-webhooks"
+  // "hmac" | "standard-webhooks" | "twilio" | "vonage-jwt" | "vonage-sig" |
+  // "sinch" | "stripe"
+  std::string scheme;
   std::string header = "X-Signature";  // hmac
   std::string algorithm = "sha256";    // hmac: sha1 | sha256 | sha512
   std::string encoding = "hex";        // hmac: hex | base64
   std::string prefix;                  // hmac: e.g. "sha256="
   std::vector<std::string> secrets;    // resolved values, in config order
-  int64_t tolerance_s = 300;           // standard-webhooks
+  int64_t tolerance_s = 300;           // every scheme with a timestamp
+  std::string public_url;       // twilio: callback URL as configured, no query
+  std::string variant;          // sinch: application | nonce | numbers
+  std::string application_key;  // sinch application: expected key
 };
 
 // Builds the verifier for `config`. Fails (naming the problem, with secret

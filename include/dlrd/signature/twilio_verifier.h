@@ -1,0 +1,17 @@
+// Twilio X-Twilio-Signature (HMAC-SHA1 over public_url + sorted form params; bodySHA256 for JSON).
+// Byte-exact rules: ../shared/docs/signatures.md. Contract as in
+// signature_verifier.h: pure, immutable, constant-time, a reason per
+// rejection. Errors from the factory name the key relative to the
+// source's signature object.
+#pragma once
+
+#include <memory>
+
+#include "dlrd/signature/signature_verifier.h"
+
+namespace dlrd {
+
+Result<std::unique_ptr<SignatureVerifier>> MakeTwilioVerifier(
+    const SignatureConfig& config);
+
+}  // namespace dlrd

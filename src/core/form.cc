@@ -1,0 +1,32 @@
+#include "dlrd/core/form.h"
+
+#include <boost/url/encoding_opts.hpp>
+#include <boost/url/parse_query.hpp>
+
+namespace dlrd {
+
+std::optional<FormParams> ParseForm(std::string_view text) {
+  FormParams out;
+  if (text.empty()) return out;
+  auto parsed = boost::urls::parse_query(text);
+  if (!parsed) return std::nullopt;
+  boost::urls::encoding_opts opts;
+  opts.space_as_plus = true;
+  for (auto param : *parsed) {
+    if (param.key.empty() && !param.has_value) continue;  // "a=1&&b=2"
+    out.emplace_back(param.key.decode(opts),
+                     param.has_value ? param.value.decode(opts) : "");
+  }
+  return out;
+}
+
+std::string_view PathOf(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
+std::string_view QueryOf(std::string_view target) {
+  auto q = target.find('?');
+  return q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+}
+
+}  // namespace dlrd
