@@ -1,5 +1,7 @@
 #include "dlrd/normalize/verifynow_normalizer.h"
 
+#include "dlrd/core/phone.h"
+
 #include <cstdint>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -210,7 +212,12 @@ DeliveryEvent ToEvent(VerifyNowFields f, const NormalizeContext& ctx) {
   e.verification_id = std::move(f.verification_id);
   e.raw_status = std::move(f.delivery_status);
   e.latency_ms = f.latency_ms;
-  e.recipient = std::move(f.recipient);
+  if (!f.recipient.empty()) {
+    if (auto r = NormalizeRecipient(f.recipient)) {
+      e.recipient = std::move(r->e164);
+      e.country = std::move(r->region);
+    }
+  }
   e.received_at_ms = ctx.received_at_ms;
   return e;
 }
