@@ -70,7 +70,9 @@ void IngestService::Accept(InboundWebhook hook, int64_t now_ms, Done done) {
     m.secret_matches[check.secret_index]->Increment();
   }
 
-  NormalizeContext ctx{src.name, now_ms, check.event_id};
+  NormalizeContext ctx{src.name, now_ms,
+                       src.verifier->event_id_is_stable() ? check.event_id
+                                                           : std::string()};
   auto events = src.normalizer->Normalize(hook, ctx);
   if (!events.ok()) {
     log_.Warn("payload_rejected", {{"source", src.name},

@@ -68,6 +68,10 @@ class SignatureVerifier {
   // Every reason this scheme can return; metrics pre-create one series each.
   virtual std::vector<RejectReason> Reasons() const = 0;
   virtual size_t secret_count() const = 0;
+  // True iff event_id names the event, not the delivery attempt: the sender
+  // repeats it on every retry (Standard Webhooks' webhook-id), so it can be
+  // the dedupe key. A JWT jti or a Sinch nonce is new per attempt: false.
+  virtual bool event_id_is_stable() const { return false; }
 };
 
 // The `signature` object of a source, after secrets are resolved to bytes.

@@ -28,6 +28,7 @@ class StandardWebhooksVerifier final : public SignatureVerifier {
                         int64_t now_unix) const override;
   std::vector<RejectReason> Reasons() const override;
   size_t secret_count() const override { return keys_.size(); }
+  bool event_id_is_stable() const override { return true; }
 
  private:
   std::vector<std::string> keys_;
