@@ -1,0 +1,530 @@
+#!/usr/bin/env python3
+"""Helpers for bench/run.sh (standard library only).
+
+Subcommands:
+  ports N                      print N free loopback TCP ports
+  wait-http URL SECONDS [PID]  wait until URL answers 200 (and PID lives)
+  wait-tcp PORT SECONDS [PID]  wait until 127.0.0.1:PORT accepts
+  proc PID...                  JSON: summed VmHWM/VmRSS (kB) and CPU seconds
+  run JSON -- CMD...           run CMD (wrk); JSON: its wall/CPU time and the
+                               machine's busy CPU time meanwhile
+  fsync DIR                    JSON: fdatasync p50/p99 of 4 KiB appends in DIR
+  quiet MAX_WAIT CORES         wait for 2 s in a row with < CORES busy
+  scrape URL FILE              save a /metrics page
+  rows DB                      rows in delivery_events
+  record ...                   append one run's record to a JSONL file
+                               (exit 4: clean but the machine was busy)
+  set-aside FILE ASIDE         move FILE's last record to ASIDE (retried)
+  median-rate FILE TARGET IO   median good req/s of the max-rate runs
+  report FILE META OUT         print the markdown report and write it to OUT
+"""
+import json
+import os
+import socket
+import sqlite3
+import statistics
+import sys
+import time
+import urllib.request
+
+
+def cmd_ports(n):
+    socks, ports = [], []
+    for _ in range(int(n)):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    print(" ".join(map(str, ports)))
+
+
+def alive(pid):
+    if pid is None:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def cmd_wait_http(url, seconds, pid=None):
+    deadline = time.time() + float(seconds)
+    while time.time() < deadline:
+        if not alive(pid):
+            print(f"process {pid} exited", file=sys.stderr)
+            return 1
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return 0
+        except Exception:
+            pass
+        time.sleep(0.05)
+    print(f"timeout waiting for {url}", file=sys.stderr)
+    return 1
+
+
+def cmd_wait_tcp(port, seconds, pid=None):
+    deadline = time.time() + float(seconds)
+    while time.time() < deadline:
+        if not alive(pid):
+            print(f"process {pid} exited", file=sys.stderr)
+            return 1
+        try:
+            with socket.create_connection(("127.0.0.1", int(port)), timeout=1):
+                return 0
+        except OSError:
+            time.sleep(0.05)
+    print(f"timeout waiting for port {port}", file=sys.stderr)
+    return 1
+
+
+def cmd_proc(*pids):
+    hwm = rss = 0
+    cpu = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    hwm += int(line.split()[1])
+                elif line.startswith("VmRSS:"):
+                    rss += int(line.split()[1])
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(") ", 1)[1].split()
+        cpu += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    print(json.dumps({"hwm_kb": hwm, "rss_kb": rss, "cpu_s": round(cpu, 3),
+                      "pids": len(pids)}))
+
+
+def busy_seconds():
+    """All CPUs' non-idle time since boot, in seconds (from /proc/stat)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal (guest is inside user).
+    # irq/softirq are left out: loopback TCP is processed there and is
+    # charged to no process, so it is not "someone else's" load.
+    return (v[0] + v[1] + v[2]) / os.sysconf("SC_CLK_TCK")
+
+
+def cmd_quiet(max_wait, threshold):
+    """Wait (up to max_wait s) for two consecutive seconds in which the
+    machine used less than `threshold` cores; say so if they never came."""
+    deadline = time.time() + float(max_wait)
+    said = False
+    calm = 0
+    while True:
+        b0 = busy_seconds()
+        time.sleep(1)
+        load = busy_seconds() - b0
+        calm = calm + 1 if load < float(threshold) else 0
+        if calm >= 2:  # builds are bursty: one calm second proves little
+            return 0
+        if time.time() >= deadline:
+            print(f"  bench: machine still busy ({load:.2f} cores used by "
+                  "others); measuring anyway", file=sys.stderr)
+            return 0
+        if not said and load >= float(threshold):
+            print(f"  bench: machine busy ({load:.2f} cores used by others); "
+                  f"waiting up to {max_wait} s for it to calm down",
+                  file=sys.stderr)
+            said = True
+
+
+def steal_seconds():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return v[7] / os.sysconf("SC_CLK_TCK")
+
+
+def cmd_fsync(directory, n=200):
+    """fdatasync latency of 4 KiB appends in `directory` (the disk dlrd's
+    commits wait for), as JSON {p50_ms, p99_ms}."""
+    path = os.path.join(directory, "fsync-probe")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    lat = []
+    try:
+        for _ in range(int(n)):
+            os.write(fd, b"x" * 4096)
+            t = time.perf_counter()
+            os.fdatasync(fd)
+            lat.append((time.perf_counter() - t) * 1000)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    lat.sort()
+    print(json.dumps({"p50_ms": lat[len(lat) // 2],
+                      "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))]}))
+
+
+def cmd_run(out, dashdash, *cmd):
+    assert dashdash == "--"
+    import subprocess
+    t0, b0, s0 = time.time(), busy_seconds(), steal_seconds()
+    import signal
+    p = subprocess.Popen(list(cmd))
+
+    def forward(signum, _frame):  # run.sh's cleanup stops us: stop wrk too
+        p.send_signal(signal.SIGTERM)
+        p.wait()
+        sys.exit(128 + signum)
+    signal.signal(signal.SIGTERM, forward)
+    _, status, ru = os.wait4(p.pid, 0)
+    t1, b1, s1 = time.time(), busy_seconds(), steal_seconds()
+    with open(out, "w") as f:
+        json.dump({"wall_s": t1 - t0, "busy_s": b1 - b0, "steal_s": s1 - s0,
+                   "cpu_s": ru.ru_utime + ru.ru_stime}, f)
+    return os.waitstatus_to_exitcode(status)
+
+
+def cmd_scrape(url, path):
+    with urllib.request.urlopen(url, timeout=5) as r:
+        data = r.read()
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def cmd_rows(db):
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        print(con.execute("SELECT count(*) FROM delivery_events").fetchone()[0])
+    finally:
+        con.close()
+
+
+def parse_metrics(path):
+    """Prometheus text -> {name_with_labels: value} (no label parsing needed)."""
+    out = {}
+    with open(path) as f:
+        for line in f:
+            if not line.strip() or line.startswith("#"):
+                continue
+            name, _, value = line.rpartition(" ")
+            try:
+                out[name.strip()] = float(value)
+            except ValueError:
+                pass
+    return out
+
+
+def cmd_record(*argv):
+    """record FILE key=value ... (values that are paths to JSON are loaded)."""
+    path = argv[0]
+    rec = {}
+    for kv in argv[1:]:
+        k, _, v = kv.partition("=")
+        rec[k] = v
+    wrk = json.load(open(rec.pop("wrk")))
+    proc = json.loads(rec.pop("proc"))
+    proc0 = json.loads(rec.pop("proc0"))
+    clock = json.load(open(rec.pop("clock")))
+    rec["round"] = int(rec["round"])
+    rec["io_threads"] = int(rec.get("io_threads") or 0)
+    rec["connections"] = int(rec["connections"])
+    rec["target_rate"] = float(rec.get("target_rate") or 0)
+    dur_s = wrk["duration_us"] / 1e6
+    rec.update({
+        "duration_s": dur_s,
+        "requests": wrk["requests"],
+        "wrk_rps": wrk["requests"] / dur_s,
+        "good_rps": wrk["n2xx"] / dur_s,
+        "n200": wrk["n200"], "n2xx": wrk["n2xx"], "nbad": wrk["nbad"],
+        "ndup": wrk["ndup"], "wrapped": wrk["wrapped"], "sent": wrk["sent"],
+        "codes": wrk["codes"], "errors": wrk["errors"],
+        "p50_ms": wrk["latency_us"]["p50"] / 1000,
+        "p90_ms": wrk["latency_us"]["p90"] / 1000,
+        "p99_ms": wrk["latency_us"]["p99"] / 1000,
+        "p999_ms": wrk["latency_us"]["p999"] / 1000,
+        "max_ms": wrk["latency_us"]["max"] / 1000,
+        "hwm_mib": proc["hwm_kb"] / 1024,
+        "cpu_s": proc["cpu_s"] - proc0["cpu_s"],   # server, during wrk
+        "wrk_cpu_s": clock["cpu_s"],
+        "procs": proc["pids"],
+    })
+    # CPU used meanwhile by processes that are neither wrk nor the server
+    # (a build running next to the benchmark makes the numbers meaningless).
+    rec["other_cores"] = max(0.0, clock["busy_s"] - clock["cpu_s"]
+                             - rec["cpu_s"]) / clock["wall_s"]
+    # Time the hypervisor gave our vCPUs to someone else.
+    rec["steal_cores"] = clock.get("steal_s", 0.0) / clock["wall_s"]
+    fs = json.loads(rec.pop("fsync"))
+    rec["fsync_p50_ms"], rec["fsync_p99_ms"] = fs["p50_ms"], fs["p99_ms"]
+    warnings = []
+    if rec["other_cores"] > 0.15:
+        warnings.append(f"other processes used {rec['other_cores']:.2f} "
+                        "cores on average during this run")
+    if rec["steal_cores"] > 0.15:
+        warnings.append(f"the hypervisor stole {rec['steal_cores']:.2f} "
+                        "cores on average during this run")
+    problems = []
+    # A wrap means repeated verificationIds: dlrd would answer them from the
+    # cheaper duplicate path. nginx keeps no state, so for it a wrap is moot.
+    if wrk["wrapped"] and rec["target"] == "dlrd":
+        problems.append(f"corpus wrapped {wrk['wrapped']}x (duplicates sent)")
+    if wrk["nbad"]:
+        problems.append("non-2xx: " + ", ".join(
+            f"{c}x{n}" for c, n in sorted(wrk["codes"].items())))
+    errs = {k: v for k, v in wrk["errors"].items() if v and k != "status"}
+    if errs:
+        problems.append("socket errors: " + ", ".join(
+            f"{k} {v}" for k, v in sorted(errs.items())))
+    if rec["target"] == "dlrd":
+        m = parse_metrics(rec.pop("metrics"))
+        cnt = m.get("dlrd_store_commit_batch_size_count", 0)
+        rec["batch_mean"] = (m.get("dlrd_store_commit_batch_size_sum", 0) / cnt
+                             if cnt else None)
+        rec["commits"] = cnt
+        dc = m.get("dlrd_store_commit_duration_seconds_count", 0)
+        rec["commit_ms"] = (m.get("dlrd_store_commit_duration_seconds_sum", 0)
+                            / dc * 1000 if dc else None)
+        rec["metrics_rss_mib"] = m.get("process_resident_memory_bytes", 0) / 2**20
+        rows = int(rec["rows"])
+        rec["rows"] = rows
+        # wrk stops while up to one request per connection is in flight:
+        # dlrd commits those, wrk never sees their 200s. Anything else means
+        # an acked event is missing or an unacked one was stored twice.
+        rec["in_flight_at_stop"] = rows - wrk["n200"]
+        if wrk["ndup"]:
+            problems.append(f"{wrk['ndup']} duplicate answers")
+        if not (0 <= rows - wrk["n200"] <= rec["connections"]):
+            problems.append(f"DB rows {rows} != 200s {wrk['n200']} "
+                            f"(+0..{rec['connections']} in flight)")
+    if rec["target_rate"] and rec["good_rps"] < 0.95 * rec["target_rate"]:
+        problems.append(f"achieved {rec['good_rps']:.0f}/s < 95% of target "
+                        f"{rec['target_rate']:.0f}/s")
+    rec["problems"] = problems
+    rec["warnings"] = warnings
+    with open(path, "a") as f:
+        f.write(json.dumps(rec) + "\n")
+    label = f"{rec['target']}" + (f" io{rec['io_threads']}" if rec["io_threads"] else "")
+    line = (f"  {label:<9} {rec['mode']:<5} r{rec['round']}: "
+            f"{rec['good_rps']:9.0f} ok/s  p50 {rec['p50_ms']:6.2f} ms  "
+            f"p99 {rec['p99_ms']:6.2f} ms  HWM {rec['hwm_mib']:5.1f} MiB")
+    if rec["target"] == "dlrd":
+        line += (f"  batch {rec['batch_mean'] or 0:5.1f} "
+                 f"commit {rec['commit_ms'] or 0:5.2f} ms  rows {rec['rows']} "
+                 f"(200s {rec['n200']} +{rec['in_flight_at_stop']})")
+    print(line)
+    for p in problems:
+        print(f"  !!! INVALID {label} {rec['mode']} round {rec['round']}: {p}",
+              file=sys.stderr)
+    for w in warnings:
+        print(f"  !!! WARNING {label} {rec['mode']} round {rec['round']}: {w}",
+              file=sys.stderr)
+    return 4 if warnings and not problems else 0
+
+
+def cmd_set_aside(path, aside):
+    """Move the last record of `path` to `aside` (a run that is retried)."""
+    with open(path) as f:
+        lines = [line for line in f if line.strip()]
+    with open(aside, "a") as f:
+        f.write(lines[-1])
+    with open(path, "w") as f:
+        f.writelines(lines[:-1])
+
+
+def load(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def cmd_median_rate(path, target, io):
+    vals = [r["good_rps"] for r in load(path)
+            if r["target"] == target and r["mode"] == "max"
+            and r["io_threads"] == int(io)]
+    print(f"{statistics.median(vals):.0f}" if vals else "0")
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def fmt(x, spec):
+    return "n/a" if x is None else format(x, spec)
+
+
+def cmd_report(path, meta_path, out):
+    recs = load(path)
+    meta = json.load(open(meta_path))
+    groups = {}
+    for r in recs:
+        key = (r["target"], r["io_threads"], r["mode"])
+        groups.setdefault(key, []).append(r)
+
+    def label(t, io):
+        return "nginx (`return 200;`)" if t == "nginx" else f"dlrd, io_threads {io}"
+
+    L = []
+    L.append(f"### Results: dlrd vs nginx on loopback ({meta['date']})")
+    L.append("")
+    L.append(f"Medians of {meta['rounds']} rounds (nginx and dlrd alternate in "
+             f"each round), wrk `-t{meta['threads']} -c{meta['connections']} "
+             f"-d{meta['duration']}s`, {meta['corpus']} pre-signed unique "
+             "events. *ok/s* counts 2xx answers only. *Peak RSS* is VmHWM "
+             "read just before stopping the server (nginx: master + workers "
+             "summed), max over rounds.")
+    L.append("")
+    L.append("| target | load | ok req/s | p50 | p99 | peak RSS | "
+             "commit batch (mean) | commit time (mean) | non-2xx / socket errors "
+             "| vs nginx |")
+    L.append("|---|---|---:|---:|---:|---:|---:|---:|---|---:|")
+    nginx_max = med([r["good_rps"] for r in groups.get(("nginx", 0, "max"), [])])
+    order = sorted(groups, key=lambda k: (k[2] != "max", k[0] != "nginx", k[1]))
+    for key in order:
+        t, io, mode = key
+        rs = groups[key]
+        rps = med([r["good_rps"] for r in rs])
+        if mode == "max":
+            load_s = "max (closed loop)"
+        else:
+            load_s = f"fixed {med([r['target_rate'] for r in rs]):.0f}/s"
+        bad = sum(r["nbad"] for r in rs)
+        sock = sum(v for r in rs for k, v in r["errors"].items() if k != "status")
+        ratio = ""
+        if t == "dlrd" and mode == "max" and nginx_max:
+            ratio = f"{rps / nginx_max:.0%}"
+        L.append(
+            f"| {label(t, io)} | {load_s} | {rps:,.0f} | "
+            f"{med([r['p50_ms'] for r in rs]):.2f} ms | "
+            f"{med([r['p99_ms'] for r in rs]):.2f} ms | "
+            f"{max(r['hwm_mib'] for r in rs):.1f} MiB | "
+            f"{fmt(med([r.get('batch_mean') for r in rs]), '.1f') if t == 'dlrd' else '—'} | "
+            f"{fmt(med([r.get('commit_ms') for r in rs]), '.2f') + ' ms' if t == 'dlrd' else '—'} | "
+            f"{bad} / {sock} | {ratio} |")
+    L.append("")
+
+    # Targets.
+    L.append("**Targets** (from the issue): dlrd ≥ 50 % of nginx req/s; "
+             "p99 < 10 ms at half the rate dlrd reached; peak RSS < 64 MiB.")
+    L.append("")
+    L.append("| io_threads | ok req/s vs nginx | p99 at half rate | peak RSS |")
+    L.append("|---|---|---|---|")
+    ios = sorted({k[1] for k in groups if k[0] == "dlrd"})
+    for io in ios:
+        mx = groups.get(("dlrd", io, "max"), [])
+        fx = groups.get(("dlrd", io, "rate"), [])
+        rps = med([r["good_rps"] for r in mx])
+        ratio = rps / nginx_max if (rps and nginx_max) else None
+        p99 = med([r["p99_ms"] for r in fx])
+        rss = max([r["hwm_mib"] for r in mx + fx], default=None)
+
+        def verdict(ok):
+            return "**met**" if ok else "**MISSED**"
+        c1 = (f"{ratio:.0%} {verdict(ratio >= 0.5)}" if ratio is not None else "n/a")
+        c2 = (f"{p99:.2f} ms {verdict(p99 < 10)}" if p99 is not None else "not run")
+        c3 = f"{rss:.1f} MiB {verdict(rss < 64)}" if rss is not None else "n/a"
+        L.append(f"| {io} | {c1} | {c2} | {c3} |")
+    L.append("")
+
+    invalid = [r for r in recs if r["problems"]]
+    if invalid:
+        L.append("**⚠ INVALID RUNS — these numbers are not clean:**")
+        L.append("")
+        for r in invalid:
+            L.append(f"- {r['target']} io{r['io_threads']} {r['mode']} round "
+                     f"{r['round']}: " + "; ".join(r["problems"]))
+        L.append("")
+    else:
+        L.append("All runs clean: 0 non-2xx, 0 socket errors, no corpus "
+                 "wrap-around, no duplicate answers; after every dlrd run the "
+                 "database held exactly the acknowledged events plus at most one "
+                 "in-flight request per connection (answered after wrk stopped "
+                 "reading).")
+        L.append("")
+
+    aside = meta.get("retried", 0)
+    if aside:
+        L.append(f"{aside} run(s) were measured again because other processes "
+                 "used more than 0.15 cores during them; only the repeat counts "
+                 "(the discarded attempts are in the temp dir's retried.jsonl).")
+        L.append("")
+    warned = [r for r in recs if r.get("warnings")]
+    if warned:
+        L.append("**⚠ The machine was not quiet** (CPU used by processes "
+                 "other than wrk and the server; the figures of these runs "
+                 "are low by an unknown amount):")
+        L.append("")
+        for r in warned:
+            L.append(f"- {r['target']} io{r['io_threads']} {r['mode']} round "
+                     f"{r['round']}: " + "; ".join(r["warnings"]))
+        L.append("")
+
+    L.append("<details><summary>Every run</summary>")
+    L.append("")
+    L.append("| # | target | load | round | ok req/s | wrk req/s | p50 | p99 | "
+             "p99.9 | max | VmHWM | server CPU s | wrk CPU s | other cores | steal | "
+             "fsync p50/p99 before |"
+             " "
+             "commits | batch mean | commit ms (mean) | DB rows | 200s | "
+             "in flight at stop |")
+    L.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+             "---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n, r in enumerate(recs, 1):
+        load_s = "max" if r["mode"] == "max" else f"{r['target_rate']:.0f}/s"
+        tgt = r["target"] + (f" io{r['io_threads']}" if r["target"] == "dlrd" else "")
+        d = r["target"] == "dlrd"
+        L.append(
+            f"| {n} | {tgt} | {load_s} | {r['round']} | {r['good_rps']:,.0f} | "
+            f"{r['wrk_rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+            f"{r['p999_ms']:.2f} | {r['max_ms']:.1f} | {r['hwm_mib']:.1f} MiB | "
+            f"{r['cpu_s']:.1f} | {r['wrk_cpu_s']:.1f} | {r['other_cores']:.2f} | "
+            f"{r['steal_cores']:.2f} | "
+            f"{r['fsync_p50_ms']:.2f}/{r['fsync_p99_ms']:.2f} ms | "
+            f"{int(r['commits']) if d else '—'} | "
+            f"{fmt(r.get('batch_mean'), '.1f') if d else '—'} | "
+            f"{fmt(r.get('commit_ms'), '.2f') if d else '—'} | "
+            f"{r['rows'] if d else '—'} | {r['n200']} | "
+            f"{r['in_flight_at_stop'] if d else '—'} |")
+    L.append("")
+    L.append("</details>")
+    L.append("")
+    L.append("Machine: " + meta["machine"])
+    L.append("")
+    L.append("Versions: " + meta["versions"])
+    L.append("")
+    L.append("Command:")
+    L.append("")
+    L.append("```")
+    L.append(meta["command"])
+    L.append("# each run, against a fresh server (dlrd: fresh database):")
+    L.append(meta["wrk_cmd"])
+    L.append("```")
+    L.append("")
+    L.append(meta["method"])
+    wraps = [r for r in recs if r["target"] == "nginx" and r["wrapped"]]
+    if wraps:
+        L.append("")
+        L.append(f"nginx went through the corpus more than once in {len(wraps)} "
+                 "run(s) (it is several times faster than dlrd); that is "
+                 "harmless, since nginx keeps no per-event state. " +
+                 ("dlrd never wrapped." if not any(
+                     r["wrapped"] for r in recs if r["target"] == "dlrd")
+                  else "dlrd DID wrap: see the INVALID runs above."))
+    text = "\n".join(L) + "\n"
+    with open(out, "w") as f:
+        f.write(text)
+    sys.stdout.write(text)
+    return 0 if not invalid else 3
+
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    fn = {
+        "ports": cmd_ports, "wait-http": cmd_wait_http, "wait-tcp": cmd_wait_tcp,
+        "proc": cmd_proc, "run": cmd_run, "fsync": cmd_fsync, "quiet": cmd_quiet, "scrape": cmd_scrape, "rows": cmd_rows,
+        "record": cmd_record, "set-aside": cmd_set_aside, "median-rate": cmd_median_rate,
+        "report": cmd_report,
+    }.get(cmd)
+    if fn is None:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return fn(*args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
