@@ -473,8 +473,9 @@ def cmd_report(path, meta_path, out):
             f"{r['wrk_rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
             f"{r['p999_ms']:.2f} | {r['max_ms']:.1f} | {r['hwm_mib']:.1f} MiB | "
             f"{r['cpu_s']:.1f} | {r['wrk_cpu_s']:.1f} | {r['other_cores']:.2f} | "
-            f"{r['steal_cores']:.2f} | "
-            f"{r['fsync_p50_ms']:.2f}/{r['fsync_p99_ms']:.2f} ms | "
+            f"{fmt(r.get('steal_cores'), '.2f')} | "
+            + (f"{r['fsync_p50_ms']:.2f}/{r['fsync_p99_ms']:.2f} ms | "
+               if r.get("fsync_p50_ms") is not None else "n/a | ") +
             f"{int(r['commits']) if d else '—'} | "
             f"{fmt(r.get('batch_mean'), '.1f') if d else '—'} | "
             f"{fmt(r.get('commit_ms'), '.2f') if d else '—'} | "

@@ -353,7 +353,7 @@ git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=$(git -C "$ROOT" status --porcelain -- src include schema CMakeLists.txt 2>/dev/null | head -1)
 [[ -n "$dirty" ]] && git_rev="$git_rev + uncommitted changes"
 export META_DATE="$(date -u +%Y-%m-%d)" META_MACHINE="nproc $(nproc), $cpu, $mem RAM, kernel $(uname -r), database on $fs under /tmp; wrk, nginx and dlrd share the cores" \
-  META_VERSIONS="$ver_dlrd (tree $git_rev); wrk $ver_wrk; nginx $ver_nginx; libsqlite3-0 $ver_sqlite" \
+  META_VERSIONS="$ver_dlrd built from work tree $git_rev (the revision in --version is stamped at configure time); wrk $ver_wrk; nginx $ver_nginx; libsqlite3-0 $ver_sqlite" \
   META_COMMAND="bench/run.sh ${ORIG_ARGS[*]}   # $((T1 - T0)) s; resolved: --duration $DURATION --connections $CONNECTIONS --threads $THREADS --rounds $ROUNDS --io-threads $IO_LIST --corpus $CORPUS --quiet-wait $QUIET_WAIT --retries $RETRIES" \
   META_WRK="BENCH_RATE=<0|rate> $WRK_CMD" \
   META_ROUNDS="$ROUNDS" META_THREADS="$THREADS" META_CONNECTIONS="$CONNECTIONS" \
