@@ -8,6 +8,7 @@
 //   3. the admin listener and the I/O threads stop; exit 0 (1 if fatal).
 #include <csignal>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -19,6 +20,7 @@
 #include "dlrd/build_info.h"
 #include "dlrd/core/clock.h"
 #include "dlrd/ingest/ingest_service.h"
+#include "dlrd/ingest/rate_limiter.h"
 #include "dlrd/metrics/process_collector.h"
 #include "http/admin_routes.h"
 #include "http/http_listener.h"
@@ -126,7 +128,17 @@ int RunServe(const std::string& config_path) {
                     });
   SystemClock clock;
   IngestService ingest(sources.value(), queue, metrics, log);
-  WebhookHandler webhooks(ingest, clock);
+  std::optional<RateLimiter> rate_limiter;
+  if (config.rate_limit) {
+    RateLimiterOptions options;
+    options.per_s = config.rate_limit->per_ip_per_s;
+    options.burst = config.rate_limit->burst;
+    rate_limiter.emplace(options);
+  }
+  WebhookHandler webhooks(
+      ingest, clock,
+      MakeWebhookGuards(config, rate_limiter ? &*rate_limiter : nullptr),
+      &metrics, &log);
   std::atomic<bool> draining{false};
   AdminHandler admin(
       {registry, std::make_shared<ProcessCollector>()},
@@ -175,7 +187,20 @@ int RunServe(const std::string& config_path) {
                                             std::to_string(adm.value()->port())},
                        {"database", config.store.path},
                        {"schema_version", store.value()->schema_version()},
-                       {"sources", config.sources.size()}});
+                       {"sources", config.sources.size()},
+                       {"trusted_proxies", config.trusted_proxies.size()},
+                       {"rate_limit", config.rate_limit ? "on" : "off"}});
+  bool any_allowlist = false;
+  for (const auto& [name, src] : config.sources) {
+    any_allowlist |= !src.allow_ips.empty();
+  }
+  if ((config.rate_limit || any_allowlist) && config.trusted_proxies.empty()) {
+    // Behind nginx with no trusted_proxies, every request comes from the
+    // proxy's address: one shared bucket, and allowlists see only nginx.
+    log.Warn("client_ip_is_tcp_peer",
+             {{"hint", "behind a reverse proxy, set trusted_proxies to its "
+                       "address so rate_limit and allow_ips see clients"}});
+  }
 
   std::vector<std::thread> threads;
   for (int i = 1; i < config.io_threads; ++i) {

@@ -4,6 +4,7 @@
 #include "dlrd/config/config.h"
 
 #include <charconv>
+#include <cmath>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -125,6 +126,47 @@ Status ReadStore(const json& j, const std::string& path, StoreConfig* s) {
   return r.NoUnknownKeys();
 }
 
+// An array of CIDR strings (or bare addresses); empty is allowed.
+Status ReadCidrList(const json& j, const std::string& path, CidrSet* out) {
+  if (!j.is_array()) {
+    return Status::Error(path + ": must be an array of CIDR ranges, e.g. "
+                                "[\"10.0.0.0/8\", \"::1/128\"]");
+  }
+  for (size_t i = 0; i < j.size(); ++i) {
+    std::string key = path + "[" + std::to_string(i) + "]";
+    if (!j[i].is_string()) return Status::Error(key + ": must be a string");
+    const std::string text = j[i].get<std::string>();
+    auto cidr = Cidr::Parse(text);
+    if (!cidr.ok()) {
+      const std::string shown =
+          text.size() > 64 ? text.substr(0, 64) + "..." : text;
+      return Status::Error(key + ": invalid CIDR \"" + shown +
+                           "\": " + cidr.status().message());
+    }
+    out->Add(std::move(cidr).value());
+  }
+  return Status::Ok();
+}
+
+Status ReadRateLimit(const json& j, const std::string& path,
+                     RateLimitConfig* rl) {
+  if (!j.is_object()) return Status::Error(path + ": must be an object");
+  ObjectReader r(j, path);
+  const json* rate = r.Find("per_ip_per_s");
+  if (!rate) return r.Missing("per_ip_per_s");
+  constexpr double kMaxRate = 1'000'000;
+  if (!rate->is_number() || !std::isfinite(rate->get<double>()) ||
+      rate->get<double>() <= 0 || rate->get<double>() > kMaxRate) {
+    return Status::Error(r.Key("per_ip_per_s") +
+                         ": must be a number > 0 and <= 1000000 "
+                         "(requests per second per client IP)");
+  }
+  rl->per_ip_per_s = rate->get<double>();
+  if (!r.Find("burst")) return r.Missing("burst");
+  DLRD_TRY(r.Integer("burst", &rl->burst, 1, 1'000'000));
+  return r.NoUnknownKeys();
+}
+
 Status ReadSecrets(const json& j, const std::string& path, bool demo,
                    const SecretResolver& resolve,
                    std::vector<std::string>* out) {
@@ -190,6 +232,9 @@ Status ReadSource(const json& j, const std::string& path, bool demo,
   if (!sig) return r.Missing("signature");
   DLRD_TRY(ReadSignature(*sig, r.Key("signature"), demo, resolve,
                          &src->signature));
+  if (const json* allow = r.Find("allow_ips")) {
+    DLRD_TRY(ReadCidrList(*allow, r.Key("allow_ips"), &src->allow_ips));
+  }
   return r.NoUnknownKeys();
 }
 
@@ -258,6 +303,14 @@ Result<Config> ParseConfig(std::string_view text,
     }
     if (const json* l = r.Find("limits")) {
       DLRD_TRY(ReadLimits(*l, "limits", &c.limits));
+    }
+    if (const json* t = r.Find("trusted_proxies")) {
+      DLRD_TRY(ReadCidrList(*t, "trusted_proxies", &c.trusted_proxies));
+    }
+    if (const json* rl = r.Find("rate_limit")) {
+      RateLimitConfig limit;
+      DLRD_TRY(ReadRateLimit(*rl, "rate_limit", &limit));
+      c.rate_limit = limit;
     }
     if (const json* s = r.Find("store")) {
       DLRD_TRY(ReadStore(*s, "store", &c.store));

@@ -1,6 +1,11 @@
 #include "http/webhook_routes.h"
 
+#include <algorithm>
+#include <vector>
+
 #include <boost/url/parse.hpp>
+
+#include "dlrd/core/client_ip.h"
 
 namespace dlrd {
 namespace {
@@ -16,6 +21,28 @@ HttpResponse Json(unsigned status, std::string body) {
 }
 
 }  // namespace
+
+WebhookGuards MakeWebhookGuards(const Config& config,
+                                RateLimiter* rate_limiter) {
+  WebhookGuards g;
+  g.trusted_proxies = config.trusted_proxies;
+  for (const auto& [name, source] : config.sources) {
+    if (!source.allow_ips.empty()) g.allow_ips.emplace(name, source.allow_ips);
+  }
+  g.rate_limiter = rate_limiter;
+  return g;
+}
+
+HttpResponse RateLimitedResponse(int64_t retry_after_s) {
+  HttpResponse r = Json(429, R"({"error":"rate limited"})");
+  r.headers.emplace_back("Retry-After",
+                         std::to_string(std::max<int64_t>(1, retry_after_s)));
+  return r;
+}
+
+HttpResponse ForbiddenResponse() {
+  return Json(403, R"({"error":"forbidden"})");
+}
 
 std::string WebhookHandler::SourceFromTarget(std::string_view target) {
   auto url = boost::urls::parse_origin_form(target);
@@ -52,12 +79,46 @@ HttpResponse ResponseFor(IngestOutcome outcome) {
   return Json(503, R"({"error":"internal"})");
 }
 
+void WebhookHandler::CountLimited(std::string_view reason) {
+  if (metrics_) metrics_->requests_limited(reason).Increment();
+}
+
 void WebhookHandler::Handle(HttpRequest request, Respond respond) {
+  const int64_t now_ms = clock_.NowMs();
+  std::string client_ip;
+  if (guards_.trusted_proxies.empty()) {
+    client_ip = ClientIp(request.peer_ip, {}, guards_.trusted_proxies);
+  } else {
+    std::vector<std::string_view> xff;
+    for (const auto& [name, value] : request.headers) {
+      if (EqualsIgnoreCase(name, "X-Forwarded-For")) xff.push_back(value);
+    }
+    client_ip = ClientIp(request.peer_ip, xff, guards_.trusted_proxies);
+  }
+
+  if (guards_.rate_limiter) {
+    int64_t retry_after_s = 1;
+    if (!guards_.rate_limiter->Allow(client_ip, now_ms, &retry_after_s)) {
+      CountLimited("rate_limit");
+      if (log_) log_->Debug("rate_limited", {{"client", client_ip}});
+      return respond(RateLimitedResponse(retry_after_s));
+    }
+  }
+
   std::string source = SourceFromTarget(request.target);
   if (source.empty()) {
     HttpResponse r = Json(404, R"({"error":"not found"})");
     r.handler = "other";
     return respond(std::move(r));
+  }
+  if (auto allow = guards_.allow_ips.find(source);
+      allow != guards_.allow_ips.end() &&
+      !allow->second.Contains(std::string_view(client_ip))) {
+    CountLimited("ip_not_allowed");
+    if (log_) {
+      log_->Warn("ip_not_allowed", {{"source", source}, {"client", client_ip}});
+    }
+    return respond(ForbiddenResponse());
   }
   if (request.method != "POST") {
     HttpResponse r = Json(405, R"({"error":"method not allowed"})");
@@ -71,8 +132,8 @@ void WebhookHandler::Handle(HttpRequest request, Respond respond) {
   hook.headers = std::move(request.headers);
   hook.body = std::move(request.body);
   hook.raw_head = std::move(request.raw_head);
-  hook.client_ip = std::move(request.peer_ip);
-  ingest_.Accept(std::move(hook), clock_.NowMs(),
+  hook.client_ip = std::move(client_ip);
+  ingest_.Accept(std::move(hook), now_ms,
                  [respond = std::move(respond)](IngestOutcome o) {
                    respond(ResponseFor(o));
                  });

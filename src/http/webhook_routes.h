@@ -1,23 +1,61 @@
 // WebhookHandler: the public listener's only route, POST /webhooks/{source}.
 //
-// Translates HttpRequest -> InboundWebhook, calls IngestService::Accept, and
-// maps the IngestOutcome to a status code (architecture.md):
-//   200 accepted | duplicate, 400 malformed, 401 signature, 404 unknown
-//   path or source, 405 other method, 415 media type, 503 + Retry-After.
+// Per request, in this order:
+//   1. the client IP is resolved from the TCP peer and X-Forwarded-For
+//      through `trusted_proxies` (core/client_ip.h) and becomes
+//      InboundWebhook::client_ip, so logs and limits see the real client;
+//   2. the per-client-IP rate limit, if configured: 429 + Retry-After
+//      (whole seconds, >= 1), on every path of this listener;
+//   3. the path: anything but /webhooks/{source} is 404;
+//   4. a known source with allow_ips: a client outside them gets 403
+//      (an unknown source is still 404, from the ingest service);
+//   5. the method: not POST is 405;
+//   6. IngestService::Accept, whose IngestOutcome maps to a status code
+//      (architecture.md): 200 accepted | duplicate, 400 malformed, 401
+//      signature, 404 unknown source, 415 media type, 503 + Retry-After.
+// Refusals at 2 and 4 are counted in dlrd_webhook_requests_limited_total.
 // Bodies are small JSON objects; a 401 never says why (the reason is in
 // metrics and logs only), and nothing secret is ever echoed.
 #pragma once
 
+#include <map>
+#include <string>
+
+#include "dlrd/config/config.h"
+#include "dlrd/core/cidr.h"
 #include "dlrd/core/clock.h"
 #include "dlrd/ingest/ingest_service.h"
+#include "dlrd/ingest/rate_limiter.h"
+#include "dlrd/log/logger.h"
+#include "dlrd/metrics/metrics.h"
 #include "http/http_types.h"
 
 namespace dlrd {
 
+// What is checked before a request reaches the ingest service.
+struct WebhookGuards {
+  CidrSet trusted_proxies;  // empty: X-Forwarded-For is ignored
+  // Source name -> allowed client ranges; a source not listed allows any.
+  std::map<std::string, CidrSet, std::less<>> allow_ips;
+  RateLimiter* rate_limiter = nullptr;  // null: no rate limit
+};
+
+// trusted_proxies and each source's non-empty allow_ips from `config`.
+WebhookGuards MakeWebhookGuards(const Config& config,
+                                RateLimiter* rate_limiter);
+
 class WebhookHandler final : public HttpHandler {
  public:
-  WebhookHandler(IngestService& ingest, const Clock& clock)
-      : ingest_(ingest), clock_(clock) {}
+  // References and pointers must outlive the handler; `metrics` and `log`
+  // may be null (nothing is counted or logged then).
+  WebhookHandler(IngestService& ingest, const Clock& clock,
+                 WebhookGuards guards = {}, Metrics* metrics = nullptr,
+                 Logger* log = nullptr)
+      : ingest_(ingest),
+        clock_(clock),
+        guards_(std::move(guards)),
+        metrics_(metrics),
+        log_(log) {}
   void Handle(HttpRequest request, Respond respond) override;
 
   // "/webhooks/{source}[?query]" -> source; empty when the path is anything
@@ -25,10 +63,19 @@ class WebhookHandler final : public HttpHandler {
   static std::string SourceFromTarget(std::string_view target);
 
  private:
+  void CountLimited(std::string_view reason);
+
   IngestService& ingest_;
   const Clock& clock_;
+  const WebhookGuards guards_;
+  Metrics* metrics_;
+  Logger* log_;
 };
 
 HttpResponse ResponseFor(IngestOutcome outcome);
+// 429 {"error":"rate limited"} with Retry-After: `retry_after_s` (>= 1).
+HttpResponse RateLimitedResponse(int64_t retry_after_s);
+// 403 {"error":"forbidden"}.
+HttpResponse ForbiddenResponse();
 
 }  // namespace dlrd

@@ -37,6 +37,7 @@ constexpr std::string_view kStoreErrors[] = {"busy",    "full",       "io",
                                              "corrupt", "constraint", "other"};
 constexpr std::string_view kDropReasons[] = {"queue_full", "store_failed",
                                              "shutdown"};
+constexpr std::string_view kLimitReasons[] = {"rate_limit", "ip_not_allowed"};
 constexpr std::string_view kListeners[] = {"public", "admin"};
 constexpr std::string_view kAdminHandlers[] = {"metrics", "healthz",
                                                "readyz"};
@@ -177,6 +178,16 @@ Metrics::Metrics(prometheus::Registry& registry,
   for (std::string_view r : kDropReasons) {
     dropped_[std::string(r)] = &dropped.Add({{"reason", std::string(r)}});
   }
+  auto& limited =
+      BuildCounter()
+          .Name("dlrd_webhook_requests_limited_total")
+          .Help("Public-listener requests refused before verification: "
+                "rate_limit (429, per client IP) or ip_not_allowed (403, not "
+                "in the source's allow_ips).")
+          .Register(registry);
+  for (std::string_view r : kLimitReasons) {
+    limited_[std::string(r)] = &limited.Add({{"reason", std::string(r)}});
+  }
   auto& open = BuildGauge()
                    .Name("dlrd_http_connections_open")
                    .Help("Open HTTP connections, by listener.")
@@ -226,6 +237,10 @@ prometheus::Counter& Metrics::store_error(std::string_view operation,
 
 prometheus::Counter& Metrics::events_dropped(std::string_view reason) {
   return *dropped_.find(reason)->second;
+}
+
+prometheus::Counter& Metrics::requests_limited(std::string_view reason) {
+  return *limited_.find(reason)->second;
 }
 
 prometheus::Gauge& Metrics::connections_open(std::string_view listener) {

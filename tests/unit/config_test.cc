@@ -191,6 +191,130 @@ TEST(ParseConfig, AdminMustDifferFromPublic) {
   EXPECT_EQ(r.status().message().rfind("admin_listen", 0), 0u);
 }
 
+TEST(ParseConfig, ProxyAndLimitDefaults) {
+  auto c = ParseConfig(kMinimal, FakeResolve);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(c.value().trusted_proxies.empty());
+  EXPECT_FALSE(c.value().rate_limit.has_value());
+  EXPECT_TRUE(c.value().sources.at("verifynow").allow_ips.empty());
+}
+
+TEST(ParseConfig, TrustedProxiesRateLimitAllowIps) {
+  auto c = ParseConfig(R"({
+    "trusted_proxies": ["127.0.0.1/32", "::1/128", "10.1.2.3"],
+    "rate_limit": { "per_ip_per_s": 2.5, "burst": 20 },
+    "sources": {
+      "a": { "format": "verifynow", "allow_ips": ["203.0.113.0/24",
+             "2001:db8::/32"],
+             "signature": { "scheme": "hmac", "secrets": ["env:GOOD"] } },
+      "b": { "format": "verifynow", "allow_ips": [],
+             "signature": { "scheme": "hmac", "secrets": ["env:GOOD"] } } }
+  })",
+                       FakeResolve);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  const Config& cfg = c.value();
+  ASSERT_EQ(cfg.trusted_proxies.size(), 3u);
+  EXPECT_EQ(cfg.trusted_proxies.ranges()[2].ToString(), "10.1.2.3/32");
+  EXPECT_TRUE(cfg.trusted_proxies.Contains("::1"));
+  ASSERT_TRUE(cfg.rate_limit.has_value());
+  EXPECT_DOUBLE_EQ(cfg.rate_limit->per_ip_per_s, 2.5);
+  EXPECT_EQ(cfg.rate_limit->burst, 20);
+  const CidrSet& allow = cfg.sources.at("a").allow_ips;
+  EXPECT_EQ(allow.size(), 2u);
+  EXPECT_TRUE(allow.Contains("203.0.113.7"));
+  EXPECT_FALSE(allow.Contains("198.51.100.9"));
+  EXPECT_TRUE(cfg.sources.at("b").allow_ips.empty());
+
+  auto integer_rate = ParseConfig(
+      R"({"rate_limit": {"per_ip_per_s": 1, "burst": 1},
+          "sources": {"a": {"format": "verifynow", "signature": {
+            "scheme": "hmac", "secrets": ["env:GOOD"]}}}})",
+      FakeResolve);
+  ASSERT_TRUE(integer_rate.ok()) << integer_rate.status().message();
+  EXPECT_DOUBLE_EQ(integer_rate.value().rate_limit->per_ip_per_s, 1.0);
+}
+
+TEST(ParseConfig, ProxyAndLimitErrorsNameTheKey) {
+  auto with_allow = [](const std::string& allow) {
+    return WithSource(R"({ "format": "verifynow", "allow_ips": )" + allow +
+                      R"(, "signature": { "scheme": "hmac",
+                              "secrets": ["env:GOOD"] } })");
+  };
+  const struct {
+    const char* name;
+    std::string json;
+    const char* message;  // exact, or a prefix when `exact` is false
+    bool exact;
+  } cases[] = {
+      {"prefix too long",
+       R"({"trusted_proxies": ["127.0.0.1/32", "10.0.0.0/33"], "sources": {}})",
+       "trusted_proxies[1]: invalid CIDR \"10.0.0.0/33\": prefix length must "
+       "be 0-32",
+       true},
+      {"not an address", R"({"trusted_proxies": ["nginx"], "sources": {}})",
+       "trusted_proxies[0]: invalid CIDR \"nginx\"", false},
+      {"host bits",
+       R"({"trusted_proxies": ["192.168.1.10/24"], "sources": {}})",
+       "trusted_proxies[0]: invalid CIDR \"192.168.1.10/24\": host bits are "
+       "set (the network is 192.168.1.0/24)",
+       true},
+      {"not an array", R"({"trusted_proxies": "127.0.0.1", "sources": {}})",
+       "trusted_proxies: must be an array", false},
+      {"element not a string", R"({"trusted_proxies": [127], "sources": {}})",
+       "trusted_proxies[0]: must be a string", true},
+      {"rate_limit not an object", R"({"rate_limit": 5, "sources": {}})",
+       "rate_limit: must be an object", true},
+      {"rate missing", R"({"rate_limit": {"burst": 3}, "sources": {}})",
+       "rate_limit.per_ip_per_s: required", true},
+      {"burst missing", R"({"rate_limit": {"per_ip_per_s": 1}, "sources": {}})",
+       "rate_limit.burst: required", true},
+      {"rate zero",
+       R"({"rate_limit": {"per_ip_per_s": 0, "burst": 3}, "sources": {}})",
+       "rate_limit.per_ip_per_s: must be a number > 0", false},
+      {"rate negative",
+       R"({"rate_limit": {"per_ip_per_s": -1.5, "burst": 3}, "sources": {}})",
+       "rate_limit.per_ip_per_s: must be a number > 0", false},
+      {"rate a string",
+       R"({"rate_limit": {"per_ip_per_s": "10", "burst": 3}, "sources": {}})",
+       "rate_limit.per_ip_per_s: must be a number > 0", false},
+      {"rate a bool",
+       R"({"rate_limit": {"per_ip_per_s": true, "burst": 3}, "sources": {}})",
+       "rate_limit.per_ip_per_s: must be a number > 0", false},
+      {"burst zero",
+       R"({"rate_limit": {"per_ip_per_s": 1, "burst": 0}, "sources": {}})",
+       "rate_limit.burst: must be between 1 and 1000000", true},
+      {"burst fractional",
+       R"({"rate_limit": {"per_ip_per_s": 1, "burst": 2.5}, "sources": {}})",
+       "rate_limit.burst: must be an integer", true},
+      {"unknown rate_limit key",
+       R"({"rate_limit": {"per_ip_per_s": 1, "burst": 2, "per_ip": 3},
+           "sources": {}})",
+       "rate_limit.per_ip: unknown key", true},
+      {"allow_ips bad entry", with_allow(R"(["203.0.113.0/24", "::/200"])"),
+       "sources.vn.allow_ips[1]: invalid CIDR \"::/200\": prefix length must "
+       "be 0-128",
+       true},
+      {"allow_ips not an array", with_allow(R"("203.0.113.0/24")"),
+       "sources.vn.allow_ips: must be an array", false},
+      {"allow_ips misspelt",
+       WithSource(R"({ "format": "verifynow", "allow_ip": [],
+                       "signature": { "scheme": "hmac",
+                                      "secrets": ["env:GOOD"] } })"),
+       "sources.vn.allow_ip: unknown key", true},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto r = ParseConfig(c.json, FakeResolve);
+    ASSERT_FALSE(r.ok());
+    if (c.exact) {
+      EXPECT_EQ(r.status().message(), c.message);
+    } else {
+      EXPECT_EQ(r.status().message().rfind(c.message, 0), 0u)
+          << "message: " << r.status().message();
+    }
+  }
+}
+
 TEST(ParseEndpoint, Forms) {
   EXPECT_TRUE(ParseEndpoint("127.0.0.1:1").ok());
   EXPECT_TRUE(ParseEndpoint("[::1]:8080").ok());

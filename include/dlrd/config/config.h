@@ -14,9 +14,11 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "dlrd/core/cidr.h"
 #include "dlrd/core/status.h"
 #include "dlrd/signature/signature_verifier.h"
 
@@ -57,10 +59,22 @@ struct StoreConfig {
   int64_t busy_timeout_ms = 5'000;
 };
 
+// Per-client-IP token bucket on the public listener (429 + Retry-After).
+// Off unless the config has a `rate_limit` object, which must set both keys.
+// Size it well above the busiest provider's callback rate per egress IP:
+// a callback refused with 429 is lost if the provider does not retry it.
+struct RateLimitConfig {
+  double per_ip_per_s = 0;  // refill rate, tokens per second; > 0
+  int64_t burst = 0;        // bucket capacity; >= 1
+};
+
 struct SourceConfig {
   std::string name;
   std::string format;  // "verifynow"
   SignatureConfig signature;
+  // Client addresses (after trusted_proxies) allowed to post to this
+  // source; others get 403. Empty: any address.
+  CidrSet allow_ips;
 };
 
 struct Config {
@@ -71,6 +85,11 @@ struct Config {
   // than one on a 2-core machine (bench/results.md).
   int io_threads = 2;
   ListenerLimits limits;
+  // Peers whose X-Forwarded-For is believed (core/client_ip.h). Empty: the
+  // TCP peer is the client and X-Forwarded-For is ignored. Behind nginx on
+  // the same host: ["127.0.0.1/32", "::1/128"].
+  CidrSet trusted_proxies;
+  std::optional<RateLimitConfig> rate_limit;  // nullopt: no rate limit
   StoreConfig store;
   int64_t shutdown_grace_ms = 10'000;
   std::string log_level = "info";  // debug | info | warn | error

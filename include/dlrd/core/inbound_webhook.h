@@ -24,7 +24,7 @@ struct InboundWebhook {
   // Request line and header block exactly as received, through the blank
   // line. Empty when the hook was not read off the wire (tests, tools).
   std::string raw_head;
-  std::string client_ip;  // TCP peer (issue: proxies handled later)
+  std::string client_ip;  // after trusted_proxies / X-Forwarded-For
 
   // First header whose name equals `name` ignoring ASCII case.
   std::optional<std::string_view> Header(std::string_view name) const;

@@ -35,8 +35,8 @@ inline constexpr size_t kChannelCount = std::size(kAllChannels);
 inline constexpr size_t kStatusCount = std::size(kAllStatuses);
 
 // HTTP status codes the listeners can return; each gets a series.
-inline constexpr unsigned kHttpCodes[] = {200, 400, 401, 404, 405, 408, 411,
-                                          413, 415, 429, 431, 503};
+inline constexpr unsigned kHttpCodes[] = {200, 400, 401, 403, 404, 405, 408,
+                                          411, 413, 415, 429, 431, 503};
 
 struct SourceLabels {
   std::string name;
@@ -84,6 +84,9 @@ class Metrics {
   prometheus::Gauge& queue_capacity() { return *queue_capacity_; }
   // reason: "queue_full" | "store_failed" | "shutdown"
   prometheus::Counter& events_dropped(std::string_view reason);
+  // Public-listener requests refused before ingest. reason: "rate_limit"
+  // (429) | "ip_not_allowed" (403, a source's allow_ips).
+  prometheus::Counter& requests_limited(std::string_view reason);
   prometheus::Gauge& connections_open(std::string_view listener);
   prometheus::Counter& connections_rejected(std::string_view listener);
 
@@ -104,6 +107,7 @@ class Metrics {
   prometheus::Gauge* queue_depth_;
   prometheus::Gauge* queue_capacity_;
   std::map<std::string, prometheus::Counter*, std::less<>> dropped_;
+  std::map<std::string, prometheus::Counter*, std::less<>> limited_;
   std::map<std::string, prometheus::Gauge*, std::less<>> connections_open_;
   std::map<std::string, prometheus::Counter*, std::less<>>
       connections_rejected_;

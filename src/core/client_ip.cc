@@ -1,0 +1,30 @@
+#include "dlrd/core/client_ip.h"
+
+namespace dlrd {
+
+std::string ClientIp(std::string_view peer_ip,
+                     const std::vector<std::string_view>& xff_values,
+                     const CidrSet& trusted) {
+  auto peer = ParseIp(peer_ip);
+  if (!peer.ok()) return std::string(peer_ip);
+  const std::string peer_text = peer.value().ToString();
+  if (!trusted.Contains(peer.value())) return peer_text;
+
+  for (auto header = xff_values.rbegin(); header != xff_values.rend();
+       ++header) {
+    std::string_view list = *header;
+    while (true) {
+      const auto comma = list.rfind(',');
+      const std::string_view entry =
+          comma == std::string_view::npos ? list : list.substr(comma + 1);
+      auto ip = ParseIp(entry);
+      if (!ip.ok()) return peer_text;  // malformed: trust nothing further
+      if (!trusted.Contains(ip.value())) return ip.value().ToString();
+      if (comma == std::string_view::npos) break;
+      list = list.substr(0, comma);
+    }
+  }
+  return peer_text;
+}
+
+}  // namespace dlrd

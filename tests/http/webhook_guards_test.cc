@@ -1,0 +1,287 @@
+// WebhookHandler's guards: client IP through trusted proxies, per-IP rate
+// limit (429 + Retry-After) and per-source allowlists (403), with their
+// metrics. Runs the real ingest service over an in-test store; no sockets.
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <cstdio>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dlrd/config/config.h"
+#include "dlrd/core/encoding.h"
+#include "dlrd/ingest/ingest_queue.h"
+#include "dlrd/ingest/ingest_service.h"
+#include "dlrd/ingest/rate_limiter.h"
+#include "dlrd/log/logger.h"
+#include "dlrd/metrics/metrics.h"
+#include "dlrd/signature/crypto.h"
+#include "http/webhook_routes.h"
+
+namespace dlrd {
+namespace {
+
+constexpr char kSecret[] = "guards-test-secret";
+constexpr int64_t kNowMs = 1'735'689'600'000;
+
+class FixedClock final : public Clock {
+ public:
+  int64_t NowMs() const override { return now_ms; }
+  int64_t now_ms = kNowMs;
+};
+
+// Commits everything; every event is new.
+class AcceptAllStore final : public EventStore {
+ public:
+  BatchResult CommitBatch(
+      const std::vector<const Submission*>& batch) override {
+    BatchResult r;
+    for (const Submission* s : batch) {
+      r.submissions.push_back(SubmissionResult{
+          Status::Ok(), std::vector<bool>(s->events.size(), true)});
+    }
+    return r;
+  }
+};
+
+std::string ConfigText(const std::string& top, const std::string& allow) {
+  return R"({ "demo": true, )" + top + R"( "sources": {
+    "open": { "format": "verifynow",
+              "signature": { "scheme": "hmac", "secrets": [")" +
+         kSecret + R"("] } },
+    "locked": { "format": "verifynow", "allow_ips": )" +
+         allow + R"(,
+              "signature": { "scheme": "hmac", "secrets": [")" +
+         kSecret + R"("] } } } })";
+}
+
+// One dlrd pipeline minus the sockets.
+class Harness {
+ public:
+  explicit Harness(const std::string& config_text) {
+    auto c = ParseConfig(config_text, [](std::string_view) {
+      return Result<std::string>::Error("no secrets here");
+    });
+    EXPECT_TRUE(c.ok()) << c.status().message();
+    config_ = std::move(c).value();
+    auto s = BuildSources(config_);
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    sources_ = std::move(s).value();
+    metrics_.emplace(registry_, MetricLabels(sources_), BuildLabels{"t", "t"});
+    log_file_ = open_memstream(&log_buf_, &log_len_);
+    log_.emplace(log_file_, LogLevel::kDebug);
+    queue_.emplace(store_, IngestQueueOptions{}, &*metrics_, nullptr);
+    queue_->Start();
+    ingest_.emplace(sources_, *queue_, *metrics_, *log_);
+    if (config_.rate_limit) {
+      RateLimiterOptions o;
+      o.per_s = config_.rate_limit->per_ip_per_s;
+      o.burst = config_.rate_limit->burst;
+      limiter_.emplace(o);
+    }
+    handler_.emplace(
+        *ingest_, clock_,
+        MakeWebhookGuards(config_, limiter_ ? &*limiter_ : nullptr), &*metrics_,
+        &*log_);
+  }
+  ~Harness() {
+    handler_.reset();
+    ingest_.reset();
+    queue_.reset();  // Stop()
+    log_.reset();
+    std::fclose(log_file_);
+    std::free(log_buf_);
+  }
+
+  HttpResponse Post(const std::string& source, const std::string& peer,
+                    std::vector<std::string> xff = {}, bool sign = true) {
+    static int n = 0;
+    HttpRequest req;
+    req.method = "POST";
+    req.target = "/webhooks/" + source;
+    req.body = R"({"verificationId":"g-)" + std::to_string(++n) +
+               R"(","deliveryStatus":"DELIVERED","channel":"SMS"})";
+    req.headers.emplace_back("Host", "dlrd");
+    req.headers.emplace_back("Content-Type", "application/json");
+    req.headers.emplace_back(
+        "X-Signature",
+        sign ? HexEncode(Hmac(HashAlgorithm::kSha256, kSecret, req.body))
+             : std::string(64, '0'));
+    for (auto& v : xff) req.headers.emplace_back("X-Forwarded-For", v);
+    req.peer_ip = peer;
+    return Handle(std::move(req));
+  }
+
+  HttpResponse Handle(HttpRequest req) {
+    std::promise<HttpResponse> p;
+    auto f = p.get_future();
+    handler_->Handle(std::move(req),
+                     [&p](HttpResponse r) { p.set_value(std::move(r)); });
+    return f.get();
+  }
+
+  double Limited(const char* reason) {
+    return metrics_->requests_limited(reason).Value();
+  }
+  std::string Log() {
+    std::fflush(log_file_);
+    return std::string(log_buf_, log_len_);
+  }
+  FixedClock& clock() { return clock_; }
+
+ private:
+  Config config_;
+  SourceMap sources_;
+  prometheus::Registry registry_;
+  std::optional<Metrics> metrics_;
+  char* log_buf_ = nullptr;
+  size_t log_len_ = 0;
+  std::FILE* log_file_ = nullptr;
+  std::optional<Logger> log_;
+  AcceptAllStore store_;
+  std::optional<IngestQueue> queue_;
+  std::optional<IngestService> ingest_;
+  std::optional<RateLimiter> limiter_;
+  FixedClock clock_;
+  std::optional<WebhookHandler> handler_;
+};
+
+std::optional<std::string> HeaderOf(const HttpResponse& r,
+                                    std::string_view name) {
+  for (const auto& [k, v] : r.headers) {
+    if (k == name) return v;
+  }
+  return std::nullopt;
+}
+
+TEST(WebhookGuards, AllowlistBehindTrustedProxy) {
+  Harness h(ConfigText(R"("trusted_proxies": ["127.0.0.1/32"],)",
+                       R"(["203.0.113.0/24"])"));
+  const struct {
+    const char* name;
+    const char* source;
+    const char* peer;
+    std::vector<std::string> xff;
+    unsigned status;
+  } cases[] = {
+      {"client via nginx allowed", "locked", "127.0.0.1", {"203.0.113.7"}, 200},
+      {"spoofed allowed leftmost",
+       "locked",
+       "127.0.0.1",
+       {"203.0.113.7, 198.51.100.9"},
+       403},
+      {"client via nginx not allowed",
+       "locked",
+       "127.0.0.1",
+       {"198.51.100.9"},
+       403},
+      {"nginx itself, no xff", "locked", "127.0.0.1", {}, 403},
+      {"direct allowed client", "locked", "203.0.113.50", {}, 200},
+      {"direct client spoofing xff",
+       "locked",
+       "198.51.100.9",
+       {"203.0.113.7"},
+       403},
+      {"mapped peer trusted",
+       "locked",
+       "::ffff:127.0.0.1",
+       {"203.0.113.8"},
+       200},
+      {"source without allow_ips", "open", "198.51.100.9", {}, 200},
+      {"unknown source stays 404", "nope", "198.51.100.9", {}, 404},
+  };
+  double forbidden = 0;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    HttpResponse r = h.Post(c.source, c.peer, c.xff);
+    EXPECT_EQ(r.status, c.status) << r.body;
+    if (c.status == 403) {
+      EXPECT_EQ(r.body, "{\"error\":\"forbidden\"}\n");
+      EXPECT_EQ(r.handler, "webhook");
+      ++forbidden;
+    }
+  }
+  EXPECT_EQ(h.Limited("ip_not_allowed"), forbidden);
+  EXPECT_EQ(h.Limited("rate_limit"), 0);
+  // 403 is decided before the method: GET from outside is 403, not 405.
+  HttpRequest get;
+  get.method = "GET";
+  get.target = "/webhooks/locked";
+  get.peer_ip = "198.51.100.9";
+  EXPECT_EQ(h.Handle(get).status, 403u);
+  get.peer_ip = "203.0.113.1";
+  EXPECT_EQ(h.Handle(get).status, 405u);
+}
+
+TEST(WebhookGuards, WithoutTrustedProxiesXffIsIgnored) {
+  Harness h(ConfigText("", R"(["203.0.113.0/24"])"));
+  EXPECT_EQ(h.Post("locked", "127.0.0.1", {"203.0.113.7"}).status, 403u);
+  EXPECT_EQ(h.Post("locked", "203.0.113.7", {"198.51.100.9"}).status, 200u);
+  EXPECT_EQ(h.Limited("ip_not_allowed"), 1);
+}
+
+TEST(WebhookGuards, ResolvedClientIpReachesIngest) {
+  Harness h(ConfigText(R"("trusted_proxies": ["127.0.0.1/32"],)", "[]"));
+  HttpResponse r = h.Post("open", "127.0.0.1", {"1.1.1.1, 203.0.113.7"},
+                          /*sign=*/false);
+  EXPECT_EQ(r.status, 401u);
+  // The signature_rejected log line names the real client, not nginx and
+  // not the spoofed leftmost entry.
+  const std::string log = h.Log();
+  EXPECT_NE(log.find("event=signature_rejected"), std::string::npos) << log;
+  EXPECT_NE(log.find("client=203.0.113.7"), std::string::npos) << log;
+}
+
+TEST(WebhookGuards, RateLimitPerClientIp) {
+  Harness h(ConfigText(
+      R"("trusted_proxies": ["127.0.0.1/32"],
+         "rate_limit": {"per_ip_per_s": 1, "burst": 3},)",
+      "[]"));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(h.Post("open", "127.0.0.1", {"203.0.113.7"}).status, 200u) << i;
+  }
+  HttpResponse r = h.Post("open", "127.0.0.1", {"203.0.113.7"});
+  EXPECT_EQ(r.status, 429u);
+  EXPECT_EQ(r.body, "{\"error\":\"rate limited\"}\n");
+  EXPECT_EQ(HeaderOf(r, "Retry-After"), "1");
+  EXPECT_EQ(h.Limited("rate_limit"), 1);
+  // Another client behind the same proxy has its own bucket.
+  EXPECT_EQ(h.Post("open", "127.0.0.1", {"203.0.113.8"}).status, 200u);
+  // Any path of the listener counts against the bucket.
+  HttpRequest other;
+  other.method = "GET";
+  other.target = "/";
+  other.peer_ip = "203.0.113.7";
+  other.headers.emplace_back("X-Forwarded-For", "10.0.0.1");  // untrusted peer
+  EXPECT_EQ(h.Handle(other).status, 429u);
+  EXPECT_EQ(h.Limited("rate_limit"), 2);
+  // A second later one token is back.
+  h.clock().now_ms += 1000;
+  EXPECT_EQ(h.Post("open", "127.0.0.1", {"203.0.113.7"}).status, 200u);
+  EXPECT_EQ(h.Post("open", "127.0.0.1", {"203.0.113.7"}).status, 429u);
+}
+
+TEST(WebhookGuards, SlowRateGivesLongerRetryAfter) {
+  Harness h(
+      ConfigText(R"("rate_limit": {"per_ip_per_s": 0.2, "burst": 1},)", "[]"));
+  EXPECT_EQ(h.Post("open", "198.51.100.9").status, 200u);
+  HttpResponse r = h.Post("open", "198.51.100.9");
+  EXPECT_EQ(r.status, 429u);
+  EXPECT_EQ(HeaderOf(r, "Retry-After"), "5");
+}
+
+TEST(GuardResponses, Shapes) {
+  HttpResponse r = RateLimitedResponse(0);
+  EXPECT_EQ(r.status, 429u);
+  EXPECT_EQ(HeaderOf(r, "Retry-After"), "1");  // never below 1
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_EQ(HeaderOf(RateLimitedResponse(7), "Retry-After"), "7");
+  EXPECT_EQ(ForbiddenResponse().status, 403u);
+  EXPECT_EQ(ForbiddenResponse().body, "{\"error\":\"forbidden\"}\n");
+}
+
+}  // namespace
+}  // namespace dlrd
