@@ -37,6 +37,20 @@ std::optional<HashAlgorithm> ParseHashAlgorithm(std::string_view name) {
   return std::nullopt;
 }
 
+size_t DigestSize(HashAlgorithm alg) {
+  switch (alg) {
+    case HashAlgorithm::kMd5:
+      return 16;
+    case HashAlgorithm::kSha1:
+      return 20;
+    case HashAlgorithm::kSha256:
+      return 32;
+    case HashAlgorithm::kSha512:
+      return 64;
+  }
+  return 0;
+}
+
 std::string Hmac(HashAlgorithm alg, std::string_view key,
                  std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];

@@ -8,26 +8,6 @@
 namespace dlrd {
 namespace {
 
-size_t MacSize(HashAlgorithm alg) {
-  switch (alg) {
-    case HashAlgorithm::kMd5:
-      return 16;
-    case HashAlgorithm::kSha1:
-      return 20;
-    case HashAlgorithm::kSha256:
-      return 32;
-    case HashAlgorithm::kSha512:
-      return 64;
-  }
-  return 0;
-}
-
-SignatureCheck Reject(RejectReason reason) {
-  SignatureCheck check;
-  check.reason = reason;
-  return check;
-}
-
 }  // namespace
 
 HmacVerifier::HmacVerifier(std::string header, HashAlgorithm alg,
@@ -42,17 +22,17 @@ HmacVerifier::HmacVerifier(std::string header, HashAlgorithm alg,
 SignatureCheck HmacVerifier::Verify(const InboundWebhook& hook,
                                     int64_t /*now_unix*/) const {
   int count = hook.HeaderCount(header_);
-  if (count == 0) return Reject(RejectReason::kMissingHeader);
-  if (count > 1) return Reject(RejectReason::kDuplicateHeader);
+  if (count == 0) return Rejected(RejectReason::kMissingHeader);
+  if (count > 1) return Rejected(RejectReason::kDuplicateHeader);
   std::string_view value = *hook.Header(header_);
-  if (value.empty()) return Reject(RejectReason::kMissingHeader);
-  if (!value.starts_with(prefix_)) return Reject(RejectReason::kBadEncoding);
+  if (value.empty()) return Rejected(RejectReason::kMissingHeader);
+  if (!value.starts_with(prefix_)) return Rejected(RejectReason::kBadEncoding);
   value.remove_prefix(prefix_.size());
 
   std::optional<std::string> given =
       encoding_ == Encoding::kHex ? HexDecode(value) : Base64Decode(value);
-  if (!given || given->size() != MacSize(alg_)) {
-    return Reject(RejectReason::kBadEncoding);
+  if (!given || given->size() != DigestSize(alg_)) {
+    return Rejected(RejectReason::kBadEncoding);
   }
   for (size_t i = 0; i < secrets_.size(); ++i) {
     if (ConstantTimeEquals(Hmac(alg_, secrets_[i], hook.body), *given)) {
@@ -62,7 +42,7 @@ SignatureCheck HmacVerifier::Verify(const InboundWebhook& hook,
       return ok;
     }
   }
-  return Reject(RejectReason::kMismatch);
+  return Rejected(RejectReason::kMismatch);
 }
 
 std::vector<RejectReason> HmacVerifier::Reasons() const {

@@ -69,6 +69,17 @@ VerifierResult MakeStandardWebhooks(const SignatureConfig& config) {
 
 }  // namespace
 
+std::optional<int64_t> ParseUnixSeconds(std::string_view digits) {
+  constexpr size_t kMaxDigits = 18;  // fits int64 without overflow
+  if (digits.empty() || digits.size() > kMaxDigits) return std::nullopt;
+  int64_t v = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
 std::string_view ToString(RejectReason r) {
   switch (r) {
     case RejectReason::kNone:

@@ -95,21 +95,6 @@ constexpr std::string_view kNonceTimestamp =
     "x-sinch-webhook-signature-timestamp";
 constexpr std::string_view kNumbersSignature = "X-Sinch-Signature";
 
-SignatureCheck Reject(RejectReason reason, std::string event_id = {}) {
-  SignatureCheck check;
-  check.reason = reason;
-  check.event_id = std::move(event_id);
-  return check;
-}
-
-SignatureCheck Accept(size_t secret_index, std::string event_id = {}) {
-  SignatureCheck check;
-  check.valid = true;
-  check.secret_index = static_cast<int>(secret_index);
-  check.event_id = std::move(event_id);
-  return check;
-}
-
 // A header that must appear exactly once with a non-empty value.
 RejectReason RequiredHeader(const InboundWebhook& hook, std::string_view name,
                             std::string_view* value) {
@@ -251,25 +236,25 @@ class ApplicationVerifier : public SignatureVerifier {
     if (r == RejectReason::kNone) {
       r = OptionalHeader(hook, kContentMd5, &content_md5);
     }
-    if (r != RejectReason::kNone) return Reject(r);
+    if (r != RejectReason::kNone) return Rejected(r);
 
     std::string_view key;
     std::string signature;
     if (!ParseAuthorization(authorization, &key, &signature)) {
-      return Reject(RejectReason::kBadEncoding);
+      return Rejected(RejectReason::kBadEncoding);
     }
     if (!ConstantTimeEquals(key, application_key_)) {
-      return Reject(RejectReason::kKeyMismatch);
+      return Rejected(RejectReason::kKeyMismatch);
     }
     std::optional<int64_t> ts = ParseIsoUtc(timestamp);
-    if (!ts) return Reject(RejectReason::kBadTimestamp);
+    if (!ts) return Rejected(RejectReason::kBadTimestamp);
     r = Freshness(*ts, now_unix, tolerance_s_);
-    if (r != RejectReason::kNone) return Reject(r);
+    if (r != RejectReason::kNone) return Rejected(r);
 
     const std::string body_md5 =
         Base64Encode(Digest(HashAlgorithm::kMd5, hook.body));
     if (content_md5 && !ConstantTimeEquals(*content_md5, body_md5)) {
-      return Reject(RejectReason::kPayloadHashMismatch);
+      return Rejected(RejectReason::kPayloadHashMismatch);
     }
 
     std::string to_sign;
@@ -282,10 +267,10 @@ class ApplicationVerifier : public SignatureVerifier {
     for (size_t i = 0; i < keys_.size(); ++i) {
       if (ConstantTimeEquals(Hmac(HashAlgorithm::kSha256, keys_[i], to_sign),
                              signature)) {
-        return Accept(i);
+        return Accepted(i);
       }
     }
-    return Reject(RejectReason::kMismatch);
+    return Rejected(RejectReason::kMismatch);
   }
 
   std::vector<RejectReason> Reasons() const override {
@@ -350,20 +335,20 @@ class NonceVerifier : public SignatureVerifier {
     if (r == RejectReason::kNone) {
       r = RequiredHeader(hook, kNonceTimestamp, &timestamp);
     }
-    if (r != RejectReason::kNone) return Reject(r, event_id);
+    if (r != RejectReason::kNone) return Rejected(r, event_id);
 
     if (algorithm != "HmacSHA256" ||
         nonce.find('.') != std::string_view::npos) {
-      return Reject(RejectReason::kBadEncoding, event_id);
+      return Rejected(RejectReason::kBadEncoding, event_id);
     }
     std::optional<std::string> signature = Base64Decode(signature_b64);
     if (!signature || signature->size() != kSha256Size) {
-      return Reject(RejectReason::kBadEncoding, event_id);
+      return Rejected(RejectReason::kBadEncoding, event_id);
     }
     std::optional<int64_t> ts = ParseUnix(timestamp);
-    if (!ts) return Reject(RejectReason::kBadTimestamp, event_id);
+    if (!ts) return Rejected(RejectReason::kBadTimestamp, event_id);
     r = Freshness(*ts, now_unix, tolerance_s_);
-    if (r != RejectReason::kNone) return Reject(r, event_id);
+    if (r != RejectReason::kNone) return Rejected(r, event_id);
 
     std::string to_sign;
     to_sign.reserve(hook.body.size() + nonce.size() + timestamp.size() + 2);
@@ -372,10 +357,10 @@ class NonceVerifier : public SignatureVerifier {
     for (size_t i = 0; i < secrets_.size(); ++i) {
       if (ConstantTimeEquals(Hmac(HashAlgorithm::kSha256, secrets_[i], to_sign),
                              *signature)) {
-        return Accept(i, event_id);
+        return Accepted(i, event_id);
       }
     }
-    return Reject(RejectReason::kMismatch, event_id);
+    return Rejected(RejectReason::kMismatch, event_id);
   }
 
   std::vector<RejectReason> Reasons() const override {
@@ -413,18 +398,18 @@ class NumbersVerifier : public SignatureVerifier {
                         int64_t /*now_unix*/) const override {
     std::string_view value;
     RejectReason r = RequiredHeader(hook, kNumbersSignature, &value);
-    if (r != RejectReason::kNone) return Reject(r);
+    if (r != RejectReason::kNone) return Rejected(r);
     std::optional<std::string> signature = HexDecode(value);
     if (!signature || signature->size() != kSha1Size) {
-      return Reject(RejectReason::kBadEncoding);
+      return Rejected(RejectReason::kBadEncoding);
     }
     for (size_t i = 0; i < secrets_.size(); ++i) {
       if (ConstantTimeEquals(Hmac(HashAlgorithm::kSha1, secrets_[i], hook.body),
                              *signature)) {
-        return Accept(i);
+        return Accepted(i);
       }
     }
-    return Reject(RejectReason::kMismatch);
+    return Rejected(RejectReason::kMismatch);
   }
 
   std::vector<RejectReason> Reasons() const override {

@@ -14,14 +14,6 @@ namespace {
 
 constexpr std::string_view kSecretPrefix = "whsec_";
 constexpr size_t kMacSize = 32;             // HMAC-SHA256
-constexpr size_t kMaxTimestampDigits = 18;  // fits int64 without overflow
-
-SignatureCheck Reject(RejectReason reason, std::string event_id = {}) {
-  SignatureCheck check;
-  check.reason = reason;
-  check.event_id = std::move(event_id);
-  return check;
-}
 
 // Reads a header that must appear exactly once with a non-empty value.
 RejectReason SingleHeader(const InboundWebhook& hook, std::string_view name,
@@ -50,16 +42,6 @@ RejectReason ReadHeaders(const InboundWebhook& hook, SignedHeaders* out) {
     r = SingleHeader(hook, prefix + "signature", &out->signature);
   }
   return r;
-}
-
-std::optional<int64_t> ParseTimestamp(std::string_view ts) {
-  if (ts.empty() || ts.size() > kMaxTimestampDigits) return std::nullopt;
-  int64_t v = 0;
-  for (char c : ts) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-  }
-  return v;
 }
 
 bool WithinTolerance(int64_t ts, int64_t now, int64_t tolerance) {
@@ -110,19 +92,19 @@ SignatureCheck StandardWebhooksVerifier::Verify(const InboundWebhook& hook,
   SignedHeaders h;
   RejectReason r = ReadHeaders(hook, &h);
   const std::string event_id(h.id);  // empty until the id header is read
-  if (r != RejectReason::kNone) return Reject(r, event_id);
+  if (r != RejectReason::kNone) return Rejected(r, event_id);
   const std::string_view id = h.id, ts = h.timestamp;
   if (id.find('.') != std::string_view::npos ||
       ts.find('.') != std::string_view::npos) {
-    return Reject(RejectReason::kBadEncoding, event_id);
+    return Rejected(RejectReason::kBadEncoding, event_id);
   }
-  std::optional<int64_t> ts_value = ParseTimestamp(ts);
-  if (!ts_value) return Reject(RejectReason::kBadTimestamp, event_id);
+  std::optional<int64_t> ts_value = ParseUnixSeconds(ts);
+  if (!ts_value) return Rejected(RejectReason::kBadTimestamp, event_id);
   if (!WithinTolerance(*ts_value, now_unix, tolerance_s_)) {
-    return Reject(RejectReason::kTimestampSkew, event_id);
+    return Rejected(RejectReason::kTimestampSkew, event_id);
   }
   std::vector<std::string> sigs = V1Signatures(h.signature);
-  if (sigs.empty()) return Reject(RejectReason::kBadEncoding, event_id);
+  if (sigs.empty()) return Rejected(RejectReason::kBadEncoding, event_id);
 
   std::string signed_content;
   signed_content.reserve(id.size() + ts.size() + hook.body.size() + 2);
@@ -140,7 +122,7 @@ SignatureCheck StandardWebhooksVerifier::Verify(const InboundWebhook& hook,
       }
     }
   }
-  return Reject(RejectReason::kMismatch, event_id);
+  return Rejected(RejectReason::kMismatch, event_id);
 }
 
 std::vector<RejectReason> StandardWebhooksVerifier::Reasons() const {

@@ -47,23 +47,6 @@ namespace {
 
 constexpr std::string_view kHeader = "Stripe-Signature";
 constexpr size_t kMacSize = 32;             // HMAC-SHA256
-constexpr size_t kMaxTimestampDigits = 18;  // fits int64 without overflow
-
-SignatureCheck Reject(RejectReason reason) {
-  SignatureCheck check;
-  check.reason = reason;
-  return check;
-}
-
-std::optional<int64_t> ParseTimestamp(std::string_view ts) {
-  if (ts.empty() || ts.size() > kMaxTimestampDigits) return std::nullopt;
-  int64_t v = 0;
-  for (char c : ts) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-  }
-  return v;
-}
 
 struct ParsedHeader {
   std::optional<std::string_view> timestamp;  // raw digits as received
@@ -114,20 +97,20 @@ class StripeVerifier final : public SignatureVerifier {
   SignatureCheck Verify(const InboundWebhook& hook,
                         int64_t now_unix) const override {
     const int count = hook.HeaderCount(kHeader);
-    if (count == 0) return Reject(RejectReason::kMissingHeader);
-    if (count > 1) return Reject(RejectReason::kDuplicateHeader);
+    if (count == 0) return Rejected(RejectReason::kMissingHeader);
+    if (count > 1) return Rejected(RejectReason::kDuplicateHeader);
     const std::string_view value = *hook.Header(kHeader);
-    if (value.empty()) return Reject(RejectReason::kMissingHeader);
+    if (value.empty()) return Rejected(RejectReason::kMissingHeader);
 
     ParsedHeader parsed;
     RejectReason r = ParseHeader(value, &parsed);
-    if (r != RejectReason::kNone) return Reject(r);
-    if (!parsed.timestamp) return Reject(RejectReason::kBadTimestamp);
-    const std::optional<int64_t> ts = ParseTimestamp(*parsed.timestamp);
-    if (!ts) return Reject(RejectReason::kBadTimestamp);
-    if (parsed.v1.empty()) return Reject(RejectReason::kBadEncoding);
+    if (r != RejectReason::kNone) return Rejected(r);
+    if (!parsed.timestamp) return Rejected(RejectReason::kBadTimestamp);
+    const std::optional<int64_t> ts = ParseUnixSeconds(*parsed.timestamp);
+    if (!ts) return Rejected(RejectReason::kBadTimestamp);
+    if (parsed.v1.empty()) return Rejected(RejectReason::kBadEncoding);
     r = CheckAge(*ts, now_unix, tolerance_s_);
-    if (r != RejectReason::kNone) return Reject(r);
+    if (r != RejectReason::kNone) return Rejected(r);
 
     std::string signed_payload;
     signed_payload.reserve(parsed.timestamp->size() + 1 + hook.body.size());
@@ -144,7 +127,7 @@ class StripeVerifier final : public SignatureVerifier {
         }
       }
     }
-    return Reject(RejectReason::kMismatch);
+    return Rejected(RejectReason::kMismatch);
   }
 
   std::vector<RejectReason> Reasons() const override {

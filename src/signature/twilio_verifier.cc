@@ -75,12 +75,6 @@ constexpr std::string_view kBodyHashParam = "bodySHA256";
 constexpr std::string_view kFormType = "application/x-www-form-urlencoded";
 constexpr size_t kMacSize = 20;  // HMAC-SHA1
 
-SignatureCheck Reject(RejectReason reason) {
-  SignatureCheck check;
-  check.reason = reason;
-  return check;
-}
-
 bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() &&
          EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);
@@ -247,13 +241,13 @@ class TwilioVerifier final : public SignatureVerifier {
 SignatureCheck TwilioVerifier::Verify(const InboundWebhook& hook,
                                       int64_t /*now_unix*/) const {
   int count = hook.HeaderCount(kHeader);
-  if (count == 0) return Reject(RejectReason::kMissingHeader);
-  if (count > 1) return Reject(RejectReason::kDuplicateHeader);
+  if (count == 0) return Rejected(RejectReason::kMissingHeader);
+  if (count > 1) return Rejected(RejectReason::kDuplicateHeader);
   std::string_view header = *hook.Header(kHeader);
-  if (header.empty()) return Reject(RejectReason::kMissingHeader);
+  if (header.empty()) return Rejected(RejectReason::kMissingHeader);
   std::optional<std::string> mac = Base64Decode(header);
   if (!mac || mac->size() != kMacSize) {
-    return Reject(RejectReason::kBadEncoding);
+    return Rejected(RejectReason::kBadEncoding);
   }
 
   const std::string_view query = QueryOf(hook.target);
@@ -261,20 +255,20 @@ SignatureCheck TwilioVerifier::Verify(const InboundWebhook& hook,
   std::optional<std::string> body_hash;
   if (IsForm(hook)) {
     std::optional<FormParams> form = ParseForm(hook.body);
-    if (!form) return Reject(RejectReason::kBadEncoding);
+    if (!form) return Rejected(RejectReason::kBadEncoding);
     params = SignedParams(std::move(*form));
   } else {
     RejectReason r = ReadBodyHash(query, &body_hash);
-    if (r != RejectReason::kNone) return Reject(r);
+    if (r != RejectReason::kNone) return Rejected(r);
     if (!body_hash && !hook.body.empty()) {
-      return Reject(RejectReason::kMismatch);
+      return Rejected(RejectReason::kMismatch);
     }
   }
 
   int index = MatchingSecret(*mac, query, params);
-  if (index < 0) return Reject(RejectReason::kUrlMismatch);
+  if (index < 0) return Rejected(RejectReason::kUrlMismatch);
   if (body_hash && !BodyHashMatches(std::move(*body_hash), hook.body)) {
-    return Reject(RejectReason::kPayloadHashMismatch);
+    return Rejected(RejectReason::kPayloadHashMismatch);
   }
   SignatureCheck ok;
   ok.valid = true;

@@ -28,22 +28,6 @@ using nlohmann::json;
 using VerifierResult = Result<std::unique_ptr<SignatureVerifier>>;
 
 constexpr size_t kJwtMacSize = 32;          // HMAC-SHA256
-constexpr size_t kMaxTimestampDigits = 18;  // fits int64 without overflow
-
-SignatureCheck Reject(RejectReason reason, std::string event_id = {}) {
-  SignatureCheck check;
-  check.reason = reason;
-  check.event_id = std::move(event_id);
-  return check;
-}
-
-SignatureCheck Accept(size_t secret_index, std::string event_id = {}) {
-  SignatureCheck check;
-  check.valid = true;
-  check.secret_index = static_cast<int>(secret_index);
-  check.event_id = std::move(event_id);
-  return check;
-}
 
 std::string_view TrimSpace(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
@@ -174,17 +158,17 @@ SignatureCheck VonageJwtVerifier::Verify(const InboundWebhook& hook,
                                          int64_t now_unix) const {
   constexpr std::string_view kAuthorization = "Authorization";
   int count = hook.HeaderCount(kAuthorization);
-  if (count == 0) return Reject(RejectReason::kMissingHeader);
-  if (count > 1) return Reject(RejectReason::kDuplicateHeader);
+  if (count == 0) return Rejected(RejectReason::kMissingHeader);
+  if (count > 1) return Rejected(RejectReason::kDuplicateHeader);
   std::string_view value = TrimSpace(*hook.Header(kAuthorization));
-  if (value.empty()) return Reject(RejectReason::kMissingHeader);
+  if (value.empty()) return Rejected(RejectReason::kMissingHeader);
 
   // "Bearer" (any case), whitespace, the token.
   constexpr std::string_view kBearer = "Bearer";
   if (value.size() <= kBearer.size() ||
       !EqualsIgnoreCase(value.substr(0, kBearer.size()), kBearer) ||
       (value[kBearer.size()] != ' ' && value[kBearer.size()] != '\t')) {
-    return Reject(RejectReason::kBadEncoding);
+    return Rejected(RejectReason::kBadEncoding);
   }
   const std::string_view token = TrimSpace(value.substr(kBearer.size()));
 
@@ -194,32 +178,32 @@ SignatureCheck VonageJwtVerifier::Verify(const InboundWebhook& hook,
                           : token.find('.', dot1 + 1);
   if (dot2 == std::string_view::npos ||
       token.find('.', dot2 + 1) != std::string_view::npos) {
-    return Reject(RejectReason::kBadToken);
+    return Rejected(RejectReason::kBadToken);
   }
   const std::string_view header_b64 = token.substr(0, dot1);
   const std::string_view claims_b64 = token.substr(dot1 + 1, dot2 - dot1 - 1);
   const std::string_view signed_part = token.substr(0, dot2);
 
   std::optional<std::string> header_text = Base64UrlDecode(header_b64);
-  if (!header_text) return Reject(RejectReason::kBadToken);
+  if (!header_text) return Rejected(RejectReason::kBadToken);
   std::optional<json> header = ParseObject(*header_text);
-  if (!header) return Reject(RejectReason::kBadToken);
+  if (!header) return Rejected(RejectReason::kBadToken);
   // Only HS256, decided from the header alone and before any MAC: "none",
   // other HMAC sizes and public-key algorithms are never tried.
   const json* alg = FindMember(*header, "alg");
   if (alg == nullptr || !alg->is_string() ||
       alg->get_ref<const std::string&>() != "HS256") {
-    return Reject(RejectReason::kAlgNotAllowed);
+    return Rejected(RejectReason::kAlgNotAllowed);
   }
   // No critical extension is understood (RFC 7515 §4.1.11).
   if (FindMember(*header, "crit") != nullptr) {
-    return Reject(RejectReason::kBadToken);
+    return Rejected(RejectReason::kBadToken);
   }
 
   std::optional<std::string> claims_text = Base64UrlDecode(claims_b64);
   std::optional<std::string> mac = Base64UrlDecode(token.substr(dot2 + 1));
   if (!claims_text || !mac || mac->size() != kJwtMacSize) {
-    return Reject(RejectReason::kBadToken);
+    return Rejected(RejectReason::kBadToken);
   }
   size_t matched = secrets_.size();
   for (size_t i = 0; i < secrets_.size(); ++i) {
@@ -229,18 +213,18 @@ SignatureCheck VonageJwtVerifier::Verify(const InboundWebhook& hook,
       break;
     }
   }
-  if (matched == secrets_.size()) return Reject(RejectReason::kMismatch);
+  if (matched == secrets_.size()) return Rejected(RejectReason::kMismatch);
 
   std::optional<json> claims = ParseObject(*claims_text);
-  if (!claims) return Reject(RejectReason::kBadToken);
+  if (!claims) return Rejected(RejectReason::kBadToken);
   std::string event_id;
   if (const json* jti = FindMember(*claims, "jti");
       jti != nullptr && jti->is_string()) {
     event_id = jti->get<std::string>();
   }
   RejectReason r = CheckClaims(*claims, hook, now_unix);
-  if (r != RejectReason::kNone) return Reject(r, std::move(event_id));
-  return Accept(matched, std::move(event_id));
+  if (r != RejectReason::kNone) return Rejected(r, std::move(event_id));
+  return Accepted(matched, std::move(event_id));
 }
 
 RejectReason VonageJwtVerifier::CheckClaims(const json& claims,
@@ -382,30 +366,6 @@ RejectReason CollectParams(const InboundWebhook& hook, FormParams* params) {
   return RejectReason::kBadEncoding;
 }
 
-std::optional<int64_t> ParseUnixSeconds(std::string_view ts) {
-  if (ts.empty() || ts.size() > kMaxTimestampDigits) return std::nullopt;
-  int64_t v = 0;
-  for (char c : ts) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-  }
-  return v;
-}
-
-size_t DigestSize(HashAlgorithm alg) {
-  switch (alg) {
-    case HashAlgorithm::kMd5:
-      return 16;
-    case HashAlgorithm::kSha1:
-      return 20;
-    case HashAlgorithm::kSha256:
-      return 32;
-    case HashAlgorithm::kSha512:
-      return 64;
-  }
-  return 0;
-}
-
 class VonageSigVerifier final : public SignatureVerifier {
  public:
   // md5hash: MD5(string + secret); otherwise HMAC-alg(secret, string).
@@ -444,20 +404,20 @@ SignatureCheck VonageSigVerifier::Verify(const InboundWebhook& hook,
                                          int64_t now_unix) const {
   FormParams params;
   RejectReason r = CollectParams(hook, &params);
-  if (r != RejectReason::kNone) return Reject(r);
+  if (r != RejectReason::kNone) return Rejected(r);
 
   auto is_sig = [](const auto& p) { return p.first == "sig"; };
   const auto sig_count = std::count_if(params.begin(), params.end(), is_sig);
-  if (sig_count == 0) return Reject(RejectReason::kMissingHeader);
-  if (sig_count > 1) return Reject(RejectReason::kDuplicateHeader);
+  if (sig_count == 0) return Rejected(RejectReason::kMissingHeader);
+  if (sig_count > 1) return Rejected(RejectReason::kDuplicateHeader);
   auto sig_it = std::find_if(params.begin(), params.end(), is_sig);
   const std::string sig_hex = std::move(sig_it->second);
   params.erase(sig_it);
-  if (sig_hex.empty()) return Reject(RejectReason::kMissingHeader);
+  if (sig_hex.empty()) return Rejected(RejectReason::kMissingHeader);
   // Hex is compared as bytes: the Ruby SDK emits upper case, Python lower.
   std::optional<std::string> sig = HexDecode(sig_hex);
   if (!sig || sig->size() != DigestSize(alg_)) {
-    return Reject(RejectReason::kBadEncoding);
+    return Rejected(RejectReason::kBadEncoding);
   }
 
   // Byte order of keys; a repeated key has no single value to sign.
@@ -465,7 +425,7 @@ SignatureCheck VonageSigVerifier::Verify(const InboundWebhook& hook,
             [](const auto& a, const auto& b) { return a.first < b.first; });
   for (size_t i = 1; i < params.size(); ++i) {
     if (params[i].first == params[i - 1].first) {
-      return Reject(RejectReason::kBadEncoding);
+      return Rejected(RejectReason::kBadEncoding);
     }
   }
   std::string text;
@@ -481,19 +441,19 @@ SignatureCheck VonageSigVerifier::Verify(const InboundWebhook& hook,
       break;
     }
   }
-  if (matched == secrets_.size()) return Reject(RejectReason::kMismatch);
+  if (matched == secrets_.size()) return Rejected(RejectReason::kMismatch);
 
   auto ts_it = std::lower_bound(
       params.begin(), params.end(), std::string_view("timestamp"),
       [](const auto& p, std::string_view k) { return p.first < k; });
   if (ts_it == params.end() || ts_it->first != "timestamp") {
-    return Reject(RejectReason::kBadTimestamp);
+    return Rejected(RejectReason::kBadTimestamp);
   }
   std::optional<int64_t> ts = ParseUnixSeconds(ts_it->second);
-  if (!ts) return Reject(RejectReason::kBadTimestamp);
+  if (!ts) return Rejected(RejectReason::kBadTimestamp);
   r = CheckWindow(*ts, now_unix, tolerance_s_);
-  if (r != RejectReason::kNone) return Reject(r);
-  return Accept(matched);
+  if (r != RejectReason::kNone) return Rejected(r);
+  return Accepted(matched);
 }
 
 }  // namespace

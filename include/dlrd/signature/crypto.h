@@ -16,6 +16,9 @@ std::optional<HashAlgorithm> ParseHashAlgorithm(std::string_view name);
 // Raw (binary) HMAC of `data` under `key`.
 std::string Hmac(HashAlgorithm alg, std::string_view key,
                  std::string_view data);
+// Bytes in a digest (and so in an HMAC) of `alg`.
+size_t DigestSize(HashAlgorithm alg);
+
 // Raw (binary) digest of `data`.
 std::string Digest(HashAlgorithm alg, std::string_view data);
 

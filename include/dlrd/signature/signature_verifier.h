@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,6 +74,24 @@ class SignatureVerifier {
   // the dedupe key. A JWT jti or a Sinch nonce is new per attempt: false.
   virtual bool event_id_is_stable() const { return false; }
 };
+
+// Building blocks for scheme implementations.
+inline SignatureCheck Rejected(RejectReason reason, std::string event_id = {}) {
+  SignatureCheck check;
+  check.reason = reason;
+  check.event_id = std::move(event_id);
+  return check;
+}
+inline SignatureCheck Accepted(size_t secret_index, std::string event_id = {}) {
+  SignatureCheck check;
+  check.valid = true;
+  check.secret_index = static_cast<int>(secret_index);
+  check.event_id = std::move(event_id);
+  return check;
+}
+// 1-18 ASCII digits (fits int64) -> value; nullopt for anything else,
+// including signs, spaces and the empty string.
+std::optional<int64_t> ParseUnixSeconds(std::string_view digits);
 
 // The `signature` object of a source, after secrets are resolved to bytes.
 struct SignatureConfig {
