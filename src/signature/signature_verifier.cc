@@ -35,11 +35,7 @@ VerifierResult MakeHmac(const SignatureConfig& config) {
     return VerifierResult::Error("encoding: " + Quoted(config.encoding) +
                                  " is not one of hex, base64");
   }
-  for (size_t i = 0; i < config.secrets.size(); ++i) {
-    if (config.secrets[i].empty()) {
-      return VerifierResult::Error(SecretKey(i) + ": empty secret");
-    }
-  }
+  if (Status s = ValidateSecrets(config); !s.ok()) return s;
   return std::unique_ptr<SignatureVerifier>(std::make_unique<HmacVerifier>(
       config.header, *alg, encoding, config.prefix, config.secrets));
 }
@@ -48,12 +44,10 @@ VerifierResult MakeStandardWebhooks(const SignatureConfig& config) {
   if (config.tolerance_s < 0) {
     return VerifierResult::Error("tolerance_s: must be >= 0");
   }
+  if (Status s = ValidateSecrets(config); !s.ok()) return s;
   std::vector<std::string> keys;
   keys.reserve(config.secrets.size());
   for (size_t i = 0; i < config.secrets.size(); ++i) {
-    if (config.secrets[i].empty()) {
-      return VerifierResult::Error(SecretKey(i) + ": empty secret");
-    }
     std::optional<std::string> key =
         StandardWebhooksVerifier::DecodeSecret(config.secrets[i]);
     if (!key) {
@@ -68,6 +62,18 @@ VerifierResult MakeStandardWebhooks(const SignatureConfig& config) {
 }
 
 }  // namespace
+
+Status ValidateSecrets(const SignatureConfig& config) {
+  if (config.secrets.empty()) {
+    return Status::Error("secrets: at least one secret is required");
+  }
+  for (size_t i = 0; i < config.secrets.size(); ++i) {
+    if (config.secrets[i].empty()) {
+      return Status::Error(SecretKey(i) + ": empty secret");
+    }
+  }
+  return Status::Ok();
+}
 
 std::optional<int64_t> ParseUnixSeconds(std::string_view digits) {
   constexpr size_t kMaxDigits = 18;  // fits int64 without overflow

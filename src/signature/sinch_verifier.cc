@@ -435,14 +435,7 @@ Result<std::unique_ptr<SignatureVerifier>> MakeSinchVerifier(
         "variant: \"" + variant +
         "\" is not one of application, nonce, numbers");
   }
-  if (config.secrets.empty()) {
-    return VerifierResult::Error("secrets: at least one secret is required");
-  }
-  for (size_t i = 0; i < config.secrets.size(); ++i) {
-    if (config.secrets[i].empty()) {
-      return VerifierResult::Error(SecretKey(i) + ": empty secret");
-    }
-  }
+  if (Status s = ValidateSecrets(config); !s.ok()) return s;
   if (variant == "numbers") {
     return std::unique_ptr<SignatureVerifier>(
         std::make_unique<NumbersVerifier>(config.secrets));

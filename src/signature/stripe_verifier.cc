@@ -152,15 +152,7 @@ Result<std::unique_ptr<SignatureVerifier>> MakeStripeVerifier(
   if (config.tolerance_s < 0) {
     return VerifierResult::Error("tolerance_s: must be >= 0");
   }
-  if (config.secrets.empty()) {
-    return VerifierResult::Error("secrets: at least one secret is required");
-  }
-  for (size_t i = 0; i < config.secrets.size(); ++i) {
-    if (config.secrets[i].empty()) {
-      return VerifierResult::Error("secrets[" + std::to_string(i) +
-                                   "]: empty secret");
-    }
-  }
+  if (Status s = ValidateSecrets(config); !s.ok()) return s;
   return std::unique_ptr<SignatureVerifier>(
       std::make_unique<StripeVerifier>(config.secrets, config.tolerance_s));
 }

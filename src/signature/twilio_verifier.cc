@@ -312,15 +312,7 @@ Result<std::unique_ptr<SignatureVerifier>> MakeTwilioVerifier(
     return VerifierResult::Error(
         "public_url: must be an absolute http(s) URL without query");
   }
-  if (config.secrets.empty()) {
-    return VerifierResult::Error("secrets: at least one secret is required");
-  }
-  for (size_t i = 0; i < config.secrets.size(); ++i) {
-    if (config.secrets[i].empty()) {
-      return VerifierResult::Error("secrets[" + std::to_string(i) +
-                                   "]: empty secret");
-    }
-  }
+  if (Status s = ValidateSecrets(config); !s.ok()) return s;
   return std::unique_ptr<SignatureVerifier>(std::make_unique<TwilioVerifier>(
       config.public_url, *layout, config.secrets));
 }

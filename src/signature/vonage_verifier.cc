@@ -55,11 +55,7 @@ RejectReason CheckWindow(int64_t ts, int64_t now, int64_t tolerance) {
 }
 
 Status CheckSecrets(const SignatureConfig& config) {
-  for (size_t i = 0; i < config.secrets.size(); ++i) {
-    if (config.secrets[i].empty()) {
-      return Status::Error("secrets[" + std::to_string(i) + "]: empty secret");
-    }
-  }
+  if (Status s = ValidateSecrets(config); !s.ok()) return s;
   if (config.tolerance_s < 0) {
     return Status::Error("tolerance_s: must be >= 0");
   }

@@ -109,6 +109,10 @@ struct SignatureConfig {
   std::string application_key;  // sinch application: expected key
 };
 
+// Ok iff there is at least one secret and none is empty; the error names
+// the key (`secrets[1]: empty secret`), never a secret's bytes.
+Status ValidateSecrets(const SignatureConfig& config);
+
 // Builds the verifier for `config`. Fails (naming the problem, with secret
 // indexes but never secret bytes) on an unknown scheme or algorithm, no
 // secrets, an empty secret, or a secret that does not decode.
