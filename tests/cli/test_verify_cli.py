@@ -10,12 +10,11 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-VECTORS = os.path.join(HERE, "..", "data", "signature_vectors.json")
-DLRD = os.environ.get("DLRD_BIN", os.path.join(HERE, "..", "..", "build", "dlrd"))
+from verify_helpers import DATA, DLRD, VerifyTestCase, raw_request
+
+VECTORS = os.path.join(DATA, "signature_vectors.json")
 
 
 def vector_request(v):
@@ -40,37 +39,7 @@ def vector_request(v):
     return headers, body, sig
 
 
-def raw_request(headers, body):
-    head = "POST /webhooks/v HTTP/1.1\r\nHost: example.test\r\n"
-    head += "Content-Type: application/json\r\n"
-    for k, val in headers.items():
-        head += f"{k}: {val}\r\n"
-    head += f"Content-Length: {len(body)}\r\n\r\n"
-    return head.encode() + body
-
-
-class VerifyCli(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = self.tmp.name
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
-    def write(self, name, data):
-        path = os.path.join(self.dir, name)
-        with open(path, "wb") as f:
-            f.write(data if isinstance(data, bytes) else data.encode())
-        return path
-
-    def config(self, sources):
-        return self.write("config.json", json.dumps({
-            "database": os.path.join(self.dir, "unused.db"), "sources": sources}))
-
-    def run_verify(self, *args, stdin=None):
-        return subprocess.run([DLRD, "verify", *args], input=stdin,
-                              capture_output=True, timeout=30)
-
+class VerifyCli(VerifyTestCase):
     def test_every_official_vector(self):
         with open(VECTORS) as f:
             vectors = json.load(f)
