@@ -85,16 +85,14 @@ void WebhookHandler::CountLimited(std::string_view reason) {
 
 void WebhookHandler::Handle(HttpRequest request, Respond respond) {
   const int64_t now_ms = clock_.NowMs();
-  std::string client_ip;
-  if (guards_.trusted_proxies.empty()) {
-    client_ip = ClientIp(request.peer_ip, {}, guards_.trusted_proxies);
-  } else {
-    std::vector<std::string_view> xff;
+  std::vector<std::string_view> xff;  // only read behind a trusted proxy
+  if (!guards_.trusted_proxies.empty()) {
     for (const auto& [name, value] : request.headers) {
       if (EqualsIgnoreCase(name, "X-Forwarded-For")) xff.push_back(value);
     }
-    client_ip = ClientIp(request.peer_ip, xff, guards_.trusted_proxies);
   }
+  std::string client_ip =
+      ClientIp(request.peer_ip, xff, guards_.trusted_proxies);
 
   if (guards_.rate_limiter) {
     int64_t retry_after_s = 1;
