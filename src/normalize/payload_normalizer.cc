@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "dlrd/core/inbound_webhook.h"
+#include "dlrd/normalize/twilio_normalizer.h"
 #include "dlrd/normalize/verifynow_normalizer.h"
 
 namespace dlrd {
@@ -26,8 +27,13 @@ Result<std::unique_ptr<PayloadNormalizer>> MakePayloadNormalizer(
     return std::unique_ptr<PayloadNormalizer>(
         std::make_unique<VerifyNowNormalizer>());
   }
+  if (format == "twilio-messaging") {
+    return std::unique_ptr<PayloadNormalizer>(
+        std::make_unique<TwilioMessagingNormalizer>());
+  }
   return Result<std::unique_ptr<PayloadNormalizer>>::Error(
-      "format: \"" + std::string(format) + "\" is not one of verifynow");
+      "format: \"" + std::string(format) +
+      "\" is not one of verifynow, twilio-messaging");
 }
 
 bool MediaTypeIs(std::string_view content_type, std::string_view media) {

@@ -356,10 +356,10 @@ TEST(PayloadNormalizerFactoryTest, RejectsUnknownFormats) {
     const char* format;
     const char* error;
   } kCases[] = {
-      {"twilio", "format: \"twilio\" is not one of verifynow"},
-      {"", "format: \"\" is not one of verifynow"},
-      {"VerifyNow", "format: \"VerifyNow\" is not one of verifynow"},
-      {"verifynow ", "format: \"verifynow \" is not one of verifynow"},
+      {"twilio", "format: \"twilio\" is not one of verifynow, twilio-messaging"},
+      {"", "format: \"\" is not one of verifynow, twilio-messaging"},
+      {"VerifyNow", "format: \"VerifyNow\" is not one of verifynow, twilio-messaging"},
+      {"verifynow ", "format: \"verifynow \" is not one of verifynow, twilio-messaging"},
   };
   for (const auto& c : kCases) {
     Result<std::unique_ptr<PayloadNormalizer>> r =

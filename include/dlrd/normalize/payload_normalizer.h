@@ -41,7 +41,7 @@ class PayloadNormalizer {
   virtual bool AcceptsContentType(std::string_view content_type) const = 0;
 };
 
-// Formats known to this build: "verifynow".
+// Formats known to this build: "verifynow", "twilio-messaging".
 Result<std::unique_ptr<PayloadNormalizer>> MakePayloadNormalizer(
     std::string_view format);
 

@@ -1,0 +1,189 @@
+#include "dlrd/normalize/twilio_normalizer.h"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "dlrd/core/form.h"
+#include "dlrd/core/inbound_webhook.h"
+#include "dlrd/core/phone.h"
+
+namespace dlrd {
+namespace {
+
+// The form fields the normalizer reads, already checked.
+struct TwilioFields {
+  std::string message_sid;
+  std::string message_status;
+  std::string to;          // may be empty
+  std::string from;        // may be empty
+  std::string error_code;  // may be empty
+};
+
+// Error messages name the field and the problem, never the value: values
+// may be phone numbers.
+Status FieldError(std::string_view field, std::string_view problem) {
+  return Status::Error(std::string(field) + ": " + std::string(problem));
+}
+
+// The value of `name` (nullopt when absent); an error when it is repeated.
+Result<std::optional<std::string>> Lookup(const FormParams& params,
+                                          std::string_view name) {
+  std::optional<std::string> found;
+  for (const auto& [key, value] : params) {
+    if (key != name) continue;
+    if (found) return FieldError(name, "repeated");
+    found = value;
+  }
+  return found;
+}
+
+Result<std::string> ReadRequired(const FormParams& params,
+                                 std::string_view name) {
+  Result<std::optional<std::string>> v = Lookup(params, name);
+  if (!v.ok()) return v.status();
+  if (!v.value()) return FieldError(name, "missing");
+  if (v.value()->empty()) return FieldError(name, "must not be empty");
+  return std::move(*v.value());
+}
+
+Result<std::string> ReadOptional(const FormParams& params,
+                                 std::string_view name) {
+  Result<std::optional<std::string>> v = Lookup(params, name);
+  if (!v.ok()) return v.status();
+  return v.value().value_or(std::string());
+}
+
+Result<TwilioFields> ReadFields(const FormParams& params) {
+  TwilioFields f;
+  Result<std::string> sid = ReadRequired(params, "MessageSid");
+  if (!sid.ok()) return sid.status();
+  f.message_sid = std::move(sid).value();
+  Result<std::string> status = ReadRequired(params, "MessageStatus");
+  if (!status.ok()) return status.status();
+  f.message_status = std::move(status).value();
+  Result<std::string> to = ReadOptional(params, "To");
+  if (!to.ok()) return to.status();
+  f.to = std::move(to).value();
+  Result<std::string> from = ReadOptional(params, "From");
+  if (!from.ok()) return from.status();
+  f.from = std::move(from).value();
+  Result<std::string> error_code = ReadOptional(params, "ErrorCode");
+  if (!error_code.ok()) return error_code.status();
+  f.error_code = std::move(error_code).value();
+  return f;
+}
+
+DeliveryStatus MapStatus(std::string_view raw) {
+  struct Entry {
+    std::string_view raw;
+    DeliveryStatus status;
+  };
+  static constexpr Entry kTable[] = {
+      {"queued", DeliveryStatus::kQueued},
+      {"accepted", DeliveryStatus::kQueued},
+      {"scheduled", DeliveryStatus::kQueued},
+      {"sending", DeliveryStatus::kQueued},
+      {"sent", DeliveryStatus::kSent},
+      {"delivered", DeliveryStatus::kDelivered},
+      {"read", DeliveryStatus::kRead},
+      {"undelivered", DeliveryStatus::kUndelivered},
+      {"failed", DeliveryStatus::kFailed},
+      {"canceled", DeliveryStatus::kRejected},
+  };
+  for (const Entry& e : kTable) {
+    if (EqualsIgnoreCase(raw, e.raw)) return e.status;
+  }
+  return DeliveryStatus::kUnknown;
+}
+
+// The "<channel>:" prefix of an address ("whatsapp:+1..."), or "" for a
+// plain number or alphanumeric sender id.
+std::string_view AddressPrefix(std::string_view address) {
+  size_t colon = address.find(':');
+  if (colon == std::string_view::npos || colon == 0) return "";
+  std::string_view prefix = address.substr(0, colon);
+  for (char c : prefix) {
+    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (!letter && c != '-' && c != '_') return "";
+  }
+  return prefix;
+}
+
+Channel MapChannel(std::string_view to, std::string_view from) {
+  std::string_view to_prefix = AddressPrefix(to);
+  std::string_view from_prefix = AddressPrefix(from);
+  if (EqualsIgnoreCase(to_prefix, "whatsapp") ||
+      EqualsIgnoreCase(from_prefix, "whatsapp")) {
+    return Channel::kWhatsapp;
+  }
+  if (!to_prefix.empty() || !from_prefix.empty()) return Channel::kOther;
+  return Channel::kSms;
+}
+
+// Appends `part` with '%' and ':' percent-encoded, so that the joined key
+// stays unambiguous whatever the parts contain.
+void AppendKeyPart(std::string& key, std::string_view part) {
+  for (char c : part) {
+    if (c == '%') {
+      key += "%25";
+    } else if (c == ':') {
+      key += "%3A";
+    } else {
+      key += c;
+    }
+  }
+}
+
+std::string DedupeKey(const TwilioFields& f, const NormalizeContext& ctx) {
+  if (!ctx.event_id.empty()) return ctx.event_id;
+  std::string key;
+  AppendKeyPart(key, f.message_sid);
+  key += ':';
+  AppendKeyPart(key, f.message_status);
+  return key;
+}
+
+DeliveryEvent ToEvent(TwilioFields f, const NormalizeContext& ctx) {
+  DeliveryEvent e;
+  e.source = ctx.source;
+  e.provider = "twilio";
+  e.dedupe_key = DedupeKey(f, ctx);
+  e.channel = MapChannel(f.to, f.from);
+  e.status = MapStatus(f.message_status);
+  e.verification_id = f.message_sid;
+  e.message_id = std::move(f.message_sid);
+  e.raw_status = std::move(f.message_status);
+  e.error_code = std::move(f.error_code);
+  if (!f.to.empty()) {
+    if (auto r = NormalizeRecipient(f.to)) {
+      e.recipient = std::move(r->e164);
+      e.country = std::move(r->region);
+    }
+  }
+  e.received_at_ms = ctx.received_at_ms;
+  return e;
+}
+
+}  // namespace
+
+Result<std::vector<DeliveryEvent>> TwilioMessagingNormalizer::Normalize(
+    const InboundWebhook& hook, const NormalizeContext& ctx) const {
+  if (hook.body.empty()) return Status::Error("body: empty");
+  std::optional<FormParams> params = ParseForm(hook.body);
+  if (!params) return Status::Error("body: malformed form encoding");
+  Result<TwilioFields> fields = ReadFields(*params);
+  if (!fields.ok()) return fields.status();
+  std::vector<DeliveryEvent> events;
+  events.push_back(ToEvent(std::move(fields).value(), ctx));
+  return events;
+}
+
+bool TwilioMessagingNormalizer::AcceptsContentType(
+    std::string_view content_type) const {
+  return MediaTypeIs(content_type, "application/x-www-form-urlencoded");
+}
+
+}  // namespace dlrd

@@ -1,0 +1,355 @@
+#include "dlrd/normalize/twilio_normalizer.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <ostream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dlrd/normalize/payload_normalizer.h"
+
+namespace dlrd {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kReceivedAtMs = 1735689600123;
+constexpr char kSource[] = "twilio-prod";
+constexpr char kEventId[] = "msg_2b7Jd9QkzX1c0mVnW4pA";
+
+fs::path FixtureDir() { return fs::path(DLRD_TEST_DATA_DIR) / "twilio"; }
+
+// Reads a fixture byte for byte; fails the test if it cannot be opened.
+std::string ReadFixture(const std::string& name) {
+  std::ifstream in(FixtureDir() / name, std::ios::binary);
+  EXPECT_TRUE(in.is_open()) << "cannot open fixture " << name;
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+InboundWebhook HookWithBody(std::string body) {
+  InboundWebhook hook;
+  hook.source = kSource;
+  hook.method = "POST";
+  hook.target = "/webhooks/twilio-prod";
+  hook.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+  hook.body = std::move(body);
+  return hook;
+}
+
+InboundWebhook HookFor(const std::string& fixture) {
+  return HookWithBody(ReadFixture(fixture));
+}
+
+NormalizeContext Context(std::string event_id = "") {
+  NormalizeContext ctx;
+  ctx.source = kSource;
+  ctx.received_at_ms = kReceivedAtMs;
+  ctx.event_id = std::move(event_id);
+  return ctx;
+}
+
+std::string TestName(std::string_view file) {
+  std::string name;
+  for (char c : file.substr(0, file.find('.'))) {
+    name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  }
+  return name;
+}
+
+// --- Bodies that normalize to one event -----------------------------------
+
+struct ValidCase {
+  const char* file;
+  const char* message_sid;
+  Channel channel;
+  DeliveryStatus status;
+  const char* raw_status;
+  const char* error_code;
+  const char* recipient;
+  const char* dedupe_key;  // without a signature event id
+};
+
+void PrintTo(const ValidCase& c, std::ostream* os) { *os << c.file; }
+
+const ValidCase kValidCases[] = {
+    {"undelivered_30003.txt", "SM0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+     Channel::kSms, DeliveryStatus::kUndelivered, "undelivered", "30003",
+     "+12025550143", "SM0a1b2c3d4e5f60718293a4b5c6d7e8f9:undelivered"},
+    {"delivered_sms.txt", "SM1b2c3d4e5f60718293a4b5c6d7e8f90a", Channel::kSms,
+     DeliveryStatus::kDelivered, "delivered", "", "+447700900123",
+     "SM1b2c3d4e5f60718293a4b5c6d7e8f90a:delivered"},
+    {"whatsapp_read.txt", "SM2c3d4e5f60718293a4b5c6d7e8f90a1b",
+     Channel::kWhatsapp, DeliveryStatus::kRead, "read", "", "+447700900124",
+     "SM2c3d4e5f60718293a4b5c6d7e8f90a1b:read"},
+    {"extra_fields.txt", "SM3d4e5f60718293a4b5c6d7e8f90a1b2c", Channel::kSms,
+     DeliveryStatus::kDelivered, "delivered", "", "+447700900125",
+     "SM3d4e5f60718293a4b5c6d7e8f90a1b2c:delivered"},
+    {"sent_sms.txt", "SM4e5f60718293a4b5c6d7e8f90a1b2c3d", Channel::kSms,
+     DeliveryStatus::kSent, "sent", "", "+447700900126",
+     "SM4e5f60718293a4b5c6d7e8f90a1b2c3d:sent"},
+    {"failed_30008.txt", "SM5f60718293a4b5c6d7e8f90a1b2c3d4e", Channel::kSms,
+     DeliveryStatus::kFailed, "failed", "30008", "+447700900127",
+     "SM5f60718293a4b5c6d7e8f90a1b2c3d4e:failed"},
+    {"canceled_scheduled.txt", "SM60718293a4b5c6d7e8f90a1b2c3d4e5f",
+     Channel::kSms, DeliveryStatus::kRejected, "canceled", "", "+447700900128",
+     "SM60718293a4b5c6d7e8f90a1b2c3d4e5f:canceled"},
+    {"queued_whatsapp_from_only.txt", "SM718293a4b5c6d7e8f90a1b2c3d4e5f60",
+     Channel::kWhatsapp, DeliveryStatus::kQueued, "queued", "", "+447700900129",
+     "SM718293a4b5c6d7e8f90a1b2c3d4e5f60:queued"},
+    {"partially_delivered.txt", "MM8293a4b5c6d7e8f90a1b2c3d4e5f6071",
+     Channel::kSms, DeliveryStatus::kUnknown, "partially_delivered", "",
+     "+447700900130", "MM8293a4b5c6d7e8f90a1b2c3d4e5f6071:partially_delivered"},
+    {"messenger_channel.txt", "SM93a4b5c6d7e8f90a1b2c3d4e5f607182",
+     Channel::kOther, DeliveryStatus::kDelivered, "delivered", "", "",
+     "SM93a4b5c6d7e8f90a1b2c3d4e5f607182:delivered"},
+    {"no_to.txt", "SMa4b5c6d7e8f90a1b2c3d4e5f60718293", Channel::kSms,
+     DeliveryStatus::kSent, "sent", "", "",
+     "SMa4b5c6d7e8f90a1b2c3d4e5f60718293:sent"},
+    // A literal '+' in a form value is a space, so the number is unusable.
+    {"unencoded_plus_to.txt", "SMb5c6d7e8f90a1b2c3d4e5f60718293a4",
+     Channel::kSms, DeliveryStatus::kDelivered, "delivered", "", "",
+     "SMb5c6d7e8f90a1b2c3d4e5f60718293a4:delivered"},
+    {"alphanumeric_from.txt", "SMc6d7e8f90a1b2c3d4e5f60718293a4b5",
+     Channel::kSms, DeliveryStatus::kQueued, "sending", "", "+447700900132",
+     "SMc6d7e8f90a1b2c3d4e5f60718293a4b5:sending"},
+    {"uppercase_status.txt", "SMd7e8f90a1b2c3d4e5f60718293a4b5c6",
+     Channel::kSms, DeliveryStatus::kDelivered, "DELIVERED", "",
+     "+447700900133", "SMd7e8f90a1b2c3d4e5f60718293a4b5c6:DELIVERED"},
+    {"empty_error_code.txt", "SMe8f90a1b2c3d4e5f60718293a4b5c6d7",
+     Channel::kSms, DeliveryStatus::kDelivered, "delivered", "",
+     "+447700900134", "SMe8f90a1b2c3d4e5f60718293a4b5c6d7:delivered"},
+    {"colon_in_sid.txt", "SM:f90a%", Channel::kSms, DeliveryStatus::kDelivered,
+     "delivered", "", "+447700900135", "SM%3Af90a%25:delivered"},
+};
+
+// --- Bodies that are rejected ---------------------------------------------
+
+struct InvalidCase {
+  const char* file;
+  const char* error;
+};
+
+void PrintTo(const InvalidCase& c, std::ostream* os) { *os << c.file; }
+
+const InvalidCase kInvalidCases[] = {
+    {"empty_body.txt", "body: empty"},
+    {"bad_percent.txt", "body: malformed form encoding"},
+    {"truncated_percent.txt", "body: malformed form encoding"},
+    {"missing_message_sid.txt", "MessageSid: missing"},
+    {"empty_message_sid.txt", "MessageSid: must not be empty"},
+    {"missing_message_status.txt", "MessageStatus: missing"},
+    {"empty_message_status.txt", "MessageStatus: must not be empty"},
+    {"repeated_message_status.txt", "MessageStatus: repeated"},
+    {"repeated_to.txt", "To: repeated"},
+    {"json_body.txt", "body: malformed form encoding"},
+    {"lowercase_field_names.txt", "MessageSid: missing"},
+};
+
+// The tables cover the fixture directory exactly, so no test passes
+// vacuously and no fixture goes unchecked.
+TEST(TwilioFixturesTest, TablesMatchFixtureDirectory) {
+  EXPECT_EQ(std::size(kValidCases), 16u);
+  EXPECT_EQ(std::size(kInvalidCases), 11u);
+
+  std::multiset<std::string> listed;
+  for (const ValidCase& c : kValidCases) listed.insert(c.file);
+  for (const InvalidCase& c : kInvalidCases) listed.insert(c.file);
+  std::multiset<std::string> on_disk;
+  ASSERT_TRUE(fs::is_directory(FixtureDir())) << FixtureDir();
+  for (const fs::directory_entry& e : fs::directory_iterator(FixtureDir())) {
+    std::string name = e.path().filename().string();
+    if (e.is_regular_file() && name != "README.md") on_disk.insert(name);
+  }
+  EXPECT_EQ(on_disk.size(), 27u);
+  EXPECT_EQ(listed, on_disk);
+}
+
+class TwilioValidTest : public testing::TestWithParam<ValidCase> {};
+
+void ExpectEvent(const ValidCase& c, const DeliveryEvent& e) {
+  EXPECT_EQ(e.source, kSource);
+  EXPECT_EQ(e.provider, "twilio");
+  EXPECT_EQ(e.verification_id, c.message_sid);
+  EXPECT_EQ(e.message_id, c.message_sid);
+  EXPECT_EQ(e.channel, c.channel) << ToString(e.channel);
+  EXPECT_EQ(e.status, c.status) << ToString(e.status);
+  EXPECT_EQ(e.raw_status, c.raw_status);
+  EXPECT_EQ(e.error_code, c.error_code);
+  EXPECT_EQ(e.latency_ms, std::nullopt);
+  EXPECT_EQ(e.recipient, c.recipient);
+  // Fixtures use only +44 7700 900xxx (GB) and +1 202 555-01xx (US).
+  const std::string_view r = c.recipient;
+  const char* country = r.empty()                ? ""
+                        : r.rfind("+44", 0) == 0 ? "GB"
+                        : r.rfind("+1", 0) == 0  ? "US"
+                                                 : "?";
+  EXPECT_EQ(e.country, country);
+  EXPECT_EQ(e.received_at_ms, kReceivedAtMs);
+}
+
+TEST_P(TwilioValidTest, NormalizesEveryField) {
+  const ValidCase& c = GetParam();
+  InboundWebhook hook = HookFor(c.file);
+  ASSERT_FALSE(hook.body.empty());
+  ASSERT_NE(hook.body.back(), '\n') << "fixtures carry no trailing newline";
+  TwilioMessagingNormalizer normalizer;
+  Result<std::vector<DeliveryEvent>> r = normalizer.Normalize(hook, Context());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r.value().size(), 1u);
+  ExpectEvent(c, r.value()[0]);
+  EXPECT_EQ(r.value()[0].dedupe_key, c.dedupe_key);
+}
+
+TEST_P(TwilioValidTest, SignatureEventIdIsTheDedupeKey) {
+  const ValidCase& c = GetParam();
+  TwilioMessagingNormalizer normalizer;
+  Result<std::vector<DeliveryEvent>> r =
+      normalizer.Normalize(HookFor(c.file), Context(kEventId));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r.value().size(), 1u);
+  ExpectEvent(c, r.value()[0]);
+  EXPECT_EQ(r.value()[0].dedupe_key, kEventId);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, TwilioValidTest,
+                         testing::ValuesIn(kValidCases),
+                         [](const testing::TestParamInfo<ValidCase>& info) {
+                           return TestName(info.param.file);
+                         });
+
+class TwilioInvalidTest : public testing::TestWithParam<InvalidCase> {};
+
+TEST_P(TwilioInvalidTest, RejectsWithoutLeakingTheNumber) {
+  const InvalidCase& c = GetParam();
+  TwilioMessagingNormalizer normalizer;
+  Result<std::vector<DeliveryEvent>> r =
+      normalizer.Normalize(HookFor(c.file), Context(kEventId));
+  ASSERT_FALSE(r.ok());
+  const std::string& message = r.status().message();
+  EXPECT_EQ(message, c.error);
+  // Every rejecting fixture that carries a number uses +44 7700 900xxx; no
+  // error message may echo any digit of it.
+  EXPECT_EQ(message.find("7700"), std::string::npos) << message;
+  EXPECT_TRUE(std::none_of(message.begin(), message.end(), [](char ch) {
+    return ch >= '0' && ch <= '9';
+  })) << message;
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, TwilioInvalidTest,
+                         testing::ValuesIn(kInvalidCases),
+                         [](const testing::TestParamInfo<InvalidCase>& info) {
+                           return TestName(info.param.file);
+                         });
+
+// --- Every documented status value ----------------------------------------
+
+TEST(TwilioMessagingNormalizerTest, MapsEveryDocumentedStatus) {
+  const struct {
+    const char* raw;
+    DeliveryStatus status;
+  } kCases[] = {
+      {"queued", DeliveryStatus::kQueued},
+      {"accepted", DeliveryStatus::kQueued},
+      {"scheduled", DeliveryStatus::kQueued},
+      {"sending", DeliveryStatus::kQueued},
+      {"sent", DeliveryStatus::kSent},
+      {"delivered", DeliveryStatus::kDelivered},
+      {"read", DeliveryStatus::kRead},
+      {"undelivered", DeliveryStatus::kUndelivered},
+      {"failed", DeliveryStatus::kFailed},
+      {"canceled", DeliveryStatus::kRejected},
+      {"partially_delivered", DeliveryStatus::kUnknown},
+      {"receiving", DeliveryStatus::kUnknown},
+      {"cancelled", DeliveryStatus::kUnknown},
+  };
+  TwilioMessagingNormalizer n;
+  for (const auto& c : kCases) {
+    std::string body =
+        "MessageSid=SM00000000000000000000000000000001"
+        "&MessageStatus=" +
+        std::string(c.raw) + "&To=%2B447700900150";
+    Result<std::vector<DeliveryEvent>> r =
+        n.Normalize(HookWithBody(body), Context());
+    ASSERT_TRUE(r.ok()) << c.raw << ": " << r.status().message();
+    ASSERT_EQ(r.value().size(), 1u);
+    EXPECT_EQ(r.value()[0].status, c.status)
+        << c.raw << " -> " << ToString(r.value()[0].status);
+    EXPECT_EQ(r.value()[0].raw_status, c.raw);
+  }
+}
+
+TEST(TwilioMessagingNormalizerTest, AcceptsFormContentTypesOnly) {
+  TwilioMessagingNormalizer n;
+  EXPECT_TRUE(n.AcceptsContentType("application/x-www-form-urlencoded"));
+  EXPECT_TRUE(
+      n.AcceptsContentType("application/x-www-form-urlencoded; charset=utf-8"));
+  EXPECT_TRUE(n.AcceptsContentType(
+      " Application/X-WWW-Form-Urlencoded ;charset=UTF-8"));
+  EXPECT_FALSE(n.AcceptsContentType(""));
+  EXPECT_FALSE(n.AcceptsContentType("application/json"));
+  EXPECT_FALSE(n.AcceptsContentType("multipart/form-data"));
+  EXPECT_FALSE(n.AcceptsContentType("text/plain"));
+}
+
+TEST(TwilioMessagingNormalizerTest, ProviderName) {
+  EXPECT_EQ(TwilioMessagingNormalizer().provider(), "twilio");
+}
+
+TEST(TwilioMessagingNormalizerTest, DedupeKeysDifferPerMessageAndStatus) {
+  TwilioMessagingNormalizer n;
+  std::set<std::string> keys;
+  for (const char* file :
+       {"undelivered_30003.txt", "delivered_sms.txt", "whatsapp_read.txt",
+        "sent_sms.txt", "failed_30008.txt"}) {
+    Result<std::vector<DeliveryEvent>> r =
+        n.Normalize(HookFor(file), Context());
+    ASSERT_TRUE(r.ok()) << file << ": " << r.status().message();
+    keys.insert(r.value()[0].dedupe_key);
+  }
+  EXPECT_EQ(keys.size(), 5u);
+}
+
+TEST(TwilioMessagingNormalizerTest, SourceComesFromContext) {
+  InboundWebhook hook = HookFor("delivered_sms.txt");
+  hook.source = "path-segment";
+  Result<std::vector<DeliveryEvent>> r =
+      TwilioMessagingNormalizer().Normalize(hook, Context());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r.value()[0].source, kSource);
+}
+
+TEST(TwilioMessagingFactoryTest, MakesTwilioMessaging) {
+  Result<std::unique_ptr<PayloadNormalizer>> r =
+      MakePayloadNormalizer("twilio-messaging");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_NE(r.value(), nullptr);
+  EXPECT_EQ(r.value()->provider(), "twilio");
+  EXPECT_NE(dynamic_cast<TwilioMessagingNormalizer*>(r.value().get()), nullptr);
+}
+
+TEST(TwilioMessagingFactoryTest, ErrorListsEveryFormat) {
+  for (const char* format :
+       {"twilio", "Twilio-Messaging", "twilio-messaging "}) {
+    Result<std::unique_ptr<PayloadNormalizer>> r =
+        MakePayloadNormalizer(format);
+    ASSERT_FALSE(r.ok()) << format;
+    EXPECT_EQ(r.status().message(),
+              "format: \"" + std::string(format) +
+                  "\" is not one of verifynow, twilio-messaging");
+  }
+}
+
+}  // namespace
+}  // namespace dlrd
