@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Twilio end to end through the binary: scheme `twilio` + format
+`twilio-messaging`.
+
+A status callback signed the way Twilio signs it (HMAC-SHA1 over the public
+URL plus the sorted form parameters) is stored with its status, error code,
+recipient and country. The same request sent to a source whose `public_url`
+differs is refused with 401 and counted as reason url_mismatch, which is how
+an operator finds a wrong public_url behind a proxy. Host is never used.
+"""
+
+import base64
+import hashlib
+import hmac
+import os
+import sys
+import unittest
+import urllib.parse
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dlrd_harness as h  # noqa: E402
+
+TOKEN = "twilio-it-token-3f9a"
+PUBLIC = "https://hooks.example.com/webhooks/tw"
+
+
+def twilio_signature(url, params):
+    signed = url + "".join(k + v for k, v in sorted(params.items()))
+    mac = hmac.new(TOKEN.encode(), signed.encode(), hashlib.sha1).digest()
+    return base64.b64encode(mac).decode()
+
+
+def source(public_url):
+    return {"format": "twilio-messaging",
+            "signature": {"scheme": "twilio", "public_url": public_url,
+                          "secrets": ["env:DLRD_IT_TWILIO"]}}
+
+
+class TwilioEndToEnd(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = h.Dlrd({"tw": source(PUBLIC),
+                        "tw-other": source("https://other.example.com/webhooks/tw-other")},
+                       {"DLRD_IT_TWILIO": TOKEN})
+        cls.addClassCleanup(cls.d.cleanup)
+        cls.d.start()
+
+    def post(self, path, params, signature):
+        body = urllib.parse.urlencode(params).encode()
+        headers = [("Content-Type", "application/x-www-form-urlencoded"),
+                   ("Host", "internal-host:8080"),
+                   ("X-Twilio-Signature", signature)]
+        return h.request(self.d.port, "POST", path, headers, body)
+
+    def test_signed_status_callback_is_stored_and_wrong_public_url_is_named(self):
+        params = {"MessageSid": "SM00000000000000000000000000000001",
+                  "MessageStatus": "undelivered", "ErrorCode": "30003",
+                  "To": h.TEST_E164, "From": "+12025550142",
+                  "AccountSid": "AC00000000000000000000000000000000"}
+        sig = twilio_signature(PUBLIC + "?attempt=1", params)
+        r = self.post("/webhooks/tw?attempt=1", params, sig)
+        self.assertEqual(r.status, 200, r)
+        with h.closing_db(self.d.db_path) as c:
+            rows = c.execute(
+                "SELECT provider, channel, status, raw_status, error_code,"
+                " recipient, country, dedupe_key FROM delivery_events"
+                " WHERE source='tw'").fetchall()
+        self.assertEqual(rows, [("twilio", "sms", "undelivered", "undelivered",
+                                 "30003", h.TEST_E164, "GB",
+                                 "SM00000000000000000000000000000001:undelivered")])
+        # Same bytes again: Twilio's retry is a duplicate.
+        self.assertEqual(self.post("/webhooks/tw?attempt=1", params, sig).json(),
+                         {"status": "duplicate"})
+        # The query is signed: dropping it breaks the signature.
+        self.assertEqual(self.post("/webhooks/tw", params, sig).status, 401)
+
+        before = self.d.count()
+        r = self.post("/webhooks/tw-other?attempt=1", params, sig)
+        self.assertEqual(r.status, 401)
+        self.assertEqual(self.d.count(), before)
+        metrics = self.d.metrics()
+        line = ('dlrd_webhook_signature_failures_total{provider="twilio",'
+                'reason="url_mismatch",source="tw-other"} 1')
+        self.assertIn(line, metrics)
+
+
+if __name__ == "__main__":
+    h.main()
