@@ -42,4 +42,23 @@ bool MediaTypeIs(std::string_view content_type, std::string_view media) {
   return EqualsIgnoreCase(TrimSpaces(type), media);
 }
 
+std::string JoinKeyParts(std::initializer_list<std::string_view> parts) {
+  std::string key;
+  bool first = true;
+  for (std::string_view part : parts) {
+    if (!first) key += ':';
+    first = false;
+    for (char c : part) {
+      if (c == '%') {
+        key += "%25";
+      } else if (c == ':') {
+        key += "%3A";
+      } else {
+        key += c;
+      }
+    }
+  }
+  return key;
+}
+
 }  // namespace dlrd

@@ -123,27 +123,9 @@ Channel MapChannel(std::string_view to, std::string_view from) {
   return Channel::kSms;
 }
 
-// Appends `part` with '%' and ':' percent-encoded, so that the joined key
-// stays unambiguous whatever the parts contain.
-void AppendKeyPart(std::string& key, std::string_view part) {
-  for (char c : part) {
-    if (c == '%') {
-      key += "%25";
-    } else if (c == ':') {
-      key += "%3A";
-    } else {
-      key += c;
-    }
-  }
-}
-
 std::string DedupeKey(const TwilioFields& f, const NormalizeContext& ctx) {
   if (!ctx.event_id.empty()) return ctx.event_id;
-  std::string key;
-  AppendKeyPart(key, f.message_sid);
-  key += ':';
-  AppendKeyPart(key, f.message_status);
-  return key;
+  return JoinKeyParts({f.message_sid, f.message_status});
 }
 
 DeliveryEvent ToEvent(TwilioFields f, const NormalizeContext& ctx) {

@@ -177,29 +177,9 @@ DeliveryStatus MapStatus(std::string_view raw) {
   return DeliveryStatus::kUnknown;
 }
 
-// Appends `part` with '%' and ':' percent-encoded, so that the joined key
-// stays unambiguous whatever the parts contain.
-void AppendKeyPart(std::string& key, std::string_view part) {
-  for (char c : part) {
-    if (c == '%') {
-      key += "%25";
-    } else if (c == ':') {
-      key += "%3A";
-    } else {
-      key += c;
-    }
-  }
-}
-
 std::string DedupeKey(const VerifyNowFields& f, const NormalizeContext& ctx) {
   if (!ctx.event_id.empty()) return ctx.event_id;
-  std::string key;
-  AppendKeyPart(key, f.verification_id);
-  key += ':';
-  AppendKeyPart(key, f.channel);
-  key += ':';
-  AppendKeyPart(key, f.delivery_status);
-  return key;
+  return JoinKeyParts({f.verification_id, f.channel, f.delivery_status});
 }
 
 DeliveryEvent ToEvent(VerifyNowFields f, const NormalizeContext& ctx) {

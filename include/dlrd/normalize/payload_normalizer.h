@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,6 +45,10 @@ class PayloadNormalizer {
 // Formats known to this build: "verifynow", "twilio-messaging".
 Result<std::unique_ptr<PayloadNormalizer>> MakePayloadNormalizer(
     std::string_view format);
+
+// A dedupe key from provider fields: the parts joined by ':', with '%' and
+// ':' inside a part percent-encoded, so different parts never collide.
+std::string JoinKeyParts(std::initializer_list<std::string_view> parts);
 
 // True iff the media type of `content_type` (before any ';') equals `media`,
 // ignoring ASCII case and surrounding spaces.
