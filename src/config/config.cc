@@ -5,9 +5,8 @@
 
 #include <charconv>
 #include <cmath>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "dlrd/normalize/payload_normalizer.h"
 
@@ -43,7 +42,8 @@ class ObjectReader {
   Status Bool(std::string_view k, bool* out) {
     const json* v = Find(k);
     if (!v) return Status::Ok();
-    if (!v->is_boolean()) return Status::Error(Key(k) + ": must be true or false");
+    if (!v->is_boolean())
+      return Status::Error(Key(k) + ": must be true or false");
     *out = v->get<bool>();
     return Status::Ok();
   }
@@ -86,11 +86,11 @@ class ObjectReader {
   std::set<std::string> seen_;
 };
 
-#define DLRD_TRY(expr)                 \
-  do {                                 \
+#define DLRD_TRY(expr)                  \
+  do {                                  \
     if (Status _s = (expr); !_s.ok()) { \
-      return _s;                       \
-    }                                  \
+      return _s;                        \
+    }                                   \
   } while (0)
 
 Status ReadEndpoint(ObjectReader& r, std::string_view key, Endpoint* out) {
@@ -129,8 +129,9 @@ Status ReadStore(const json& j, const std::string& path, StoreConfig* s) {
 // An array of CIDR strings (or bare addresses); empty is allowed.
 Status ReadCidrList(const json& j, const std::string& path, CidrSet* out) {
   if (!j.is_array()) {
-    return Status::Error(path + ": must be an array of CIDR ranges, e.g. "
-                                "[\"10.0.0.0/8\", \"::1/128\"]");
+    return Status::Error(path +
+                         ": must be an array of CIDR ranges, e.g. "
+                         "[\"10.0.0.0/8\", \"::1/128\"]");
   }
   for (size_t i = 0; i < j.size(); ++i) {
     std::string key = path + "[" + std::to_string(i) + "]";
@@ -171,8 +172,9 @@ Status ReadSecrets(const json& j, const std::string& path, bool demo,
                    const SecretResolver& resolve,
                    std::vector<std::string>* out) {
   if (!j.is_array() || j.empty()) {
-    return Status::Error(path + ": must be a non-empty array of secret "
-                                "references (env:NAME or file:PATH)");
+    return Status::Error(path +
+                         ": must be a non-empty array of secret "
+                         "references (env:NAME or file:PATH)");
   }
   for (size_t i = 0; i < j.size(); ++i) {
     std::string key = path + "[" + std::to_string(i) + "]";
@@ -180,7 +182,8 @@ Status ReadSecrets(const json& j, const std::string& path, bool demo,
     std::string ref = j[i].get<std::string>();
     if (ref.rfind("env:", 0) == 0 || ref.rfind("file:", 0) == 0) {
       auto value = resolve(ref);
-      if (!value.ok()) return Status::Error(key + ": " + value.status().message());
+      if (!value.ok())
+        return Status::Error(key + ": " + value.status().message());
       out->push_back(std::move(value).value());
     } else if (demo) {
       out->push_back(ref);
@@ -208,8 +211,8 @@ Status ReadSignature(const json& j, const std::string& path, bool demo,
   DLRD_TRY(r.String("application_key", &sig->application_key));
   const json* secrets = r.Find("secrets");
   if (!secrets) return r.Missing("secrets");
-  DLRD_TRY(ReadSecrets(*secrets, r.Key("secrets"), demo, resolve,
-                       &sig->secrets));
+  DLRD_TRY(
+      ReadSecrets(*secrets, r.Key("secrets"), demo, resolve, &sig->secrets));
   DLRD_TRY(r.NoUnknownKeys());
   // Build once to validate scheme, algorithm and every secret now, at
   // start-up, rather than on the first callback.
@@ -230,10 +233,22 @@ Status ReadSource(const json& j, const std::string& path, bool demo,
   }
   const json* sig = r.Find("signature");
   if (!sig) return r.Missing("signature");
-  DLRD_TRY(ReadSignature(*sig, r.Key("signature"), demo, resolve,
-                         &src->signature));
+  DLRD_TRY(
+      ReadSignature(*sig, r.Key("signature"), demo, resolve, &src->signature));
   if (const json* allow = r.Find("allow_ips")) {
     DLRD_TRY(ReadCidrList(*allow, r.Key("allow_ips"), &src->allow_ips));
+  }
+  if (r.Find("request_action")) {
+    std::string& action = src->format_options.request_action;
+    DLRD_TRY(r.String("request_action", &action, /*required=*/true));
+    if (src->format != "sinch-verification") {
+      return Status::Error(r.Key("request_action") +
+                           ": only applies to format sinch-verification");
+    }
+    if (action != "allow" && action != "deny") {
+      return Status::Error(r.Key("request_action") +
+                           ": must be \"allow\" or \"deny\"");
+    }
   }
   return r.NoUnknownKeys();
 }
@@ -284,7 +299,8 @@ Result<Config> ParseConfig(std::string_view text,
   if (root.is_discarded()) {
     return Result<Config>::Error("config: not valid JSON (comments allowed)");
   }
-  if (!root.is_object()) return Result<Config>::Error("config: must be an object");
+  if (!root.is_object())
+    return Result<Config>::Error("config: must be an object");
 
   Config c;
   ObjectReader r(root, "");
@@ -293,13 +309,15 @@ Result<Config> ParseConfig(std::string_view text,
     DLRD_TRY(ReadEndpoint(r, "listen", &c.listen));
     DLRD_TRY(ReadEndpoint(r, "admin_listen", &c.admin_listen));
     DLRD_TRY(r.String("database", &c.store.path));
-    if (c.store.path.empty()) return Status::Error("database: must not be empty");
+    if (c.store.path.empty())
+      return Status::Error("database: must not be empty");
     DLRD_TRY(r.Integer("io_threads", &c.io_threads, 1, 64));
     DLRD_TRY(r.Integer("shutdown_grace_ms", &c.shutdown_grace_ms, 0, 600'000));
     DLRD_TRY(r.String("log_level", &c.log_level));
     if (c.log_level != "debug" && c.log_level != "info" &&
         c.log_level != "warn" && c.log_level != "error") {
-      return Status::Error("log_level: must be one of debug, info, warn, error");
+      return Status::Error(
+          "log_level: must be one of debug, info, warn, error");
     }
     if (const json* l = r.Find("limits")) {
       DLRD_TRY(ReadLimits(*l, "limits", &c.limits));

@@ -4,25 +4,40 @@ namespace dlrd {
 
 std::string_view ToString(Channel c) {
   switch (c) {
-    case Channel::kSms: return "sms";
-    case Channel::kWhatsapp: return "whatsapp";
-    case Channel::kVoice: return "voice";
-    case Channel::kOther: return "other";
+    case Channel::kSms:
+      return "sms";
+    case Channel::kWhatsapp:
+      return "whatsapp";
+    case Channel::kVoice:
+      return "voice";
+    case Channel::kOther:
+      return "other";
   }
   return "other";
 }
 
 std::string_view ToString(DeliveryStatus s) {
   switch (s) {
-    case DeliveryStatus::kUnknown: return "unknown";
-    case DeliveryStatus::kQueued: return "queued";
-    case DeliveryStatus::kSent: return "sent";
-    case DeliveryStatus::kDelivered: return "delivered";
-    case DeliveryStatus::kRead: return "read";
-    case DeliveryStatus::kFailed: return "failed";
-    case DeliveryStatus::kUndelivered: return "undelivered";
-    case DeliveryStatus::kExpired: return "expired";
-    case DeliveryStatus::kRejected: return "rejected";
+    case DeliveryStatus::kUnknown:
+      return "unknown";
+    case DeliveryStatus::kQueued:
+      return "queued";
+    case DeliveryStatus::kSent:
+      return "sent";
+    case DeliveryStatus::kDelivered:
+      return "delivered";
+    case DeliveryStatus::kRead:
+      return "read";
+    case DeliveryStatus::kVerified:
+      return "verified";
+    case DeliveryStatus::kFailed:
+      return "failed";
+    case DeliveryStatus::kUndelivered:
+      return "undelivered";
+    case DeliveryStatus::kExpired:
+      return "expired";
+    case DeliveryStatus::kRejected:
+      return "rejected";
   }
   return "unknown";
 }
@@ -43,15 +58,23 @@ std::optional<DeliveryStatus> ParseDeliveryStatus(std::string_view s) {
 
 int StatusRank(DeliveryStatus s) {
   switch (s) {
-    case DeliveryStatus::kUnknown: return 0;
-    case DeliveryStatus::kQueued: return 1;
-    case DeliveryStatus::kSent: return 2;
+    case DeliveryStatus::kUnknown:
+      return 0;
+    case DeliveryStatus::kQueued:
+      return 1;
+    case DeliveryStatus::kSent:
+      return 2;
     case DeliveryStatus::kFailed:
     case DeliveryStatus::kUndelivered:
     case DeliveryStatus::kExpired:
-    case DeliveryStatus::kRejected: return 3;
-    case DeliveryStatus::kDelivered: return 4;
-    case DeliveryStatus::kRead: return 5;
+    case DeliveryStatus::kRejected:
+      return 3;
+    case DeliveryStatus::kDelivered:
+      return 4;
+    case DeliveryStatus::kRead:
+      return 5;
+    case DeliveryStatus::kVerified:
+      return 6;
   }
   return 0;
 }

@@ -1,9 +1,8 @@
 #include "http/webhook_routes.h"
 
 #include <algorithm>
-#include <vector>
-
 #include <boost/url/parse.hpp>
+#include <vector>
 
 #include "dlrd/core/client_ip.h"
 
@@ -55,7 +54,17 @@ std::string WebhookHandler::SourceFromTarget(std::string_view target) {
   return std::string(*it);
 }
 
-HttpResponse ResponseFor(IngestOutcome outcome) {
+HttpResponse ResponseFor(IngestOutcome outcome,
+                         const std::optional<WebhookReply>& reply) {
+  if (reply && (outcome == IngestOutcome::kAccepted ||
+                outcome == IngestOutcome::kDuplicate)) {
+    HttpResponse r;
+    r.status = 200;
+    r.content_type = reply->content_type;
+    r.body = reply->body;
+    r.handler = "webhook";
+    return r;
+  }
   switch (outcome) {
     case IngestOutcome::kAccepted:
       return Json(200, R"({"status":"accepted"})");
@@ -132,8 +141,9 @@ void WebhookHandler::Handle(HttpRequest request, Respond respond) {
   hook.raw_head = std::move(request.raw_head);
   hook.client_ip = std::move(client_ip);
   ingest_.Accept(std::move(hook), now_ms,
-                 [respond = std::move(respond)](IngestOutcome o) {
-                   respond(ResponseFor(o));
+                 [respond = std::move(respond)](
+                     IngestOutcome o, std::optional<WebhookReply> reply) {
+                   respond(ResponseFor(o, reply));
                  });
 }
 

@@ -72,7 +72,11 @@ class WebhookHandler final : public HttpHandler {
   Logger* log_;
 };
 
-HttpResponse ResponseFor(IngestOutcome outcome);
+// The answer to an ingest outcome: the format's reply when it has one and
+// the request was stored, else dlrd's own status JSON.
+HttpResponse ResponseFor(
+    IngestOutcome outcome,
+    const std::optional<WebhookReply>& reply = std::nullopt);
 // 429 {"error":"rate limited"} with Retry-After: `retry_after_s` (>= 1).
 HttpResponse RateLimitedResponse(int64_t retry_after_s);
 // 403 {"error":"forbidden"}.

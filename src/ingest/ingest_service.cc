@@ -10,7 +10,7 @@ Result<SourceMap> BuildSources(const Config& config) {
       return Result<SourceMap>::Error("sources." + name + ".signature." +
                                       verifier.status().message());
     }
-    auto normalizer = MakePayloadNormalizer(sc.format);
+    auto normalizer = MakePayloadNormalizer(sc.format, sc.format_options);
     if (!normalizer.ok()) {
       return Result<SourceMap>::Error("sources." + name + "." +
                                       normalizer.status().message());
@@ -38,14 +38,14 @@ IngestService::IngestService(const SourceMap& sources, IngestQueue& queue,
 void IngestService::Accept(InboundWebhook hook, int64_t now_ms, Done done) {
   auto it = sources_.find(hook.source);
   if (it == sources_.end()) {
-    done(IngestOutcome::kUnknownSource);
+    done(IngestOutcome::kUnknownSource, std::nullopt);
     return;
   }
   const Source& src = it->second;
   SourceMetrics& m = metrics_.source(src.name);
   auto finish = [&m, &done](IngestOutcome o) {
     m.requests[static_cast<size_t>(o)]->Increment();
-    done(o);
+    done(o, std::nullopt);
   };
 
   auto content_type = hook.Header("Content-Type");
@@ -70,19 +70,19 @@ void IngestService::Accept(InboundWebhook hook, int64_t now_ms, Done done) {
     m.secret_matches[check.secret_index]->Increment();
   }
 
-  NormalizeContext ctx{src.name, now_ms,
-                       src.verifier->event_id_is_stable() ? check.event_id
-                                                           : std::string()};
-  auto events = src.normalizer->Normalize(hook, ctx);
-  if (!events.ok()) {
-    log_.Warn("payload_rejected", {{"source", src.name},
-                                   {"error", events.status().message()}});
+  NormalizeContext ctx{
+      src.name, now_ms,
+      src.verifier->event_id_is_stable() ? check.event_id : std::string()};
+  auto normalized = src.normalizer->Normalize(hook, ctx);
+  if (!normalized.ok()) {
+    log_.Warn("payload_rejected",
+              {{"source", src.name}, {"error", normalized.status().message()}});
     finish(IngestOutcome::kRejectedMalformed);
     return;
   }
 
   Submission sub;
-  sub.events = std::move(events).value();
+  sub.events = std::move(normalized.value().events);
   sub.raw.source = src.name;
   sub.raw.head = hook.Head();
   sub.raw.target = std::move(hook.target);
@@ -91,36 +91,39 @@ void IngestService::Accept(InboundWebhook hook, int64_t now_ms, Done done) {
 
   Metrics* metrics = &metrics_;
   SourceMetrics* sm = &m;
-  IngestQueue::Completion on_commit = [metrics, sm, done](
-                                          const Submission& s,
-                                          const CommitOutcome& c) {
-    IngestOutcome o = IngestOutcome::kStoreFailed;
-    if (c.committed) {
-      bool any_new = false;
-      for (size_t i = 0; i < c.inserted.size(); ++i) {
-        if (!c.inserted[i]) continue;
-        any_new = true;
-        const DeliveryEvent& e = s.events[i];
-        if (auto* ctr = metrics->delivery_event(e.provider, e.channel,
-                                                e.status)) {
-          ctr->Increment();
+  std::optional<WebhookReply> reply = std::move(normalized.value().reply);
+  IngestQueue::Completion on_commit =
+      [metrics, sm, done, reply](const Submission& s, const CommitOutcome& c) {
+        IngestOutcome o = IngestOutcome::kStoreFailed;
+        if (c.committed) {
+          bool any_new = false;
+          for (size_t i = 0; i < c.inserted.size(); ++i) {
+            if (!c.inserted[i]) continue;
+            any_new = true;
+            const DeliveryEvent& e = s.events[i];
+            if (auto* ctr =
+                    metrics->delivery_event(e.provider, e.channel, e.status)) {
+              ctr->Increment();
+            }
+            if (e.latency_ms) {
+              metrics->delivery_latency(e.channel).Observe(
+                  static_cast<double>(*e.latency_ms) / 1000.0);
+            }
+          }
+          // No events at all (an empty batch, a skipped event type) is
+          // accepted: the raw request was stored.
+          o = any_new || s.events.empty() ? IngestOutcome::kAccepted
+                                          : IngestOutcome::kDuplicate;
         }
-        if (e.latency_ms) {
-          metrics->delivery_latency(e.channel)
-              .Observe(static_cast<double>(*e.latency_ms) / 1000.0);
-        }
-      }
-      o = any_new ? IngestOutcome::kAccepted : IngestOutcome::kDuplicate;
-    }
-    sm->requests[static_cast<size_t>(o)]->Increment();
-    done(o);
-  };
+        sm->requests[static_cast<size_t>(o)]->Increment();
+        done(o, c.committed ? reply : std::nullopt);
+      };
   auto result = queue_.Submit(std::move(sub), std::move(on_commit));
   if (result == IngestQueue::SubmitResult::kQueued) return;
   const bool full = result == IngestQueue::SubmitResult::kFull;
   metrics_.events_dropped(full ? "queue_full" : "shutdown").Increment();
-  log_.Warn("ingest_overloaded", {{"source", src.name},
-                                  {"reason", full ? "queue_full" : "closed"}});
+  log_.Warn("ingest_overloaded",
+            {{"source", src.name}, {"reason", full ? "queue_full" : "closed"}});
   finish(IngestOutcome::kOverloaded);
 }
 

@@ -5,8 +5,14 @@
 #include <string_view>
 
 #include "dlrd/core/inbound_webhook.h"
+#include "dlrd/normalize/sinch_sms_normalizer.h"
+#include "dlrd/normalize/sinch_verification_normalizer.h"
 #include "dlrd/normalize/twilio_normalizer.h"
+#include "dlrd/normalize/twilio_verify_normalizer.h"
 #include "dlrd/normalize/verifynow_normalizer.h"
+#include "dlrd/normalize/vonage_messages_normalizer.h"
+#include "dlrd/normalize/vonage_sms_dlr_normalizer.h"
+#include "dlrd/normalize/vonage_verify_normalizer.h"
 
 namespace dlrd {
 namespace {
@@ -21,19 +27,40 @@ std::string_view TrimSpaces(std::string_view s) {
 
 }  // namespace
 
+const std::vector<std::string_view> kFormats = {
+    "verifynow",          "twilio-messaging", "twilio-verify-events",
+    "vonage-messages",    "vonage-sms-dlr",   "vonage-verify",
+    "sinch-verification", "sinch-sms",
+};
+
 Result<std::unique_ptr<PayloadNormalizer>> MakePayloadNormalizer(
-    std::string_view format) {
+    std::string_view format, const FormatOptions& options) {
+  std::unique_ptr<PayloadNormalizer> n;
   if (format == "verifynow") {
-    return std::unique_ptr<PayloadNormalizer>(
-        std::make_unique<VerifyNowNormalizer>());
+    n = std::make_unique<VerifyNowNormalizer>();
+  } else if (format == "twilio-messaging") {
+    n = std::make_unique<TwilioMessagingNormalizer>();
+  } else if (format == "twilio-verify-events") {
+    n = std::make_unique<TwilioVerifyEventsNormalizer>();
+  } else if (format == "vonage-messages") {
+    n = std::make_unique<VonageMessagesNormalizer>();
+  } else if (format == "vonage-sms-dlr") {
+    n = std::make_unique<VonageSmsDlrNormalizer>();
+  } else if (format == "vonage-verify") {
+    n = std::make_unique<VonageVerifyNormalizer>();
+  } else if (format == "sinch-verification") {
+    n = std::make_unique<SinchVerificationNormalizer>(options);
+  } else if (format == "sinch-sms") {
+    n = std::make_unique<SinchSmsNormalizer>();
   }
-  if (format == "twilio-messaging") {
-    return std::unique_ptr<PayloadNormalizer>(
-        std::make_unique<TwilioMessagingNormalizer>());
+  if (n) return n;
+  std::string known;
+  for (std::string_view f : kFormats) {
+    if (!known.empty()) known += ", ";
+    known += f;
   }
   return Result<std::unique_ptr<PayloadNormalizer>>::Error(
-      "format: \"" + std::string(format) +
-      "\" is not one of verifynow, twilio-messaging");
+      "format: \"" + std::string(format) + "\" is not one of " + known);
 }
 
 bool MediaTypeIs(std::string_view content_type, std::string_view media) {

@@ -9,6 +9,7 @@
 #include "dlrd/core/form.h"
 #include "dlrd/core/inbound_webhook.h"
 #include "dlrd/core/phone.h"
+#include "dlrd/normalize/field_reader.h"
 
 namespace dlrd {
 namespace {
@@ -22,55 +23,21 @@ struct TwilioFields {
   std::string error_code;  // may be empty
 };
 
-// Error messages name the field and the problem, never the value: values
-// may be phone numbers.
-Status FieldError(std::string_view field, std::string_view problem) {
-  return Status::Error(std::string(field) + ": " + std::string(problem));
-}
-
-// The value of `name` (nullopt when absent); an error when it is repeated.
-Result<std::optional<std::string>> Lookup(const FormParams& params,
-                                          std::string_view name) {
-  std::optional<std::string> found;
-  for (const auto& [key, value] : params) {
-    if (key != name) continue;
-    if (found) return FieldError(name, "repeated");
-    found = value;
-  }
-  return found;
-}
-
-Result<std::string> ReadRequired(const FormParams& params,
-                                 std::string_view name) {
-  Result<std::optional<std::string>> v = Lookup(params, name);
-  if (!v.ok()) return v.status();
-  if (!v.value()) return FieldError(name, "missing");
-  if (v.value()->empty()) return FieldError(name, "must not be empty");
-  return std::move(*v.value());
-}
-
-Result<std::string> ReadOptional(const FormParams& params,
-                                 std::string_view name) {
-  Result<std::optional<std::string>> v = Lookup(params, name);
-  if (!v.ok()) return v.status();
-  return v.value().value_or(std::string());
-}
-
 Result<TwilioFields> ReadFields(const FormParams& params) {
   TwilioFields f;
-  Result<std::string> sid = ReadRequired(params, "MessageSid");
+  Result<std::string> sid = FormRead(params, "MessageSid", true);
   if (!sid.ok()) return sid.status();
   f.message_sid = std::move(sid).value();
-  Result<std::string> status = ReadRequired(params, "MessageStatus");
+  Result<std::string> status = FormRead(params, "MessageStatus", true);
   if (!status.ok()) return status.status();
   f.message_status = std::move(status).value();
-  Result<std::string> to = ReadOptional(params, "To");
+  Result<std::string> to = FormRead(params, "To", false);
   if (!to.ok()) return to.status();
   f.to = std::move(to).value();
-  Result<std::string> from = ReadOptional(params, "From");
+  Result<std::string> from = FormRead(params, "From", false);
   if (!from.ok()) return from.status();
   f.from = std::move(from).value();
-  Result<std::string> error_code = ReadOptional(params, "ErrorCode");
+  Result<std::string> error_code = FormRead(params, "ErrorCode", false);
   if (!error_code.ok()) return error_code.status();
   f.error_code = std::move(error_code).value();
   return f;
@@ -151,16 +118,16 @@ DeliveryEvent ToEvent(TwilioFields f, const NormalizeContext& ctx) {
 
 }  // namespace
 
-Result<std::vector<DeliveryEvent>> TwilioMessagingNormalizer::Normalize(
+Result<Normalized> TwilioMessagingNormalizer::Normalize(
     const InboundWebhook& hook, const NormalizeContext& ctx) const {
   if (hook.body.empty()) return Status::Error("body: empty");
   std::optional<FormParams> params = ParseForm(hook.body);
   if (!params) return Status::Error("body: malformed form encoding");
   Result<TwilioFields> fields = ReadFields(*params);
   if (!fields.ok()) return fields.status();
-  std::vector<DeliveryEvent> events;
-  events.push_back(ToEvent(std::move(fields).value(), ctx));
-  return events;
+  Normalized out;
+  out.events.push_back(ToEvent(std::move(fields).value(), ctx));
+  return out;
 }
 
 bool TwilioMessagingNormalizer::AcceptsContentType(

@@ -1,7 +1,5 @@
 #include "dlrd/normalize/verifynow_normalizer.h"
 
-#include "dlrd/core/phone.h"
-
 #include <cstdint>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -12,6 +10,8 @@
 #include <vector>
 
 #include "dlrd/core/inbound_webhook.h"
+#include "dlrd/core/phone.h"
+#include "dlrd/normalize/field_reader.h"
 
 namespace dlrd {
 namespace {
@@ -26,55 +26,6 @@ struct VerifyNowFields {
   std::optional<int64_t> latency_ms;
   std::string recipient;  // E.164 or empty
 };
-
-// Error messages name the field and the problem, never the value: values
-// may be phone numbers.
-Status FieldError(std::string_view field, std::string_view problem) {
-  return Status::Error(std::string(field) + ": " + std::string(problem));
-}
-
-Result<json> ParseObject(std::string_view body) {
-  if (body.empty()) return Result<json>::Error("body: empty");
-  json doc = json::parse(body.begin(), body.end(), /*cb=*/nullptr,
-                         /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return Result<json>::Error("body: not valid JSON");
-  if (!doc.is_object()) return Result<json>::Error("body: not a JSON object");
-  return doc;
-}
-
-// The member `key` of `body`, or nullptr when it is absent or null.
-const json* Member(const json& body, const char* key) {
-  auto it = body.find(key);
-  if (it == body.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
-Result<std::string> ReadVerificationId(const json& body) {
-  constexpr const char* kKey = "verificationId";
-  const json* v = Member(body, kKey);
-  if (v == nullptr) return FieldError(kKey, "missing");
-  std::string id;
-  if (v->is_string()) {
-    id = v->get_ref<const std::string&>();
-  } else if (v->is_number_unsigned()) {
-    id = std::to_string(v->get<uint64_t>());
-  } else if (v->is_number_integer()) {
-    id = std::to_string(v->get<int64_t>());
-  } else {
-    return FieldError(kKey, "must be a string or integer");
-  }
-  if (id.empty()) return FieldError(kKey, "must not be empty");
-  return id;
-}
-
-Result<std::string> ReadRequiredString(const json& body, const char* key) {
-  const json* v = Member(body, key);
-  if (v == nullptr) return FieldError(key, "missing");
-  if (!v->is_string()) return FieldError(key, "must be a string");
-  const std::string& s = v->get_ref<const std::string&>();
-  if (s.empty()) return FieldError(key, "must not be empty");
-  return s;
-}
 
 Result<std::optional<int64_t>> ReadLatency(const json& body) {
   constexpr const char* kKey = "latencyMs";
@@ -145,13 +96,15 @@ Result<std::string> ReadRecipient(const json& body) {
 
 Result<VerifyNowFields> ReadFields(const json& body) {
   VerifyNowFields f;
-  Result<std::string> id = ReadVerificationId(body);
+  Result<std::string> id =
+      ReadStringOrInteger(body, "verificationId", "verificationId", true);
   if (!id.ok()) return id.status();
   f.verification_id = std::move(id).value();
-  Result<std::string> status = ReadRequiredString(body, "deliveryStatus");
+  Result<std::string> status =
+      ReadString(body, "deliveryStatus", "deliveryStatus", true);
   if (!status.ok()) return status.status();
   f.delivery_status = std::move(status).value();
-  Result<std::string> channel = ReadRequiredString(body, "channel");
+  Result<std::string> channel = ReadString(body, "channel", "channel", true);
   if (!channel.ok()) return channel.status();
   f.channel = std::move(channel).value();
   Result<std::optional<int64_t>> latency = ReadLatency(body);
@@ -204,15 +157,15 @@ DeliveryEvent ToEvent(VerifyNowFields f, const NormalizeContext& ctx) {
 
 }  // namespace
 
-Result<std::vector<DeliveryEvent>> VerifyNowNormalizer::Normalize(
+Result<Normalized> VerifyNowNormalizer::Normalize(
     const InboundWebhook& hook, const NormalizeContext& ctx) const {
-  Result<json> body = ParseObject(hook.body);
+  Result<json> body = ParseJsonObject(hook.body);
   if (!body.ok()) return body.status();
   Result<VerifyNowFields> fields = ReadFields(body.value());
   if (!fields.ok()) return fields.status();
-  std::vector<DeliveryEvent> events;
-  events.push_back(ToEvent(std::move(fields).value(), ctx));
-  return events;
+  Normalized out;
+  out.events.push_back(ToEvent(std::move(fields).value(), ctx));
+  return out;
 }
 
 bool VerifyNowNormalizer::AcceptsContentType(

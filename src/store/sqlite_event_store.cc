@@ -270,9 +270,12 @@ BatchResult SqliteEventStore::CommitBatch(
     }
     bool any_new = false;
     for (bool b : out.inserted) any_new = any_new || b;
-    if (!out.status.ok() || !any_new) {
+    const bool only_duplicates = !any_new && !batch[i]->events.empty();
+    if (!out.status.ok() || only_duplicates) {
       // Undo the raw request (and anything partial): a request made only of
       // duplicates leaves no trace, and a failed one leaves nothing at all.
+      // A request with no events (an empty batch, an event type the format
+      // skips) keeps its raw request, so it can be re-read later.
       Step(rollback_to_);
       if (!out.status.ok()) out.inserted.assign(out.inserted.size(), false);
     }

@@ -95,7 +95,8 @@ struct Call {
   bool synchronous = false;
 
   IngestService::Done Done() {
-    return [p = promise, c = calls](IngestOutcome o) {
+    return [p = promise, c = calls](IngestOutcome o,
+                                    std::optional<WebhookReply>) {
       if ((*c)++ == 0) p->set_value(o);
     };
   }

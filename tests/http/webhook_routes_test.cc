@@ -55,5 +55,21 @@ TEST(ResponseFor, StatusCodes) {
             "{\"error\":\"invalid signature\"}\n");
 }
 
+TEST(ResponseFor, FormatReplyOnlyWhenStored) {
+  const WebhookReply reply{"application/json", R"({"action":"allow"})"};
+  for (IngestOutcome o : kAllOutcomes) {
+    SCOPED_TRACE(std::string(ToString(o)));
+    HttpResponse r = ResponseFor(o, reply);
+    const bool stored =
+        o == IngestOutcome::kAccepted || o == IngestOutcome::kDuplicate;
+    EXPECT_EQ(r.body == reply.body, stored);
+    if (stored) {
+      EXPECT_EQ(r.status, 200u);
+      EXPECT_EQ(r.content_type, "application/json");
+      EXPECT_EQ(r.handler, "webhook");
+    }
+  }
+}
+
 }  // namespace
 }  // namespace dlrd

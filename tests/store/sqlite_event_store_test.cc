@@ -414,10 +414,14 @@ TEST_F(SqliteStoreTest, DuplicateOnlySubmissionLeavesNoRawRequest) {
             0);
 }
 
-TEST_F(SqliteStoreTest, SubmissionWithNoEventsLeavesNoRawRequest) {
+// An empty batch or an event type the format skips: nothing to dedupe
+// against, so the raw request is kept for a later re-read.
+TEST_F(SqliteStoreTest, SubmissionWithNoEventsKeepsItsRawRequest) {
   BatchResult r = Commit(*store_, {Sub({}, "empty")});
   EXPECT_TRUE(r.submissions[0].inserted.empty());
-  EXPECT_EQ(Count("raw_requests"), 0);
+  EXPECT_TRUE(r.submissions[0].status.ok());
+  EXPECT_EQ(Count("raw_requests"), 1);
+  EXPECT_EQ(Count("delivery_events"), 0);
 }
 
 TEST_F(SqliteStoreTest, PartlyDuplicateSubmissionStoresItsRawRequest) {

@@ -315,6 +315,42 @@ TEST(ParseConfig, ProxyAndLimitErrorsNameTheKey) {
   }
 }
 
+std::string SinchSource(const std::string& format, const std::string& extra) {
+  return WithSource(R"({ "format": ")" + format + "\", " + extra +
+                    R"( "signature": { "scheme": "hmac",
+                                       "secrets": ["env:GOOD"] } })");
+}
+
+TEST(ParseConfig, RequestActionDefaultsToAllow) {
+  auto c = ParseConfig(SinchSource("sinch-verification", ""), FakeResolve);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c.value().sources.at("vn").format_options.request_action, "allow");
+  c = ParseConfig(
+      SinchSource("sinch-verification", R"("request_action": "deny",)"),
+      FakeResolve);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c.value().sources.at("vn").format_options.request_action, "deny");
+}
+
+TEST(ParseConfig, RequestActionErrorsNameTheKey) {
+  const struct {
+    std::string json;
+    const char* message;
+  } cases[] = {
+      {SinchSource("sinch-verification", R"("request_action": "maybe",)"),
+       "sources.vn.request_action: must be \"allow\" or \"deny\""},
+      {SinchSource("sinch-verification", R"("request_action": true,)"),
+       "sources.vn.request_action: must be a string"},
+      {SinchSource("sinch-sms", R"("request_action": "allow",)"),
+       "sources.vn.request_action: only applies to format sinch-verification"},
+  };
+  for (const auto& c : cases) {
+    auto r = ParseConfig(c.json, FakeResolve);
+    ASSERT_FALSE(r.ok()) << c.json;
+    EXPECT_EQ(r.status().message(), c.message);
+  }
+}
+
 TEST(ParseEndpoint, Forms) {
   EXPECT_TRUE(ParseEndpoint("127.0.0.1:1").ok());
   EXPECT_TRUE(ParseEndpoint("[::1]:8080").ok());

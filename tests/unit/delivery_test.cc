@@ -14,6 +14,8 @@ TEST(StatusRank, ForwardOrder) {
   EXPECT_LT(StatusRank(S::kSent), StatusRank(S::kFailed));
   EXPECT_LT(StatusRank(S::kFailed), StatusRank(S::kDelivered));
   EXPECT_LT(StatusRank(S::kDelivered), StatusRank(S::kRead));
+  EXPECT_LT(StatusRank(S::kRead), StatusRank(S::kVerified));
+  EXPECT_FALSE(IsTerminalFailure(S::kVerified));
   // All terminal failures share one rank: the first reported wins.
   for (S s : {S::kUndelivered, S::kExpired, S::kRejected}) {
     EXPECT_EQ(StatusRank(s), StatusRank(S::kFailed));

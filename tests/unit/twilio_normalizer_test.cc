@@ -205,22 +205,22 @@ TEST_P(TwilioValidTest, NormalizesEveryField) {
   ASSERT_FALSE(hook.body.empty());
   ASSERT_NE(hook.body.back(), '\n') << "fixtures carry no trailing newline";
   TwilioMessagingNormalizer normalizer;
-  Result<std::vector<DeliveryEvent>> r = normalizer.Normalize(hook, Context());
+  Result<Normalized> r = normalizer.Normalize(hook, Context());
   ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_EQ(r.value().size(), 1u);
-  ExpectEvent(c, r.value()[0]);
-  EXPECT_EQ(r.value()[0].dedupe_key, c.dedupe_key);
+  ASSERT_EQ(r.value().events.size(), 1u);
+  ExpectEvent(c, r.value().events[0]);
+  EXPECT_EQ(r.value().events[0].dedupe_key, c.dedupe_key);
 }
 
 TEST_P(TwilioValidTest, SignatureEventIdIsTheDedupeKey) {
   const ValidCase& c = GetParam();
   TwilioMessagingNormalizer normalizer;
-  Result<std::vector<DeliveryEvent>> r =
+  Result<Normalized> r =
       normalizer.Normalize(HookFor(c.file), Context(kEventId));
   ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_EQ(r.value().size(), 1u);
-  ExpectEvent(c, r.value()[0]);
-  EXPECT_EQ(r.value()[0].dedupe_key, kEventId);
+  ASSERT_EQ(r.value().events.size(), 1u);
+  ExpectEvent(c, r.value().events[0]);
+  EXPECT_EQ(r.value().events[0].dedupe_key, kEventId);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, TwilioValidTest,
@@ -234,7 +234,7 @@ class TwilioInvalidTest : public testing::TestWithParam<InvalidCase> {};
 TEST_P(TwilioInvalidTest, RejectsWithoutLeakingTheNumber) {
   const InvalidCase& c = GetParam();
   TwilioMessagingNormalizer normalizer;
-  Result<std::vector<DeliveryEvent>> r =
+  Result<Normalized> r =
       normalizer.Normalize(HookFor(c.file), Context(kEventId));
   ASSERT_FALSE(r.ok());
   const std::string& message = r.status().message();
@@ -280,13 +280,12 @@ TEST(TwilioMessagingNormalizerTest, MapsEveryDocumentedStatus) {
         "MessageSid=SM00000000000000000000000000000001"
         "&MessageStatus=" +
         std::string(c.raw) + "&To=%2B447700900150";
-    Result<std::vector<DeliveryEvent>> r =
-        n.Normalize(HookWithBody(body), Context());
+    Result<Normalized> r = n.Normalize(HookWithBody(body), Context());
     ASSERT_TRUE(r.ok()) << c.raw << ": " << r.status().message();
-    ASSERT_EQ(r.value().size(), 1u);
-    EXPECT_EQ(r.value()[0].status, c.status)
-        << c.raw << " -> " << ToString(r.value()[0].status);
-    EXPECT_EQ(r.value()[0].raw_status, c.raw);
+    ASSERT_EQ(r.value().events.size(), 1u);
+    EXPECT_EQ(r.value().events[0].status, c.status)
+        << c.raw << " -> " << ToString(r.value().events[0].status);
+    EXPECT_EQ(r.value().events[0].raw_status, c.raw);
   }
 }
 
@@ -313,10 +312,9 @@ TEST(TwilioMessagingNormalizerTest, DedupeKeysDifferPerMessageAndStatus) {
   for (const char* file :
        {"undelivered_30003.txt", "delivered_sms.txt", "whatsapp_read.txt",
         "sent_sms.txt", "failed_30008.txt"}) {
-    Result<std::vector<DeliveryEvent>> r =
-        n.Normalize(HookFor(file), Context());
+    Result<Normalized> r = n.Normalize(HookFor(file), Context());
     ASSERT_TRUE(r.ok()) << file << ": " << r.status().message();
-    keys.insert(r.value()[0].dedupe_key);
+    keys.insert(r.value().events[0].dedupe_key);
   }
   EXPECT_EQ(keys.size(), 5u);
 }
@@ -324,10 +322,9 @@ TEST(TwilioMessagingNormalizerTest, DedupeKeysDifferPerMessageAndStatus) {
 TEST(TwilioMessagingNormalizerTest, SourceComesFromContext) {
   InboundWebhook hook = HookFor("delivered_sms.txt");
   hook.source = "path-segment";
-  Result<std::vector<DeliveryEvent>> r =
-      TwilioMessagingNormalizer().Normalize(hook, Context());
+  Result<Normalized> r = TwilioMessagingNormalizer().Normalize(hook, Context());
   ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(r.value()[0].source, kSource);
+  EXPECT_EQ(r.value().events[0].source, kSource);
 }
 
 TEST(TwilioMessagingFactoryTest, MakesTwilioMessaging) {
@@ -347,7 +344,9 @@ TEST(TwilioMessagingFactoryTest, ErrorListsEveryFormat) {
     ASSERT_FALSE(r.ok()) << format;
     EXPECT_EQ(r.status().message(),
               "format: \"" + std::string(format) +
-                  "\" is not one of verifynow, twilio-messaging");
+                  "\" is not one of verifynow, twilio-messaging, "
+                  "twilio-verify-events, vonage-messages, vonage-sms-dlr, "
+                  "vonage-verify, sinch-verification, sinch-sms");
   }
 }
 

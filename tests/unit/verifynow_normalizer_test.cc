@@ -221,22 +221,22 @@ TEST_P(VerifyNowValidTest, NormalizesEveryField) {
   InboundWebhook hook = HookFor(c.file);
   ASSERT_FALSE(hook.body.empty());
   VerifyNowNormalizer normalizer;
-  Result<std::vector<DeliveryEvent>> r = normalizer.Normalize(hook, Context());
+  Result<Normalized> r = normalizer.Normalize(hook, Context());
   ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_EQ(r.value().size(), 1u);
-  ExpectEvent(c, r.value()[0]);
-  EXPECT_EQ(r.value()[0].dedupe_key, c.dedupe_key);
+  ASSERT_EQ(r.value().events.size(), 1u);
+  ExpectEvent(c, r.value().events[0]);
+  EXPECT_EQ(r.value().events[0].dedupe_key, c.dedupe_key);
 }
 
 TEST_P(VerifyNowValidTest, SignatureEventIdIsTheDedupeKey) {
   const ValidCase& c = GetParam();
   VerifyNowNormalizer normalizer;
-  Result<std::vector<DeliveryEvent>> r =
+  Result<Normalized> r =
       normalizer.Normalize(HookFor(c.file), Context(kEventId));
   ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_EQ(r.value().size(), 1u);
-  ExpectEvent(c, r.value()[0]);
-  EXPECT_EQ(r.value()[0].dedupe_key, kEventId);
+  ASSERT_EQ(r.value().events.size(), 1u);
+  ExpectEvent(c, r.value().events[0]);
+  EXPECT_EQ(r.value().events[0].dedupe_key, kEventId);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, VerifyNowValidTest,
@@ -250,7 +250,7 @@ class VerifyNowInvalidTest : public testing::TestWithParam<InvalidCase> {};
 TEST_P(VerifyNowInvalidTest, RejectsWithoutLeakingTheNumber) {
   const InvalidCase& c = GetParam();
   VerifyNowNormalizer normalizer;
-  Result<std::vector<DeliveryEvent>> r =
+  Result<Normalized> r =
       normalizer.Normalize(HookFor(c.file), Context(kEventId));
   ASSERT_FALSE(r.ok());
   const std::string& message = r.status().message();
@@ -325,10 +325,9 @@ TEST(VerifyNowNormalizerTest, DedupeKeysDifferPerStatusAndChannel) {
   for (const char* file :
        {"delivered_sms.json", "failed_sms_error_code.json", "pending_sms.json",
         "delivered_whatsapp.json", "failed_voice.json"}) {
-    Result<std::vector<DeliveryEvent>> r =
-        n.Normalize(HookFor(file), Context());
+    Result<Normalized> r = n.Normalize(HookFor(file), Context());
     ASSERT_TRUE(r.ok()) << file << ": " << r.status().message();
-    keys.insert(r.value()[0].dedupe_key);
+    keys.insert(r.value().events[0].dedupe_key);
   }
   EXPECT_EQ(keys.size(), 5u);
 }
@@ -336,10 +335,9 @@ TEST(VerifyNowNormalizerTest, DedupeKeysDifferPerStatusAndChannel) {
 TEST(VerifyNowNormalizerTest, SourceComesFromContext) {
   InboundWebhook hook = HookFor("delivered_sms.json");
   hook.source = "path-segment";
-  Result<std::vector<DeliveryEvent>> r =
-      VerifyNowNormalizer().Normalize(hook, Context());
+  Result<Normalized> r = VerifyNowNormalizer().Normalize(hook, Context());
   ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(r.value()[0].source, kSource);
+  EXPECT_EQ(r.value().events[0].source, kSource);
 }
 
 TEST(PayloadNormalizerFactoryTest, MakesVerifyNow) {
@@ -356,10 +354,22 @@ TEST(PayloadNormalizerFactoryTest, RejectsUnknownFormats) {
     const char* format;
     const char* error;
   } kCases[] = {
-      {"twilio", "format: \"twilio\" is not one of verifynow, twilio-messaging"},
-      {"", "format: \"\" is not one of verifynow, twilio-messaging"},
-      {"VerifyNow", "format: \"VerifyNow\" is not one of verifynow, twilio-messaging"},
-      {"verifynow ", "format: \"verifynow \" is not one of verifynow, twilio-messaging"},
+      {"twilio",
+       "format: \"twilio\" is not one of verifynow, twilio-messaging, "
+       "twilio-verify-events, vonage-messages, vonage-sms-dlr, vonage-verify, "
+       "sinch-verification, sinch-sms"},
+      {"",
+       "format: \"\" is not one of verifynow, twilio-messaging, "
+       "twilio-verify-events, vonage-messages, vonage-sms-dlr, vonage-verify, "
+       "sinch-verification, sinch-sms"},
+      {"VerifyNow",
+       "format: \"VerifyNow\" is not one of verifynow, twilio-messaging, "
+       "twilio-verify-events, vonage-messages, vonage-sms-dlr, vonage-verify, "
+       "sinch-verification, sinch-sms"},
+      {"verifynow ",
+       "format: \"verifynow \" is not one of verifynow, twilio-messaging, "
+       "twilio-verify-events, vonage-messages, vonage-sms-dlr, vonage-verify, "
+       "sinch-verification, sinch-sms"},
   };
   for (const auto& c : kCases) {
     Result<std::unique_ptr<PayloadNormalizer>> r =

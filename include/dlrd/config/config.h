@@ -20,6 +20,7 @@
 
 #include "dlrd/core/cidr.h"
 #include "dlrd/core/status.h"
+#include "dlrd/normalize/payload_normalizer.h"
 #include "dlrd/signature/signature_verifier.h"
 
 namespace dlrd {
@@ -70,7 +71,9 @@ struct RateLimitConfig {
 
 struct SourceConfig {
   std::string name;
-  std::string format;  // "verifynow"
+  std::string format;  // one of kFormats
+  // Format settings (request_action for sinch-verification).
+  FormatOptions format_options;
   SignatureConfig signature;
   // Client addresses (after trusted_proxies) allowed to post to this
   // source; others get 403. Empty: any address.

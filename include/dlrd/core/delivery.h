@@ -5,12 +5,14 @@
 // duplicate callbacks can never move it backwards:
 //
 //   unknown(0) < queued(1) < sent(2) < failed|undelivered|expired|rejected(3)
-//              < delivered(4) < read(5)
+//              < delivered(4) < read(5) < verified(6)
 //
 // A terminal failure outranks the in-flight states, and a success report
 // outranks a failure: a late DLR saying "delivered" after "failed" is the
 // truth that matters for OTP conversion. Two different failures share a rank,
-// so the first one reported wins.
+// so the first one reported wins. `verified` means the user entered the code
+// (Twilio Verify "approved", Vonage Verify "completed", Sinch "SUCCESSFUL"):
+// the end of the story, and the numerator of conversion.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +29,7 @@ enum class DeliveryStatus {
   kSent,
   kDelivered,
   kRead,
+  kVerified,
   kFailed,
   kUndelivered,
   kExpired,
@@ -36,11 +39,11 @@ enum class DeliveryStatus {
 inline constexpr Channel kAllChannels[] = {Channel::kSms, Channel::kWhatsapp,
                                            Channel::kVoice, Channel::kOther};
 inline constexpr DeliveryStatus kAllStatuses[] = {
-    DeliveryStatus::kUnknown,     DeliveryStatus::kQueued,
-    DeliveryStatus::kSent,        DeliveryStatus::kDelivered,
-    DeliveryStatus::kRead,        DeliveryStatus::kFailed,
-    DeliveryStatus::kUndelivered, DeliveryStatus::kExpired,
-    DeliveryStatus::kRejected};
+    DeliveryStatus::kUnknown, DeliveryStatus::kQueued,
+    DeliveryStatus::kSent,    DeliveryStatus::kDelivered,
+    DeliveryStatus::kRead,    DeliveryStatus::kVerified,
+    DeliveryStatus::kFailed,  DeliveryStatus::kUndelivered,
+    DeliveryStatus::kExpired, DeliveryStatus::kRejected};
 
 std::string_view ToString(Channel c);
 std::string_view ToString(DeliveryStatus s);
@@ -62,9 +65,9 @@ struct DeliveryEvent {
   std::string message_id;       // provider's message id, if any
   Channel channel = Channel::kOther;
   DeliveryStatus status = DeliveryStatus::kUnknown;
-  std::string raw_status;  // the provider's own value, as received
-  std::string error_code;  // provider error code, if any
-  std::optional<int64_t> latency_ms;  // provider-reported, if any
+  std::string raw_status;             // the provider's own value, as received
+  std::string error_code;             // provider error code, if any
+  std::optional<int64_t> latency_ms;  // reported, or derived from the payload
   std::string recipient;              // E.164 when known, else empty
   std::string country;                // ISO 3166 alpha-2 when known
   int64_t received_at_ms = 0;         // unix milliseconds, dlrd's clock

@@ -7,7 +7,7 @@
 namespace dlrd {
 
 enum class IngestOutcome {
-  kAccepted,              // 200: stored (at least one new event)
+  kAccepted,              // 200: stored (a new event, or no events)
   kDuplicate,             // 200: every event was already stored
   kUnknownSource,         // 404
   kUnsupportedMediaType,  // 415

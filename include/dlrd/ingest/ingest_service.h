@@ -7,9 +7,12 @@
 //   payload not the format    -> kRejectedMalformed
 //   queue full / closed       -> kOverloaded
 //   commit failed             -> kStoreFailed
-//   committed                 -> kAccepted, or kDuplicate if no event was new
+//   committed                 -> kAccepted (a new event, or a body with no
+//                                events), kDuplicate if every event was old
 // `done` runs exactly once: synchronously for a rejection, on the store
-// writer thread after the commit otherwise. It must not block.
+// writer thread after the commit otherwise. It must not block. Its reply is
+// the body the format wants answered (Sinch's VerificationRequestEvent), set
+// only with kAccepted or kDuplicate: a retried request gets the same answer.
 //
 // Metrics are counted here from outcomes (the pure core only returns them):
 // requests by outcome, signature failures by reason, matches by secret
@@ -22,6 +25,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "dlrd/config/config.h"
@@ -50,7 +54,8 @@ std::vector<SourceLabels> MetricLabels(const SourceMap& sources);
 
 class IngestService {
  public:
-  using Done = std::function<void(IngestOutcome)>;
+  using Done =
+      std::function<void(IngestOutcome, std::optional<WebhookReply> reply)>;
 
   // All references must outlive the service.
   IngestService(const SourceMap& sources, IngestQueue& queue, Metrics& metrics,

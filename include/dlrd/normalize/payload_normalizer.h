@@ -9,12 +9,18 @@
 // - Every returned event has a non-empty dedupe_key. When the signature
 //   scheme supplied an event id (Standard Webhooks), it is used; otherwise
 //   the format builds one from the provider's own fields.
+// - A batch body yields several events; the caller stores them in one
+//   transaction. A body may also yield none (an empty batch).
+// - A format whose provider expects an answer in the 200 response (Sinch's
+//   VerificationRequestEvent) returns it as `reply`; otherwise dlrd answers
+//   with its own status JSON.
 // - Never logs, and error messages never contain phone numbers.
 #pragma once
 
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,20 +37,41 @@ struct NormalizeContext {
   std::string event_id;        // from the signature scheme, may be empty
 };
 
+// The body of a 200 answer the provider reads.
+struct WebhookReply {
+  std::string content_type;
+  std::string body;
+};
+
+struct Normalized {
+  std::vector<DeliveryEvent> events;
+  std::optional<WebhookReply> reply;
+};
+
+// Per-source settings some formats read; the defaults suit every format.
+struct FormatOptions {
+  // sinch-verification: the "action" answered to a VerificationRequestEvent,
+  // "allow" or "deny".
+  std::string request_action = "allow";
+};
+
 class PayloadNormalizer {
  public:
   virtual ~PayloadNormalizer() = default;
-  virtual Result<std::vector<DeliveryEvent>> Normalize(
-      const InboundWebhook& hook, const NormalizeContext& ctx) const = 0;
+  virtual Result<Normalized> Normalize(const InboundWebhook& hook,
+                                       const NormalizeContext& ctx) const = 0;
   // The provider this format belongs to ("verifynow", ...).
   virtual std::string_view provider() const = 0;
   // True iff a body with this Content-Type value can be this format.
   virtual bool AcceptsContentType(std::string_view content_type) const = 0;
 };
 
-// Formats known to this build: "verifynow", "twilio-messaging".
+// The formats known to this build, in the order error messages list them.
+extern const std::vector<std::string_view> kFormats;
+
+// An error names the format and the accepted values.
 Result<std::unique_ptr<PayloadNormalizer>> MakePayloadNormalizer(
-    std::string_view format);
+    std::string_view format, const FormatOptions& options = {});
 
 // A dedupe key from provider fields: the parts joined by ':', with '%' and
 // ':' inside a part percent-encoded, so different parts never collide.

@@ -30,8 +30,8 @@ namespace dlrd {
 
 class TwilioMessagingNormalizer final : public PayloadNormalizer {
  public:
-  Result<std::vector<DeliveryEvent>> Normalize(
-      const InboundWebhook& hook, const NormalizeContext& ctx) const override;
+  Result<Normalized> Normalize(const InboundWebhook& hook,
+                               const NormalizeContext& ctx) const override;
   std::string_view provider() const override { return "twilio"; }
   bool AcceptsContentType(std::string_view content_type) const override;
 };

@@ -1,0 +1,430 @@
+#include "dlrd/normalize/vonage_sms_dlr_normalizer.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <ostream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dlrd/normalize/payload_normalizer.h"
+
+namespace dlrd {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kReceivedAtMs = 1735689600123;
+constexpr char kSource[] = "vonage-dlr-prod";
+constexpr char kEventId[] = "msg_2b7Jd9QkzX1c0mVnW4pA";
+constexpr char kJson[] = "application/json";
+constexpr char kForm[] = "application/x-www-form-urlencoded";
+
+fs::path FixtureDir() {
+  return fs::path(DLRD_TEST_DATA_DIR) / "vonage_sms_dlr";
+}
+
+// Reads a fixture byte for byte; fails the test if it cannot be opened.
+std::string ReadFixture(const std::string& name) {
+  std::ifstream in(FixtureDir() / name, std::ios::binary);
+  EXPECT_TRUE(in.is_open()) << "cannot open fixture " << name;
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+InboundWebhook HookWithBody(std::string body, std::string content_type) {
+  InboundWebhook hook;
+  hook.source = kSource;
+  hook.method = "POST";
+  hook.target = "/webhooks/vonage-dlr-prod";
+  hook.headers = {{"Content-Type", std::move(content_type)}};
+  hook.body = std::move(body);
+  return hook;
+}
+
+// Fixtures ending in .txt are form bodies, the others JSON.
+InboundWebhook HookFor(const std::string& fixture) {
+  const bool form =
+      fixture.size() > 4 && fixture.compare(fixture.size() - 4, 4, ".txt") == 0;
+  return HookWithBody(ReadFixture(fixture), form ? kForm : kJson);
+}
+
+NormalizeContext Context(std::string event_id = "") {
+  NormalizeContext ctx;
+  ctx.source = kSource;
+  ctx.received_at_ms = kReceivedAtMs;
+  ctx.event_id = std::move(event_id);
+  return ctx;
+}
+
+std::string TestName(std::string_view file) {
+  std::string name;
+  for (char c : file.substr(0, file.find('.'))) {
+    name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  }
+  return name;
+}
+
+// --- Bodies that normalize to one event -----------------------------------
+
+struct ValidCase {
+  const char* file;
+  const char* message_id;
+  DeliveryStatus status;
+  const char* raw_status;
+  const char* error_code;
+  const char* recipient;
+  const char* dedupe_key;  // without a signature event id
+};
+
+void PrintTo(const ValidCase& c, std::ostream* os) { *os << c.file; }
+
+const ValidCase kValidCases[] = {
+    {"delivered_docs.json", "0B00000127FDBC63", DeliveryStatus::kDelivered,
+     "delivered", "", "+447700900000", "0B00000127FDBC63:delivered:0"},
+    {"accepted_docs.json", "0B00000127FDBC63", DeliveryStatus::kSent,
+     "accepted", "", "+447700900000", "0B00000127FDBC63:accepted:0"},
+    {"failed_absent_subscriber.json", "0B00000127FDBC70",
+     DeliveryStatus::kFailed, "failed", "2", "+447700900123",
+     "0B00000127FDBC70:failed:2"},
+    {"rejected_anti_spam.json", "0B00000127FDBC71", DeliveryStatus::kRejected,
+     "rejected", "6", "+447700900123", "0B00000127FDBC71:rejected:6"},
+    {"unknown_status.json", "0B00000127FDBC72", DeliveryStatus::kUnknown,
+     "unknown", "1", "+447700900123", "0B00000127FDBC72:unknown:1"},
+    {"undocumented_status.json", "0B00000127FDBC73", DeliveryStatus::kUnknown,
+     "deleted", "1", "+447700900123", "0B00000127FDBC73:deleted:1"},
+    {"us_recipient.json", "0B00000127FDBC74", DeliveryStatus::kDelivered,
+     "delivered", "", "+12025550143", "0B00000127FDBC74:delivered:0"},
+    {"integer_fields.json", "0B00000127FDBC75", DeliveryStatus::kDelivered,
+     "delivered", "", "+447700900124", "0B00000127FDBC75:delivered:0"},
+    {"no_msisdn_no_err_code.json", "0B00000127FDBC76",
+     DeliveryStatus::kDelivered, "delivered", "", "",
+     "0B00000127FDBC76:delivered:"},
+    {"uppercase_status.json", "0B00000127FDBC77", DeliveryStatus::kDelivered,
+     "DELIVERED", "", "+447700900123", "0B00000127FDBC77:DELIVERED:0"},
+    {"colon_in_message_id.json", "0B:1%", DeliveryStatus::kDelivered,
+     "delivered", "", "+447700900123", "0B%3A1%25:delivered:0"},
+    {"signed_json.json", "0B00000127FDBC78", DeliveryStatus::kExpired,
+     "expired", "5", "+447700900123", "0B00000127FDBC78:expired:5"},
+    {"null_optionals.json", "0B00000127FDBC79", DeliveryStatus::kSent,
+     "buffered", "", "", "0B00000127FDBC79:buffered:"},
+    {"delivered_form.txt", "0B00000127FDBC80", DeliveryStatus::kDelivered,
+     "delivered", "", "+447700900125", "0B00000127FDBC80:delivered:0"},
+    {"buffered_form.txt", "0B00000127FDBC81", DeliveryStatus::kSent, "buffered",
+     "", "+447700900126", "0B00000127FDBC81:buffered:0"},
+    {"expired_signed_form.txt", "0B00000127FDBC82", DeliveryStatus::kExpired,
+     "expired", "1", "+447700900127", "0B00000127FDBC82:expired:1"},
+    {"encoded_plus_msisdn_form.txt", "0B00000127FDBC83",
+     DeliveryStatus::kFailed, "failed", "99", "+447700900128",
+     "0B00000127FDBC83:failed:99"},
+};
+
+// --- Inbound messages: accepted, no event ---------------------------------
+
+const char* const kInboundCases[] = {
+    "inbound_sms_form.txt",
+    "inbound_sms_json.json",
+};
+
+// --- Bodies that are rejected ---------------------------------------------
+
+struct InvalidCase {
+  const char* file;
+  const char* error;
+};
+
+void PrintTo(const InvalidCase& c, std::ostream* os) { *os << c.file; }
+
+const InvalidCase kInvalidCases[] = {
+    {"empty_form.txt", "body: empty"},
+    {"empty_json.json", "body: empty"},
+    {"bad_percent_form.txt", "body: malformed form encoding"},
+    {"truncated.json", "body: not valid JSON"},
+    {"array_body.json", "body: not a JSON object"},
+    {"form_sent_as_json.json", "body: not valid JSON"},
+    {"missing_message_id_form.txt", "messageId: missing"},
+    {"missing_status.json", "status: missing"},
+    {"empty_status_form.txt", "status: must not be empty"},
+    {"repeated_status_form.txt", "status: repeated"},
+    {"repeated_msisdn_form.txt", "msisdn: repeated"},
+    {"status_number.json", "status: must be a string"},
+    {"message_id_bool.json", "messageId: must be a string or integer"},
+    {"msisdn_object.json", "msisdn: must be a string or integer"},
+    {"err_code_float.json", "err-code: must be a string or integer"},
+};
+
+// The tables cover the fixture directory exactly, so no test passes
+// vacuously and no fixture goes unchecked.
+TEST(VonageSmsDlrFixturesTest, TablesMatchFixtureDirectory) {
+  EXPECT_EQ(std::size(kValidCases), 17u);
+  EXPECT_EQ(std::size(kInboundCases), 2u);
+  EXPECT_EQ(std::size(kInvalidCases), 15u);
+
+  std::multiset<std::string> listed;
+  for (const ValidCase& c : kValidCases) listed.insert(c.file);
+  for (const char* file : kInboundCases) listed.insert(file);
+  for (const InvalidCase& c : kInvalidCases) listed.insert(c.file);
+  std::multiset<std::string> on_disk;
+  ASSERT_TRUE(fs::is_directory(FixtureDir())) << FixtureDir();
+  for (const fs::directory_entry& e : fs::directory_iterator(FixtureDir())) {
+    std::string name = e.path().filename().string();
+    if (e.is_regular_file() && name != "README.md") on_disk.insert(name);
+  }
+  EXPECT_EQ(on_disk.size(), 34u);
+  EXPECT_EQ(listed, on_disk);
+}
+
+class VonageSmsDlrValidTest : public testing::TestWithParam<ValidCase> {};
+
+void ExpectEvent(const ValidCase& c, const DeliveryEvent& e) {
+  EXPECT_EQ(e.source, kSource);
+  EXPECT_EQ(e.provider, "vonage");
+  EXPECT_EQ(e.verification_id, c.message_id);
+  EXPECT_EQ(e.message_id, c.message_id);
+  EXPECT_EQ(e.channel, Channel::kSms) << ToString(e.channel);
+  EXPECT_EQ(e.status, c.status) << ToString(e.status);
+  EXPECT_EQ(e.raw_status, c.raw_status);
+  EXPECT_EQ(e.error_code, c.error_code);
+  EXPECT_EQ(e.latency_ms, std::nullopt);
+  EXPECT_EQ(e.recipient, c.recipient);
+  // Fixtures use only +44 7700 900xxx (GB) and +1 202 555-01xx (US).
+  const std::string_view r = c.recipient;
+  const char* country = r.empty()                ? ""
+                        : r.rfind("+44", 0) == 0 ? "GB"
+                        : r.rfind("+1", 0) == 0  ? "US"
+                                                 : "?";
+  EXPECT_EQ(e.country, country);
+  EXPECT_EQ(e.received_at_ms, kReceivedAtMs);
+}
+
+TEST_P(VonageSmsDlrValidTest, NormalizesEveryField) {
+  const ValidCase& c = GetParam();
+  InboundWebhook hook = HookFor(c.file);
+  ASSERT_FALSE(hook.body.empty());
+  if (hook.headers[0].second == kForm) {
+    ASSERT_NE(hook.body.back(), '\n') << "form fixtures carry no newline";
+  }
+  VonageSmsDlrNormalizer normalizer;
+  Result<Normalized> r = normalizer.Normalize(hook, Context());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r.value().events.size(), 1u);
+  EXPECT_FALSE(r.value().reply.has_value());
+  ExpectEvent(c, r.value().events[0]);
+  EXPECT_EQ(r.value().events[0].dedupe_key, c.dedupe_key);
+}
+
+TEST_P(VonageSmsDlrValidTest, SignatureEventIdIsTheDedupeKey) {
+  const ValidCase& c = GetParam();
+  VonageSmsDlrNormalizer normalizer;
+  Result<Normalized> r =
+      normalizer.Normalize(HookFor(c.file), Context(kEventId));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r.value().events.size(), 1u);
+  ExpectEvent(c, r.value().events[0]);
+  EXPECT_EQ(r.value().events[0].dedupe_key, kEventId);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, VonageSmsDlrValidTest,
+                         testing::ValuesIn(kValidCases),
+                         [](const testing::TestParamInfo<ValidCase>& info) {
+                           return TestName(info.param.file);
+                         });
+
+class VonageSmsDlrInboundTest : public testing::TestWithParam<const char*> {};
+
+TEST_P(VonageSmsDlrInboundTest, AcceptedWithoutEvents) {
+  VonageSmsDlrNormalizer normalizer;
+  Result<Normalized> r = normalizer.Normalize(HookFor(GetParam()), Context());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r.value().events.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, VonageSmsDlrInboundTest,
+                         testing::ValuesIn(kInboundCases),
+                         [](const testing::TestParamInfo<const char*>& info) {
+                           return TestName(info.param);
+                         });
+
+class VonageSmsDlrInvalidTest : public testing::TestWithParam<InvalidCase> {};
+
+TEST_P(VonageSmsDlrInvalidTest, RejectsWithoutLeakingTheNumber) {
+  const InvalidCase& c = GetParam();
+  VonageSmsDlrNormalizer normalizer;
+  Result<Normalized> r =
+      normalizer.Normalize(HookFor(c.file), Context(kEventId));
+  ASSERT_FALSE(r.ok());
+  const std::string& message = r.status().message();
+  EXPECT_EQ(message, c.error);
+  // Every rejecting fixture that carries a number uses +44 7700 900xxx; no
+  // error message may echo any digit of it.
+  EXPECT_EQ(message.find("7700"), std::string::npos) << message;
+  EXPECT_TRUE(std::none_of(message.begin(), message.end(), [](char ch) {
+    return ch >= '0' && ch <= '9';
+  })) << message;
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, VonageSmsDlrInvalidTest,
+                         testing::ValuesIn(kInvalidCases),
+                         [](const testing::TestParamInfo<InvalidCase>& info) {
+                           return TestName(info.param.file);
+                         });
+
+// --- Every documented status, both encodings ------------------------------
+
+TEST(VonageSmsDlrNormalizerTest, MapsEveryDocumentedStatus) {
+  const struct {
+    const char* raw;
+    DeliveryStatus status;
+  } kCases[] = {
+      {"accepted", DeliveryStatus::kSent},
+      {"buffered", DeliveryStatus::kSent},
+      {"delivered", DeliveryStatus::kDelivered},
+      {"expired", DeliveryStatus::kExpired},
+      {"failed", DeliveryStatus::kFailed},
+      {"rejected", DeliveryStatus::kRejected},
+      {"unknown", DeliveryStatus::kUnknown},
+      {"Rejected", DeliveryStatus::kRejected},
+      {"undelivered", DeliveryStatus::kUnknown},
+      {"DELIVRD", DeliveryStatus::kUnknown},
+  };
+  VonageSmsDlrNormalizer n;
+  for (const auto& c : kCases) {
+    const std::string form =
+        "messageId=0B00000127FDBCA0&msisdn=447700900150"
+        "&err-code=0&status=" +
+        std::string(c.raw);
+    const std::string json =
+        R"({"messageId":"0B00000127FDBCA0","msisdn":"447700900150",)"
+        R"("err-code":"0","status":")" +
+        std::string(c.raw) + R"("})";
+    for (const InboundWebhook& hook :
+         {HookWithBody(form, kForm), HookWithBody(json, kJson)}) {
+      Result<Normalized> r = n.Normalize(hook, Context());
+      ASSERT_TRUE(r.ok()) << c.raw << ": " << r.status().message();
+      ASSERT_EQ(r.value().events.size(), 1u);
+      const DeliveryEvent& e = r.value().events[0];
+      EXPECT_EQ(e.status, c.status) << c.raw << " -> " << ToString(e.status);
+      EXPECT_EQ(e.raw_status, c.raw);
+      EXPECT_EQ(e.channel, Channel::kSms);
+      EXPECT_EQ(e.recipient, "+447700900150");
+      EXPECT_EQ(e.country, "GB");
+    }
+  }
+}
+
+TEST(VonageSmsDlrNormalizerTest, FormAndJsonOfOneReceiptAreTheSameEvent) {
+  const std::string form =
+      "msisdn=447700900151&to=Vonage&network-code=23410"
+      "&messageId=0B00000127FDBCA1&price=0.03330000&status=failed"
+      "&scts=2501101210&err-code=4&message-timestamp=2025-01-10+12%3A10%3A29";
+  const std::string json =
+      R"({"msisdn":"447700900151","to":"Vonage","network-code":"23410",)"
+      R"("messageId":"0B00000127FDBCA1","price":"0.03330000",)"
+      R"("status":"failed","scts":"2501101210","err-code":"4",)"
+      R"("message-timestamp":"2025-01-10 12:10:29"})";
+  VonageSmsDlrNormalizer n;
+  Result<Normalized> a = n.Normalize(HookWithBody(form, kForm), Context());
+  Result<Normalized> b = n.Normalize(HookWithBody(json, kJson), Context());
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  const DeliveryEvent& x = a.value().events[0];
+  const DeliveryEvent& y = b.value().events[0];
+  EXPECT_EQ(x.dedupe_key, "0B00000127FDBCA1:failed:4");
+  EXPECT_EQ(x.dedupe_key, y.dedupe_key);
+  EXPECT_EQ(x.error_code, "4");
+  EXPECT_EQ(x.error_code, y.error_code);
+  EXPECT_EQ(x.recipient, y.recipient);
+  EXPECT_EQ(x.status, y.status);
+}
+
+TEST(VonageSmsDlrNormalizerTest, EncodingFollowsTheContentType) {
+  const std::string json =
+      R"({"messageId":"0B00000127FDBCA2","status":"delivered"})";
+  VonageSmsDlrNormalizer n;
+  // A parameter on the media type does not change the encoding.
+  Result<Normalized> r = n.Normalize(
+      HookWithBody(json, "application/json; charset=utf-8"), Context());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r.value().events[0].message_id, "0B00000127FDBCA2");
+  // Without a Content-Type the body is read as JSON.
+  InboundWebhook hook = HookWithBody(json, kJson);
+  hook.headers.clear();
+  r = n.Normalize(hook, Context());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r.value().events[0].message_id, "0B00000127FDBCA2");
+  // A form media type (any case, with parameters) selects the form parser,
+  // which refuses a JSON body.
+  r = n.Normalize(HookWithBody(json, " Application/X-WWW-Form-Urlencoded ;x"),
+                  Context());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "body: malformed form encoding");
+}
+
+TEST(VonageSmsDlrNormalizerTest, AcceptsJsonAndFormContentTypes) {
+  VonageSmsDlrNormalizer n;
+  EXPECT_TRUE(n.AcceptsContentType("application/json"));
+  EXPECT_TRUE(n.AcceptsContentType("application/json; charset=utf-8"));
+  EXPECT_TRUE(n.AcceptsContentType("application/x-www-form-urlencoded"));
+  EXPECT_TRUE(
+      n.AcceptsContentType("application/x-www-form-urlencoded; charset=UTF-8"));
+  EXPECT_FALSE(n.AcceptsContentType(""));
+  EXPECT_FALSE(n.AcceptsContentType("text/plain"));
+  EXPECT_FALSE(n.AcceptsContentType("multipart/form-data"));
+}
+
+TEST(VonageSmsDlrNormalizerTest, ProviderName) {
+  EXPECT_EQ(VonageSmsDlrNormalizer().provider(), "vonage");
+}
+
+TEST(VonageSmsDlrNormalizerTest, DedupeKeysStableAcrossRetries) {
+  VonageSmsDlrNormalizer n;
+  for (const ValidCase& c : kValidCases) {
+    Result<Normalized> a = n.Normalize(HookFor(c.file), Context());
+    Result<Normalized> b = n.Normalize(HookFor(c.file), Context());
+    ASSERT_TRUE(a.ok() && b.ok()) << c.file;
+    EXPECT_EQ(a.value().events[0].dedupe_key, b.value().events[0].dedupe_key)
+        << c.file;
+  }
+}
+
+TEST(VonageSmsDlrNormalizerTest, DedupeKeysDifferPerReceipt) {
+  VonageSmsDlrNormalizer n;
+  std::set<std::string> keys;
+  for (const ValidCase& c : kValidCases) {
+    Result<Normalized> r = n.Normalize(HookFor(c.file), Context());
+    ASSERT_TRUE(r.ok()) << c.file << ": " << r.status().message();
+    keys.insert(r.value().events[0].dedupe_key);
+  }
+  // The intermediate and the final receipt of one message differ too.
+  EXPECT_EQ(keys.size(), std::size(kValidCases));
+}
+
+TEST(VonageSmsDlrNormalizerTest, SourceComesFromContext) {
+  InboundWebhook hook = HookFor("delivered_docs.json");
+  hook.source = "path-segment";
+  Result<Normalized> r = VonageSmsDlrNormalizer().Normalize(hook, Context());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r.value().events[0].source, kSource);
+}
+
+TEST(VonageSmsDlrFactoryTest, MakesVonageSmsDlr) {
+  Result<std::unique_ptr<PayloadNormalizer>> r =
+      MakePayloadNormalizer("vonage-sms-dlr");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_NE(r.value(), nullptr);
+  EXPECT_EQ(r.value()->provider(), "vonage");
+  EXPECT_NE(dynamic_cast<VonageSmsDlrNormalizer*>(r.value().get()), nullptr);
+}
+
+}  // namespace
+}  // namespace dlrd
