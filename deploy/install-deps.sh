@@ -24,6 +24,7 @@ test_pkgs=(
   curl                         # integration tests
   prometheus                   # promtool check metrics / test rules
   nginx-light                  # real reverse proxy in tests and the benchmark baseline
+  openssl                      # test CA and certificates for the TLS tests
   wrk                          # benchmark
   fiu-utils                    # fsync fault injection test (libfiu)
 )
