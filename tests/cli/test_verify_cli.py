@@ -124,6 +124,34 @@ class VerifyCli(VerifyTestCase):
         self.assertEqual(r.returncode, 0)
         self.assertTrue(r.stdout.startswith(b"dlrd "))
 
+    def test_shipped_example_config_is_valid(self):
+        # deploy/dlrd.example.jsonc, with its env: secrets set and its file:
+        # secret pointed at a temp file: check-config accepts it.
+        root = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))))
+        with open(os.path.join(root, "deploy", "dlrd.example.jsonc")) as f:
+            text = f.read()
+        secret = self.write("std.secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+        self.assertIn("file:/etc/dlrd/stdwebhooks.secret", text)
+        text = text.replace("file:/etc/dlrd/stdwebhooks.secret", "file:" + secret)
+        self.assertIn('"/var/lib/dlrd/dlrd.db"', text)
+        text = text.replace('"/var/lib/dlrd/dlrd.db"',
+                            json.dumps(os.path.join(self.dir, "dlrd.db")))
+        config = self.write("example.jsonc", text)
+        env = dict(os.environ)
+        for name in ("VERIFYNOW_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN",
+                     "VONAGE_SIGNATURE_SECRET", "SINCH_APP_SECRET",
+                     "SINCH_SMS_WEBHOOK_SECRET"):
+            env[name] = "c2VjcmV0LWZvci10ZXN0cw=="
+        r = subprocess.run([DLRD, "check-config", "--config", config],
+                           capture_output=True, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # Every format the daemon knows appears in the example.
+        for fmt in ("verifynow", "twilio-messaging", "twilio-verify-events",
+                    "vonage-messages", "vonage-sms-dlr", "vonage-verify",
+                    "sinch-verification", "sinch-sms"):
+            self.assertIn('"format": "%s"' % fmt, text)
+
 
 if __name__ == "__main__":
     unittest.main()
