@@ -78,6 +78,11 @@ HttpResponse ResponseFor(IngestOutcome outcome,
       return Json(401, R"({"error":"invalid signature"})");
     case IngestOutcome::kRejectedMalformed:
       return Json(400, R"({"error":"malformed payload"})");
+    case IngestOutcome::kUnsignedRetry: {
+      HttpResponse r = Json(503, R"({"error":"unsigned callback, retry"})");
+      r.headers.emplace_back("Retry-After", "1");
+      return r;
+    }
     case IngestOutcome::kOverloaded:
     case IngestOutcome::kStoreFailed: {
       HttpResponse r = Json(503, R"({"error":"cannot persist now, retry"})");

@@ -62,7 +62,10 @@ void IngestService::Accept(InboundWebhook hook, int64_t now_ms, Done done) {
     log_.Warn("signature_rejected", {{"source", src.name},
                                      {"reason", ToString(check.reason)},
                                      {"client", hook.client_ip}});
-    finish(IngestOutcome::kRejectedSignature);
+    const bool retry = check.reason == RejectReason::kMissingHeader &&
+                       src.verifier->unsigned_is_retryable();
+    finish(retry ? IngestOutcome::kUnsignedRetry
+                 : IngestOutcome::kRejectedSignature);
     return;
   }
   if (check.secret_index >= 0 &&

@@ -27,7 +27,7 @@ namespace {
 using nlohmann::json;
 using VerifierResult = Result<std::unique_ptr<SignatureVerifier>>;
 
-constexpr size_t kJwtMacSize = 32;          // HMAC-SHA256
+constexpr size_t kJwtMacSize = 32;  // HMAC-SHA256
 
 std::string_view TrimSpace(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
@@ -125,6 +125,8 @@ class VonageJwtVerifier final : public SignatureVerifier {
  public:
   VonageJwtVerifier(std::vector<std::string> secrets, int64_t tolerance_s)
       : secrets_(std::move(secrets)), tolerance_s_(tolerance_s) {}
+
+  bool unsigned_is_retryable() const override { return true; }
 
   SignatureCheck Verify(const InboundWebhook& hook,
                         int64_t now_unix) const override;
@@ -364,6 +366,8 @@ RejectReason CollectParams(const InboundWebhook& hook, FormParams* params) {
 
 class VonageSigVerifier final : public SignatureVerifier {
  public:
+  bool unsigned_is_retryable() const override { return true; }
+
   // md5hash: MD5(string + secret); otherwise HMAC-alg(secret, string).
   VonageSigVerifier(bool md5hash, HashAlgorithm alg,
                     std::vector<std::string> secrets, int64_t tolerance_s)

@@ -35,6 +35,7 @@ using testutil::Labels;
 using testutil::MetricValue;
 
 constexpr char kSource[] = "mc";
+constexpr char kVonageSource[] = "vonage";
 constexpr char kOldSecret[] = "retired-secret-0";
 constexpr char kSecret[] = "current-secret-1";  // secret_index 1
 constexpr int64_t kNowMs = 1'735'689'600'123;
@@ -46,10 +47,9 @@ std::string Sign(std::string_view body, std::string_view secret = kSecret) {
   return HexEncode(Hmac(HashAlgorithm::kSha256, secret, body));
 }
 
-InboundWebhook Hook(std::string body,
-                    std::optional<std::string> signature = std::nullopt,
-                    std::optional<std::string> content_type =
-                        std::string("application/json")) {
+InboundWebhook Hook(
+    std::string body, std::optional<std::string> signature = std::nullopt,
+    std::optional<std::string> content_type = std::string("application/json")) {
   InboundWebhook h;
   h.source = kSource;
   h.method = "POST";
@@ -77,6 +77,13 @@ SourceMap MakeSources() {
   sc.signature.encoding = "hex";
   sc.signature.secrets = {kOldSecret, kSecret};
   config.sources[kSource] = sc;
+  SourceConfig vonage;
+  vonage.name = kVonageSource;
+  vonage.format = "vonage-messages";
+  vonage.signature.scheme = "vonage-jwt";
+  vonage.signature.algorithm = "sha256";
+  vonage.signature.secrets = {kSecret};
+  config.sources[kVonageSource] = vonage;
   auto built = BuildSources(config);
   if (!built.ok()) {
     ADD_FAILURE() << "BuildSources: " << built.status().message();
@@ -90,15 +97,16 @@ SourceMap MakeSources() {
 struct Call {
   std::shared_ptr<std::promise<IngestOutcome>> promise =
       std::make_shared<std::promise<IngestOutcome>>();
-  std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<std::atomic<int>> calls =
+      std::make_shared<std::atomic<int>>(0);
   std::future<IngestOutcome> future = promise->get_future();
   bool synchronous = false;
 
   IngestService::Done Done() {
-    return [p = promise, c = calls](IngestOutcome o,
-                                    std::optional<WebhookReply>) {
-      if ((*c)++ == 0) p->set_value(o);
-    };
+    return
+        [p = promise, c = calls](IngestOutcome o, std::optional<WebhookReply>) {
+          if ((*c)++ == 0) p->set_value(o);
+        };
   }
   // The outcome, or nullopt if `done` did not run within the timeout.
   std::optional<IngestOutcome> Wait(std::chrono::milliseconds t = 5s) {
@@ -119,8 +127,8 @@ class IngestServiceTest : public ::testing::Test {
         store_, IngestQueueOptions{capacity, max_batch}, &metrics_,
         [this](const Status&) { fatal_calls_++; });
     queue_->Start();
-    service_ = std::make_unique<IngestService>(sources_, *queue_, metrics_,
-                                               log_);
+    service_ =
+        std::make_unique<IngestService>(sources_, *queue_, metrics_, log_);
   }
   void SetUp() override { MakeQueue(); }
   // Replaces the queue (and the service on it) with one of other sizes.
@@ -197,7 +205,7 @@ class IngestServiceTest : public ::testing::Test {
 };
 
 TEST_F(IngestServiceTest, AcceptedOnceThenDuplicate) {
-  ASSERT_EQ(sources_.size(), 1u);
+  ASSERT_EQ(sources_.size(), 2u);
   EXPECT_EQ(Run(Hook(kDelivered)), IngestOutcome::kAccepted);
   EXPECT_TRUE(store_.Contains(kSource, "v-100:SMS:DELIVERED"));
   EXPECT_EQ(Requests(IngestOutcome::kAccepted), 1);
@@ -256,6 +264,48 @@ TEST_F(IngestServiceTest, BadSignatureIsRejectedWithReason) {
   EXPECT_EQ(TotalRequests(), 1);
   EXPECT_EQ(DeliveryEvents("sms", "delivered"), 0);
   EXPECT_EQ(store_.calls(), 0u);
+}
+
+// Vonage posts an unsigned copy when its own signing fails, and drops a
+// callback answered 4xx: no signature at all gets 503 so it comes back
+// (signed). A wrong signature is still a plain 401, and neither is stored.
+TEST_F(IngestServiceTest, UnsignedVonageCallbackIsAskedToRetry) {
+  InboundWebhook hook;
+  hook.source = kVonageSource;
+  hook.method = "POST";
+  hook.target = std::string("/webhooks/") + kVonageSource;
+  hook.headers = {{"Content-Type", "application/json"}};
+  hook.body = R"({"message_uuid":"m-1","status":"delivered","channel":"sms"})";
+  auto call = Start(hook);
+  EXPECT_TRUE(call->synchronous);
+  EXPECT_EQ(call->Wait(), IngestOutcome::kUnsignedRetry);
+
+  hook.headers.emplace_back("Authorization", "Bearer not.a.jwt");
+  auto forged = Start(hook);
+  EXPECT_EQ(forged->Wait(), IngestOutcome::kRejectedSignature);
+
+  auto vonage = [this](const char* metric, Labels labels) {
+    labels.emplace("source", kVonageSource);
+    return MetricValue(registry_, metric, labels).value_or(-1);
+  };
+  EXPECT_EQ(vonage("dlrd_webhook_signature_failures_total",
+                   {{"reason", "missing_header"}}),
+            1);
+  EXPECT_EQ(vonage("dlrd_webhook_requests_total",
+                   {{"provider", "vonage"}, {"outcome", "unsigned_retry"}}),
+            1);
+  EXPECT_EQ(vonage("dlrd_webhook_requests_total",
+                   {{"provider", "vonage"}, {"outcome", "rejected_signature"}}),
+            1);
+  EXPECT_EQ(store_.calls(), 0u);
+}
+
+// Other schemes: a missing signature is a plain 401.
+TEST_F(IngestServiceTest, UnsignedHmacCallbackIsRejected) {
+  InboundWebhook hook = Hook(kDelivered);
+  hook.headers.pop_back();  // X-Signature
+  EXPECT_EQ(Run(hook), IngestOutcome::kRejectedSignature);
+  EXPECT_EQ(SignatureFailures("missing_header"), 1);
 }
 
 TEST_F(IngestServiceTest, SignatureOverTamperedBodyIsRejected) {

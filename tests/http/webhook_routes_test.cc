@@ -38,6 +38,7 @@ TEST(ResponseFor, StatusCodes) {
       {IngestOutcome::kUnknownSource, 404},
       {IngestOutcome::kUnsupportedMediaType, 415},
       {IngestOutcome::kRejectedSignature, 401},
+      {IngestOutcome::kUnsignedRetry, 503},
       {IngestOutcome::kRejectedMalformed, 400},
       {IngestOutcome::kOverloaded, 503},
       {IngestOutcome::kStoreFailed, 503},

@@ -988,3 +988,17 @@ TEST(VonageFactoryTest, ListsItsReasons) {
 
 }  // namespace
 }  // namespace dlrd
+
+namespace dlrd {
+namespace {
+
+// Vonage posts unsigned copies when its signing fails and retries only 5xx
+// (signatures.md §9): both Vonage schemes ask for a retry; others do not.
+TEST(VonageRulesTest, UnsignedIsRetryableOnlyForVonage) {
+  EXPECT_TRUE(Make("vonage-jwt", {"s"})->unsigned_is_retryable());
+  EXPECT_TRUE(Make("vonage-sig", {"s"}, "md5hash")->unsigned_is_retryable());
+  EXPECT_FALSE(Make("hmac", {"s"})->unsigned_is_retryable());
+}
+
+}  // namespace
+}  // namespace dlrd

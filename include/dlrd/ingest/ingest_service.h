@@ -3,7 +3,9 @@
 // Accept() is the whole webhook pipeline behind the HTTP adapter:
 //   unknown source            -> kUnknownSource
 //   Content-Type not the format's -> kUnsupportedMediaType
-//   signature check fails     -> kRejectedSignature (reason to metrics + log)
+//   signature check fails     -> kRejectedSignature (reason to metrics + log),
+//                                or kUnsignedRetry for an unsigned request
+//                                to a scheme whose sender retries 5xx
 //   payload not the format    -> kRejectedMalformed
 //   queue full / closed       -> kOverloaded
 //   commit failed             -> kStoreFailed

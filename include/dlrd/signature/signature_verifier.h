@@ -25,29 +25,36 @@ namespace dlrd {
 
 enum class RejectReason {
   kNone,
-  kMissingHeader,    // a required signature header is absent or empty
-  kDuplicateHeader,  // a signature header appears more than once
-  kBadEncoding,      // header present but not in the scheme's format
-  kBadTimestamp,     // timestamp header is not an integer
-  kTimestampSkew,    // timestamp outside the tolerance window
-  kMismatch,         // well-formed, but no secret produces that signature
-  kUrlMismatch,      // twilio: no URL variant verifies (public_url wrong?)
+  kMissingHeader,        // a required signature header is absent or empty
+  kDuplicateHeader,      // a signature header appears more than once
+  kBadEncoding,          // header present but not in the scheme's format
+  kBadTimestamp,         // timestamp header is not an integer
+  kTimestampSkew,        // timestamp outside the tolerance window
+  kMismatch,             // well-formed, but no secret produces that signature
+  kUrlMismatch,          // twilio: no URL variant verifies (public_url wrong?)
   kPayloadHashMismatch,  // signed hash of the body != hash of the body
-  kAlgNotAllowed,    // JWT alg other than the one allowed (incl. "none")
-  kBadToken,         // JWT or structured header not parseable
-  kStale,            // signed timestamp older than the tolerance
-  kFuture,           // signed timestamp newer than the tolerance
-  kKeyMismatch,      // sinch: Authorization names another application key
+  kAlgNotAllowed,        // JWT alg other than the one allowed (incl. "none")
+  kBadToken,             // JWT or structured header not parseable
+  kStale,                // signed timestamp older than the tolerance
+  kFuture,               // signed timestamp newer than the tolerance
+  kKeyMismatch,          // sinch: Authorization names another application key
 };
 
 inline constexpr RejectReason kAllRejectReasons[] = {
-    RejectReason::kNone,          RejectReason::kMissingHeader,
-    RejectReason::kDuplicateHeader, RejectReason::kBadEncoding,
-    RejectReason::kBadTimestamp,  RejectReason::kTimestampSkew,
-    RejectReason::kMismatch,      RejectReason::kUrlMismatch,
-    RejectReason::kPayloadHashMismatch, RejectReason::kAlgNotAllowed,
-    RejectReason::kBadToken,      RejectReason::kStale,
-    RejectReason::kFuture,        RejectReason::kKeyMismatch};
+    RejectReason::kNone,
+    RejectReason::kMissingHeader,
+    RejectReason::kDuplicateHeader,
+    RejectReason::kBadEncoding,
+    RejectReason::kBadTimestamp,
+    RejectReason::kTimestampSkew,
+    RejectReason::kMismatch,
+    RejectReason::kUrlMismatch,
+    RejectReason::kPayloadHashMismatch,
+    RejectReason::kAlgNotAllowed,
+    RejectReason::kBadToken,
+    RejectReason::kStale,
+    RejectReason::kFuture,
+    RejectReason::kKeyMismatch};
 
 // Stable snake_case name used in metrics, logs and `dlrd verify` output.
 std::string_view ToString(RejectReason r);
@@ -73,6 +80,12 @@ class SignatureVerifier {
   // repeats it on every retry (Standard Webhooks' webhook-id), so it can be
   // the dedupe key. A JWT jti or a Sinch nonce is new per attempt: false.
   virtual bool event_id_is_stable() const { return false; }
+  // True iff the sender is known to post an UNSIGNED copy of a genuine
+  // callback when its own signing fails (Vonage, signatures.md §9), and
+  // retries a 5xx but drops a 4xx. A request with no signature at all is
+  // then answered 503 so the sender retries it signed; it is still never
+  // accepted.
+  virtual bool unsigned_is_retryable() const { return false; }
 };
 
 // Building blocks for scheme implementations.
