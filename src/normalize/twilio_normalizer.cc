@@ -43,29 +43,6 @@ Result<TwilioFields> ReadFields(const FormParams& params) {
   return f;
 }
 
-DeliveryStatus MapStatus(std::string_view raw) {
-  struct Entry {
-    std::string_view raw;
-    DeliveryStatus status;
-  };
-  static constexpr Entry kTable[] = {
-      {"queued", DeliveryStatus::kQueued},
-      {"accepted", DeliveryStatus::kQueued},
-      {"scheduled", DeliveryStatus::kQueued},
-      {"sending", DeliveryStatus::kQueued},
-      {"sent", DeliveryStatus::kSent},
-      {"delivered", DeliveryStatus::kDelivered},
-      {"read", DeliveryStatus::kRead},
-      {"undelivered", DeliveryStatus::kUndelivered},
-      {"failed", DeliveryStatus::kFailed},
-      {"canceled", DeliveryStatus::kRejected},
-  };
-  for (const Entry& e : kTable) {
-    if (EqualsIgnoreCase(raw, e.raw)) return e.status;
-  }
-  return DeliveryStatus::kUnknown;
-}
-
 // The "<channel>:" prefix of an address ("whatsapp:+1..."), or "" for a
 // plain number or alphanumeric sender id.
 std::string_view AddressPrefix(std::string_view address) {
@@ -101,7 +78,7 @@ DeliveryEvent ToEvent(TwilioFields f, const NormalizeContext& ctx) {
   e.provider = "twilio";
   e.dedupe_key = DedupeKey(f, ctx);
   e.channel = MapChannel(f.to, f.from);
-  e.status = MapStatus(f.message_status);
+  e.status = MapTwilioMessageStatus(f.message_status);
   e.verification_id = f.message_sid;
   e.message_id = std::move(f.message_sid);
   e.raw_status = std::move(f.message_status);
@@ -117,6 +94,29 @@ DeliveryEvent ToEvent(TwilioFields f, const NormalizeContext& ctx) {
 }
 
 }  // namespace
+
+DeliveryStatus MapTwilioMessageStatus(std::string_view raw) {
+  struct Entry {
+    std::string_view raw;
+    DeliveryStatus status;
+  };
+  static constexpr Entry kTable[] = {
+      {"queued", DeliveryStatus::kQueued},
+      {"accepted", DeliveryStatus::kQueued},
+      {"scheduled", DeliveryStatus::kQueued},
+      {"sending", DeliveryStatus::kQueued},
+      {"sent", DeliveryStatus::kSent},
+      {"delivered", DeliveryStatus::kDelivered},
+      {"read", DeliveryStatus::kRead},
+      {"undelivered", DeliveryStatus::kUndelivered},
+      {"failed", DeliveryStatus::kFailed},
+      {"canceled", DeliveryStatus::kRejected},
+  };
+  for (const Entry& e : kTable) {
+    if (EqualsIgnoreCase(raw, e.raw)) return e.status;
+  }
+  return DeliveryStatus::kUnknown;
+}
 
 Result<Normalized> TwilioMessagingNormalizer::Normalize(
     const InboundWebhook& hook, const NormalizeContext& ctx) const {

@@ -11,6 +11,7 @@
 #include "dlrd/core/inbound_webhook.h"
 #include "dlrd/core/phone.h"
 #include "dlrd/normalize/field_reader.h"
+#include "dlrd/normalize/twilio_normalizer.h"
 
 namespace dlrd {
 namespace {
@@ -137,21 +138,11 @@ Result<std::optional<VerifyFields>> ReadElement(const json& element,
 }
 
 DeliveryStatus MapStatus(Family family, std::string_view status) {
+  // message and attempt-dlr events report the Messaging vocabulary.
+  if (family != Family::kVerification) return MapTwilioMessageStatus(status);
   struct Entry {
     std::string_view raw;
     DeliveryStatus status;
-  };
-  static constexpr Entry kMessageTable[] = {
-      {"queued", DeliveryStatus::kQueued},
-      {"accepted", DeliveryStatus::kQueued},
-      {"scheduled", DeliveryStatus::kQueued},
-      {"sending", DeliveryStatus::kQueued},
-      {"sent", DeliveryStatus::kSent},
-      {"delivered", DeliveryStatus::kDelivered},
-      {"read", DeliveryStatus::kRead},
-      {"undelivered", DeliveryStatus::kUndelivered},
-      {"failed", DeliveryStatus::kFailed},
-      {"canceled", DeliveryStatus::kRejected},
   };
   static constexpr Entry kVerificationTable[] = {
       {"pending", DeliveryStatus::kSent},
@@ -160,14 +151,8 @@ DeliveryStatus MapStatus(Family family, std::string_view status) {
       {"expired", DeliveryStatus::kExpired},
       {"max-attempts-reached", DeliveryStatus::kFailed},
   };
-  if (family == Family::kVerification) {
-    for (const Entry& e : kVerificationTable) {
-      if (EqualsIgnoreCase(status, e.raw)) return e.status;
-    }
-  } else {
-    for (const Entry& e : kMessageTable) {
-      if (EqualsIgnoreCase(status, e.raw)) return e.status;
-    }
+  for (const Entry& e : kVerificationTable) {
+    if (EqualsIgnoreCase(status, e.raw)) return e.status;
   }
   return DeliveryStatus::kUnknown;
 }

@@ -2,11 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <cctype>
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -14,62 +10,34 @@
 #include <ostream>
 #include <regex>
 #include <set>
-#include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "dlrd/normalize/payload_normalizer.h"
+#include "testutil/normalizer_fixture.h"
 
 namespace dlrd {
 namespace {
 
-namespace fs = std::filesystem;
+using testutil::kEventId;
+using testutil::kReceivedAtMs;
 
-constexpr int64_t kReceivedAtMs = 1735689600123;
+constexpr char kDir[] = "sinch_sms";
 constexpr char kSource[] = "sinch-sms";
-constexpr char kEventId[] = "msg_2b7Jd9QkzX1c0mVnW4pA";
 constexpr char kSdkBatch[] = "01FC66621XXXXX119Z8PMV1QPQ";
 
-fs::path FixtureDir() { return fs::path(DLRD_TEST_DATA_DIR) / "sinch_sms"; }
-
-// Reads a fixture byte for byte; fails the test if it cannot be opened.
-std::string ReadFixture(const std::string& name) {
-  std::ifstream in(FixtureDir() / name, std::ios::binary);
-  EXPECT_TRUE(in.is_open()) << "cannot open fixture " << name;
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 InboundWebhook HookWithBody(std::string body) {
-  InboundWebhook hook;
-  hook.source = kSource;
-  hook.method = "POST";
-  hook.target = "/webhooks/sinch-sms";
-  hook.headers = {{"Content-Type", "application/json"}};
-  hook.body = std::move(body);
-  return hook;
+  return testutil::MakeHook(kSource, testutil::kJsonType, std::move(body));
 }
 
-InboundWebhook HookFor(const std::string& fixture) {
-  return HookWithBody(ReadFixture(fixture));
+InboundWebhook HookFor(std::string_view file) {
+  return HookWithBody(testutil::ReadFixture(kDir, file));
 }
 
 NormalizeContext Context(std::string event_id = "") {
-  NormalizeContext ctx;
-  ctx.source = kSource;
-  ctx.received_at_ms = kReceivedAtMs;
-  ctx.event_id = std::move(event_id);
-  return ctx;
-}
-
-std::string TestName(std::string_view file) {
-  std::string name;
-  for (char c : file.substr(0, file.find('.'))) {
-    name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-  }
-  return name;
+  return testutil::MakeContext(kSource, kReceivedAtMs, std::move(event_id));
 }
 
 // --- Bodies that normalize (to zero or more events) -----------------------
@@ -247,12 +215,7 @@ const std::vector<ValidCase>& ValidCases() {
 
 // --- Bodies that are rejected ---------------------------------------------
 
-struct InvalidCase {
-  const char* file;
-  const char* error;
-};
-
-void PrintTo(const InvalidCase& c, std::ostream* os) { *os << c.file; }
+using testutil::InvalidCase;
 
 const InvalidCase kInvalidCases[] = {
     {"empty_body.txt", "body: empty"},
@@ -288,12 +251,7 @@ TEST(SinchSmsFixturesTest, TablesMatchFixtureDirectory) {
   std::multiset<std::string> listed;
   for (const ValidCase& c : ValidCases()) listed.insert(c.file);
   for (const InvalidCase& c : kInvalidCases) listed.insert(c.file);
-  std::multiset<std::string> on_disk;
-  ASSERT_TRUE(fs::is_directory(FixtureDir())) << FixtureDir();
-  for (const fs::directory_entry& e : fs::directory_iterator(FixtureDir())) {
-    std::string name = e.path().filename().string();
-    if (e.is_regular_file() && name != "README.md") on_disk.insert(name);
-  }
+  const std::multiset<std::string> on_disk = testutil::ListFixtures(kDir);
   EXPECT_EQ(on_disk.size(), 47u);
   EXPECT_EQ(listed, on_disk);
 }
@@ -310,13 +268,7 @@ void ExpectEvent(const ValidCase& c, const ExpectedEvent& x,
   EXPECT_EQ(e.error_code, x.error_code);
   EXPECT_EQ(e.latency_ms, std::nullopt);
   EXPECT_EQ(e.recipient, x.recipient);
-  // Fixtures use only +44 7700 900xxx (GB) and +1 202 555-01xx (US).
-  const std::string_view r = x.recipient;
-  const char* country = r.empty()                ? ""
-                        : r.rfind("+44", 0) == 0 ? "GB"
-                        : r.rfind("+1", 0) == 0  ? "US"
-                                                 : "?";
-  EXPECT_EQ(e.country, country);
+  EXPECT_EQ(e.country, testutil::FixtureCountry(x.recipient));
   EXPECT_EQ(e.received_at_ms, kReceivedAtMs);
 }
 
@@ -365,25 +317,19 @@ TEST_P(SinchSmsValidTest, SignatureEventIdHeadsTheDedupeKey) {
 TEST_P(SinchSmsValidTest, KeysAreUniqueWithinTheBodyAndStable) {
   const ValidCase& c = GetParam();
   for (const char* event_id : {"", kEventId}) {
-    Result<Normalized> a =
+    SCOPED_TRACE(testing::Message() << "event id \"" << event_id << "\"");
+    Result<Normalized> r =
         SinchSmsNormalizer().Normalize(HookFor(c.file), Context(event_id));
-    Result<Normalized> b =
-        SinchSmsNormalizer().Normalize(HookFor(c.file), Context(event_id));
-    ASSERT_TRUE(a.ok() && b.ok());
-    std::set<std::string> keys;
-    for (size_t i = 0; i < a.value().events.size(); ++i) {
-      keys.insert(a.value().events[i].dedupe_key);
-      EXPECT_EQ(a.value().events[i].dedupe_key, b.value().events[i].dedupe_key);
-    }
-    EXPECT_EQ(keys.size(), a.value().events.size());
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_TRUE(testutil::HaveDistinctDedupeKeys(r.value().events));
+    testutil::ExpectStableDedupeKeys(SinchSmsNormalizer(), HookFor(c.file),
+                                     Context(event_id));
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, SinchSmsValidTest,
                          testing::ValuesIn(ValidCases()),
-                         [](const testing::TestParamInfo<ValidCase>& info) {
-                           return TestName(info.param.file);
-                         });
+                         testutil::FixtureParamName());
 
 class SinchSmsInvalidTest : public testing::TestWithParam<InvalidCase> {};
 
@@ -399,16 +345,12 @@ TEST_P(SinchSmsInvalidTest, RejectsWithoutLeakingTheNumber) {
   EXPECT_EQ(message.find("7700"), std::string::npos) << message;
   const std::string no_index =
       std::regex_replace(message, std::regex(R"(\[[0-9]+\])"), "");
-  EXPECT_TRUE(std::none_of(no_index.begin(), no_index.end(), [](char ch) {
-    return ch >= '0' && ch <= '9';
-  })) << message;
+  EXPECT_TRUE(testutil::HasNoDigit(no_index)) << message;
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, SinchSmsInvalidTest,
                          testing::ValuesIn(kInvalidCases),
-                         [](const testing::TestParamInfo<InvalidCase>& info) {
-                           return TestName(info.param.file);
-                         });
+                         testutil::FixtureParamName());
 
 // --- Mapping and dedupe ---------------------------------------------------
 
@@ -526,11 +468,8 @@ TEST(SinchSmsNormalizerTest, ProviderName) {
 }
 
 TEST(SinchSmsNormalizerTest, SourceComesFromContext) {
-  InboundWebhook hook = HookFor("recipient_delivered.json");
-  hook.source = "path-segment";
-  Result<Normalized> r = SinchSmsNormalizer().Normalize(hook, Context());
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(r.value().events[0].source, kSource);
+  testutil::ExpectSourceFromContext(
+      SinchSmsNormalizer(), HookFor("recipient_delivered.json"), Context());
 }
 
 TEST(SinchSmsFactoryTest, MakesSinchSms) {

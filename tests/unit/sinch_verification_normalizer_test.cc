@@ -2,68 +2,43 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <cctype>
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "dlrd/normalize/payload_normalizer.h"
+#include "testutil/normalizer_fixture.h"
 
 namespace dlrd {
 namespace {
 
-namespace fs = std::filesystem;
+using testutil::kEventId;
+using testutil::kReceivedAtMs;
 
-constexpr int64_t kReceivedAtMs = 1735689600123;
+constexpr char kDir[] = "sinch_verification";
 constexpr char kSource[] = "sinch-verify";
-constexpr char kEventId[] = "msg_2b7Jd9QkzX1c0mVnW4pA";
 constexpr char kAllow[] = R"({"action":"allow"})";
 constexpr char kDeny[] = R"({"action":"deny"})";
 
-fs::path FixtureDir() {
-  return fs::path(DLRD_TEST_DATA_DIR) / "sinch_verification";
-}
-
-// Reads a fixture byte for byte; fails the test if it cannot be opened.
-std::string ReadFixture(const std::string& name) {
-  std::ifstream in(FixtureDir() / name, std::ios::binary);
-  EXPECT_TRUE(in.is_open()) << "cannot open fixture " << name;
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 InboundWebhook HookWithBody(std::string body) {
-  InboundWebhook hook;
-  hook.source = kSource;
-  hook.method = "POST";
-  hook.target = "/webhooks/sinch-verify";
-  hook.headers = {{"Content-Type", "application/json; charset=utf-8"}};
-  hook.body = std::move(body);
-  return hook;
+  return testutil::MakeHook(kSource, "application/json; charset=utf-8",
+                            std::move(body));
 }
 
-InboundWebhook HookFor(const std::string& fixture) {
-  return HookWithBody(ReadFixture(fixture));
+InboundWebhook HookFor(std::string_view file) {
+  return HookWithBody(testutil::ReadFixture(kDir, file));
 }
 
 NormalizeContext Context(std::string event_id = "") {
-  NormalizeContext ctx;
-  ctx.source = kSource;
-  ctx.received_at_ms = kReceivedAtMs;
-  ctx.event_id = std::move(event_id);
-  return ctx;
+  return testutil::MakeContext(kSource, kReceivedAtMs, std::move(event_id));
 }
 
 FormatOptions Action(const char* action) {
@@ -74,14 +49,6 @@ FormatOptions Action(const char* action) {
 
 SinchVerificationNormalizer Allowing() {
   return SinchVerificationNormalizer(FormatOptions{});
-}
-
-std::string TestName(std::string_view file) {
-  std::string name;
-  for (char c : file.substr(0, file.find('.'))) {
-    name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-  }
-  return name;
 }
 
 // --- Bodies that normalize to one event -----------------------------------
@@ -206,12 +173,7 @@ const char* const kIgnoredCases[] = {
 
 // --- Bodies that are rejected ---------------------------------------------
 
-struct InvalidCase {
-  const char* file;
-  const char* error;
-};
-
-void PrintTo(const InvalidCase& c, std::ostream* os) { *os << c.file; }
+using testutil::InvalidCase;
 
 const InvalidCase kInvalidCases[] = {
     {"empty_body.txt", "body: empty"},
@@ -245,12 +207,7 @@ TEST(SinchVerificationFixturesTest, TablesMatchFixtureDirectory) {
   for (const ValidCase& c : kValidCases) listed.insert(c.file);
   for (const char* file : kIgnoredCases) listed.insert(file);
   for (const InvalidCase& c : kInvalidCases) listed.insert(c.file);
-  std::multiset<std::string> on_disk;
-  ASSERT_TRUE(fs::is_directory(FixtureDir())) << FixtureDir();
-  for (const fs::directory_entry& e : fs::directory_iterator(FixtureDir())) {
-    std::string name = e.path().filename().string();
-    if (e.is_regular_file() && name != "README.md") on_disk.insert(name);
-  }
+  const std::multiset<std::string> on_disk = testutil::ListFixtures(kDir);
   EXPECT_EQ(on_disk.size(), 49u);
   EXPECT_EQ(listed, on_disk);
 }
@@ -268,13 +225,7 @@ void ExpectEvent(const ValidCase& c, const DeliveryEvent& e) {
   EXPECT_EQ(e.error_code, c.error_code);
   EXPECT_EQ(e.latency_ms, std::nullopt);
   EXPECT_EQ(e.recipient, c.recipient);
-  // Fixtures use only +44 7700 900xxx (GB) and +1 202 555-01xx (US).
-  const std::string_view r = c.recipient;
-  const char* country = r.empty()                ? ""
-                        : r.rfind("+44", 0) == 0 ? "GB"
-                        : r.rfind("+1", 0) == 0  ? "US"
-                                                 : "?";
-  EXPECT_EQ(e.country, country);
+  EXPECT_EQ(e.country, testutil::FixtureCountry(c.recipient));
   EXPECT_EQ(e.received_at_ms, kReceivedAtMs);
 }
 
@@ -322,18 +273,13 @@ TEST_P(SinchVerificationValidTest, DenyOptionChangesOnlyTheReply) {
 }
 
 TEST_P(SinchVerificationValidTest, KeyIsStableAcrossIdenticalBodies) {
-  const ValidCase& c = GetParam();
-  Result<Normalized> a = Allowing().Normalize(HookFor(c.file), Context());
-  Result<Normalized> b = Allowing().Normalize(HookFor(c.file), Context());
-  ASSERT_TRUE(a.ok() && b.ok());
-  EXPECT_EQ(a.value().events[0].dedupe_key, b.value().events[0].dedupe_key);
+  testutil::ExpectStableDedupeKeys(Allowing(), HookFor(GetParam().file),
+                                   Context());
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, SinchVerificationValidTest,
                          testing::ValuesIn(kValidCases),
-                         [](const testing::TestParamInfo<ValidCase>& info) {
-                           return TestName(info.param.file);
-                         });
+                         testutil::FixtureParamName());
 
 class SinchVerificationIgnoredTest
     : public testing::TestWithParam<const char*> {};
@@ -350,9 +296,7 @@ TEST_P(SinchVerificationIgnoredTest, AcceptedWithoutEventOrReply) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, SinchVerificationIgnoredTest,
                          testing::ValuesIn(kIgnoredCases),
-                         [](const testing::TestParamInfo<const char*>& info) {
-                           return TestName(info.param);
-                         });
+                         testutil::FixtureParamName());
 
 class SinchVerificationInvalidTest
     : public testing::TestWithParam<InvalidCase> {};
@@ -364,19 +308,13 @@ TEST_P(SinchVerificationInvalidTest, RejectsWithoutLeakingTheNumber) {
   ASSERT_FALSE(r.ok());
   const std::string& message = r.status().message();
   EXPECT_EQ(message, c.error);
-  // Every rejecting fixture that carries a number uses +44 7700 900123; no
-  // error message may echo any digit of it (nor of the id).
-  EXPECT_EQ(message.find("7700"), std::string::npos) << message;
-  EXPECT_TRUE(std::none_of(message.begin(), message.end(), [](char ch) {
-    return ch >= '0' && ch <= '9';
-  })) << message;
+  // No digit of the number (+44 7700 900123), nor of the id.
+  testutil::ExpectNoNumberLeak(message);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, SinchVerificationInvalidTest,
                          testing::ValuesIn(kInvalidCases),
-                         [](const testing::TestParamInfo<InvalidCase>& info) {
-                           return TestName(info.param.file);
-                         });
+                         testutil::FixtureParamName());
 
 // --- Mappings -------------------------------------------------------------
 
@@ -548,11 +486,8 @@ TEST(SinchVerificationNormalizerTest, ProviderName) {
 }
 
 TEST(SinchVerificationNormalizerTest, SourceComesFromContext) {
-  InboundWebhook hook = HookFor("result_successful.json");
-  hook.source = "path-segment";
-  Result<Normalized> r = Allowing().Normalize(hook, Context());
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(r.value().events[0].source, kSource);
+  testutil::ExpectSourceFromContext(
+      Allowing(), HookFor("result_successful.json"), Context());
 }
 
 TEST(SinchVerificationFactoryTest, MakesSinchVerificationWithOptions) {

@@ -2,70 +2,38 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <cctype>
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <memory>
 #include <ostream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "dlrd/normalize/payload_normalizer.h"
+#include "testutil/normalizer_fixture.h"
 
 namespace dlrd {
 namespace {
 
-namespace fs = std::filesystem;
+using testutil::kEventId;
+using testutil::kReceivedAtMs;
 
-constexpr int64_t kReceivedAtMs = 1735689600123;
+constexpr char kDir[] = "twilio";
 constexpr char kSource[] = "twilio-prod";
-constexpr char kEventId[] = "msg_2b7Jd9QkzX1c0mVnW4pA";
-
-fs::path FixtureDir() { return fs::path(DLRD_TEST_DATA_DIR) / "twilio"; }
-
-// Reads a fixture byte for byte; fails the test if it cannot be opened.
-std::string ReadFixture(const std::string& name) {
-  std::ifstream in(FixtureDir() / name, std::ios::binary);
-  EXPECT_TRUE(in.is_open()) << "cannot open fixture " << name;
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 InboundWebhook HookWithBody(std::string body) {
-  InboundWebhook hook;
-  hook.source = kSource;
-  hook.method = "POST";
-  hook.target = "/webhooks/twilio-prod";
-  hook.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
-  hook.body = std::move(body);
-  return hook;
+  return testutil::MakeHook(kSource, testutil::kFormType, std::move(body));
 }
 
-InboundWebhook HookFor(const std::string& fixture) {
-  return HookWithBody(ReadFixture(fixture));
+InboundWebhook HookFor(std::string_view file) {
+  return HookWithBody(testutil::ReadFixture(kDir, file));
 }
 
 NormalizeContext Context(std::string event_id = "") {
-  NormalizeContext ctx;
-  ctx.source = kSource;
-  ctx.received_at_ms = kReceivedAtMs;
-  ctx.event_id = std::move(event_id);
-  return ctx;
-}
-
-std::string TestName(std::string_view file) {
-  std::string name;
-  for (char c : file.substr(0, file.find('.'))) {
-    name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-  }
-  return name;
+  return testutil::MakeContext(kSource, kReceivedAtMs, std::move(event_id));
 }
 
 // --- Bodies that normalize to one event -----------------------------------
@@ -136,12 +104,7 @@ const ValidCase kValidCases[] = {
 
 // --- Bodies that are rejected ---------------------------------------------
 
-struct InvalidCase {
-  const char* file;
-  const char* error;
-};
-
-void PrintTo(const InvalidCase& c, std::ostream* os) { *os << c.file; }
+using testutil::InvalidCase;
 
 const InvalidCase kInvalidCases[] = {
     {"empty_body.txt", "body: empty"},
@@ -166,12 +129,7 @@ TEST(TwilioFixturesTest, TablesMatchFixtureDirectory) {
   std::multiset<std::string> listed;
   for (const ValidCase& c : kValidCases) listed.insert(c.file);
   for (const InvalidCase& c : kInvalidCases) listed.insert(c.file);
-  std::multiset<std::string> on_disk;
-  ASSERT_TRUE(fs::is_directory(FixtureDir())) << FixtureDir();
-  for (const fs::directory_entry& e : fs::directory_iterator(FixtureDir())) {
-    std::string name = e.path().filename().string();
-    if (e.is_regular_file() && name != "README.md") on_disk.insert(name);
-  }
+  const std::multiset<std::string> on_disk = testutil::ListFixtures(kDir);
   EXPECT_EQ(on_disk.size(), 27u);
   EXPECT_EQ(listed, on_disk);
 }
@@ -189,13 +147,7 @@ void ExpectEvent(const ValidCase& c, const DeliveryEvent& e) {
   EXPECT_EQ(e.error_code, c.error_code);
   EXPECT_EQ(e.latency_ms, std::nullopt);
   EXPECT_EQ(e.recipient, c.recipient);
-  // Fixtures use only +44 7700 900xxx (GB) and +1 202 555-01xx (US).
-  const std::string_view r = c.recipient;
-  const char* country = r.empty()                ? ""
-                        : r.rfind("+44", 0) == 0 ? "GB"
-                        : r.rfind("+1", 0) == 0  ? "US"
-                                                 : "?";
-  EXPECT_EQ(e.country, country);
+  EXPECT_EQ(e.country, testutil::FixtureCountry(c.recipient));
   EXPECT_EQ(e.received_at_ms, kReceivedAtMs);
 }
 
@@ -225,9 +177,7 @@ TEST_P(TwilioValidTest, SignatureEventIdIsTheDedupeKey) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, TwilioValidTest,
                          testing::ValuesIn(kValidCases),
-                         [](const testing::TestParamInfo<ValidCase>& info) {
-                           return TestName(info.param.file);
-                         });
+                         testutil::FixtureParamName());
 
 class TwilioInvalidTest : public testing::TestWithParam<InvalidCase> {};
 
@@ -239,19 +189,12 @@ TEST_P(TwilioInvalidTest, RejectsWithoutLeakingTheNumber) {
   ASSERT_FALSE(r.ok());
   const std::string& message = r.status().message();
   EXPECT_EQ(message, c.error);
-  // Every rejecting fixture that carries a number uses +44 7700 900xxx; no
-  // error message may echo any digit of it.
-  EXPECT_EQ(message.find("7700"), std::string::npos) << message;
-  EXPECT_TRUE(std::none_of(message.begin(), message.end(), [](char ch) {
-    return ch >= '0' && ch <= '9';
-  })) << message;
+  testutil::ExpectNoNumberLeak(message);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, TwilioInvalidTest,
                          testing::ValuesIn(kInvalidCases),
-                         [](const testing::TestParamInfo<InvalidCase>& info) {
-                           return TestName(info.param.file);
-                         });
+                         testutil::FixtureParamName());
 
 // --- Every documented status value ----------------------------------------
 
@@ -320,11 +263,8 @@ TEST(TwilioMessagingNormalizerTest, DedupeKeysDifferPerMessageAndStatus) {
 }
 
 TEST(TwilioMessagingNormalizerTest, SourceComesFromContext) {
-  InboundWebhook hook = HookFor("delivered_sms.txt");
-  hook.source = "path-segment";
-  Result<Normalized> r = TwilioMessagingNormalizer().Normalize(hook, Context());
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(r.value().events[0].source, kSource);
+  testutil::ExpectSourceFromContext(TwilioMessagingNormalizer(),
+                                    HookFor("delivered_sms.txt"), Context());
 }
 
 TEST(TwilioMessagingFactoryTest, MakesTwilioMessaging) {

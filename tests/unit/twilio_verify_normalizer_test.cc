@@ -2,72 +2,41 @@
 
 #include <gtest/gtest.h>
 
-#include <cctype>
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "dlrd/normalize/payload_normalizer.h"
+#include "testutil/normalizer_fixture.h"
 
 namespace dlrd {
 namespace {
-
-namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr int64_t kReceivedAtMs = 1735689600123;
+using testutil::kEventId;
+using testutil::kReceivedAtMs;
+
+constexpr char kDir[] = "twilio_verify";
 constexpr char kSource[] = "twilio-verify";
-constexpr char kEventId[] = "msg_2b7Jd9QkzX1c0mVnW4pA";
-
-fs::path FixtureDir() { return fs::path(DLRD_TEST_DATA_DIR) / "twilio_verify"; }
-
-// Reads a fixture byte for byte; fails the test if it cannot be opened.
-std::string ReadFixture(const std::string& name) {
-  std::ifstream in(FixtureDir() / name, std::ios::binary);
-  EXPECT_TRUE(in.is_open()) << "cannot open fixture " << name;
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 InboundWebhook HookWithBody(std::string body) {
-  InboundWebhook hook;
-  hook.source = kSource;
-  hook.method = "POST";
-  hook.target = "/webhooks/twilio-verify";
-  hook.headers = {{"Content-Type", "application/json"}};
-  hook.body = std::move(body);
-  return hook;
+  return testutil::MakeHook(kSource, testutil::kJsonType, std::move(body));
 }
 
-InboundWebhook HookFor(const std::string& fixture) {
-  return HookWithBody(ReadFixture(fixture));
+InboundWebhook HookFor(std::string_view file) {
+  return HookWithBody(testutil::ReadFixture(kDir, file));
 }
 
 NormalizeContext Context(std::string event_id = "") {
-  NormalizeContext ctx;
-  ctx.source = kSource;
-  ctx.received_at_ms = kReceivedAtMs;
-  ctx.event_id = std::move(event_id);
-  return ctx;
-}
-
-std::string TestName(std::string_view file) {
-  std::string name;
-  for (char c : file.substr(0, file.find('.'))) {
-    name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-  }
-  return name;
+  return testutil::MakeContext(kSource, kReceivedAtMs, std::move(event_id));
 }
 
 // Fixture SIDs: VE/VL + 32 hex digits ending in the fixture's number.
@@ -212,12 +181,7 @@ const std::vector<ValidCase>& ValidCases() {
 
 // --- Bodies that are rejected ---------------------------------------------
 
-struct InvalidCase {
-  const char* file;
-  const char* error;
-};
-
-void PrintTo(const InvalidCase& c, std::ostream* os) { *os << c.file; }
+using testutil::InvalidCase;
 
 const InvalidCase kInvalidCases[] = {
     {"empty_body.txt", "body: empty"},
@@ -250,12 +214,7 @@ TEST(TwilioVerifyFixturesTest, TablesMatchFixtureDirectory) {
   std::multiset<std::string> listed;
   for (const ValidCase& c : ValidCases()) listed.insert(c.file);
   for (const InvalidCase& c : kInvalidCases) listed.insert(c.file);
-  std::multiset<std::string> on_disk;
-  ASSERT_TRUE(fs::is_directory(FixtureDir())) << FixtureDir();
-  for (const fs::directory_entry& e : fs::directory_iterator(FixtureDir())) {
-    std::string name = e.path().filename().string();
-    if (e.is_regular_file() && name != "README.md") on_disk.insert(name);
-  }
+  const std::multiset<std::string> on_disk = testutil::ListFixtures(kDir);
   EXPECT_EQ(on_disk.size(), 38u);
   EXPECT_EQ(listed, on_disk);
 }
@@ -302,34 +261,22 @@ TEST_P(TwilioVerifyValidTest, SignatureEventIdPrefixesEveryKey) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   const std::vector<DeliveryEvent>& events = r.value().events;
   ASSERT_EQ(events.size(), c.events.size());
-  std::set<std::string> keys;
   for (size_t i = 0; i < events.size(); ++i) {
     ExpectEvent(c.events[i], events[i]);
     EXPECT_EQ(events[i].dedupe_key,
               JoinKeyParts({kEventId, c.events[i].ce_id}));
-    keys.insert(events[i].dedupe_key);
   }
-  EXPECT_EQ(keys.size(), events.size()) << "two events share a key";
+  EXPECT_TRUE(testutil::HaveDistinctDedupeKeys(events));
 }
 
 TEST_P(TwilioVerifyValidTest, KeysAreStableAcrossIdenticalBodies) {
-  const ValidCase& c = GetParam();
-  TwilioVerifyEventsNormalizer n;
-  Result<Normalized> first = n.Normalize(HookFor(c.file), Context());
-  Result<Normalized> again = n.Normalize(HookFor(c.file), Context());
-  ASSERT_TRUE(first.ok() && again.ok());
-  ASSERT_EQ(first.value().events.size(), again.value().events.size());
-  for (size_t i = 0; i < first.value().events.size(); ++i) {
-    EXPECT_EQ(first.value().events[i].dedupe_key,
-              again.value().events[i].dedupe_key);
-  }
+  testutil::ExpectStableDedupeKeys(TwilioVerifyEventsNormalizer(),
+                                   HookFor(GetParam().file), Context());
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, TwilioVerifyValidTest,
                          testing::ValuesIn(ValidCases()),
-                         [](const testing::TestParamInfo<ValidCase>& info) {
-                           return TestName(info.param.file);
-                         });
+                         testutil::FixtureParamName());
 
 class TwilioVerifyInvalidTest : public testing::TestWithParam<InvalidCase> {};
 
@@ -353,9 +300,7 @@ TEST_P(TwilioVerifyInvalidTest, RejectsWithoutLeakingTheNumber) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, TwilioVerifyInvalidTest,
                          testing::ValuesIn(kInvalidCases),
-                         [](const testing::TestParamInfo<InvalidCase>& info) {
-                           return TestName(info.param.file);
-                         });
+                         testutil::FixtureParamName());
 
 // --- Every documented type, status and channel ----------------------------
 
@@ -635,13 +580,8 @@ TEST(TwilioVerifyEventsNormalizerTest, ProviderName) {
 }
 
 TEST(TwilioVerifyEventsNormalizerTest, SourceComesFromContext) {
-  InboundWebhook hook = HookFor("batch_mixed.json");
-  hook.source = "path-segment";
-  Result<Normalized> r =
-      TwilioVerifyEventsNormalizer().Normalize(hook, Context());
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_FALSE(r.value().events.empty());
-  for (const DeliveryEvent& e : r.value().events) EXPECT_EQ(e.source, kSource);
+  testutil::ExpectSourceFromContext(TwilioVerifyEventsNormalizer(),
+                                    HookFor("batch_mixed.json"), Context());
 }
 
 TEST(TwilioVerifyFactoryTest, MakesTwilioVerifyEvents) {

@@ -2,67 +2,36 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <cctype>
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <memory>
 #include <optional>
 #include <ostream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "dlrd/normalize/payload_normalizer.h"
+#include "testutil/normalizer_fixture.h"
 
 namespace dlrd {
 namespace {
 
-namespace fs = std::filesystem;
+using testutil::kEventId;
+using testutil::kReceivedAtMs;
 
-constexpr int64_t kReceivedAtMs = 1735689600123;
+constexpr char kDir[] = "verifynow";
 constexpr char kSource[] = "mc-prod";
-constexpr char kEventId[] = "msg_2b7Jd9QkzX1c0mVnW4pA";
 
-fs::path FixtureDir() { return fs::path(DLRD_TEST_DATA_DIR) / "verifynow"; }
-
-// Reads a fixture byte for byte; fails the test if it cannot be opened.
-std::string ReadFixture(const std::string& name) {
-  std::ifstream in(FixtureDir() / name, std::ios::binary);
-  EXPECT_TRUE(in.is_open()) << "cannot open fixture " << name;
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-InboundWebhook HookFor(const std::string& fixture) {
-  InboundWebhook hook;
-  hook.source = kSource;
-  hook.method = "POST";
-  hook.target = "/webhooks/mc-prod";
-  hook.headers = {{"Content-Type", "application/json"}};
-  hook.body = ReadFixture(fixture);
-  return hook;
+InboundWebhook HookFor(std::string_view file) {
+  return testutil::MakeHook(kSource, testutil::kJsonType,
+                            testutil::ReadFixture(kDir, file));
 }
 
 NormalizeContext Context(std::string event_id = "") {
-  NormalizeContext ctx;
-  ctx.source = kSource;
-  ctx.received_at_ms = kReceivedAtMs;
-  ctx.event_id = std::move(event_id);
-  return ctx;
-}
-
-std::string TestName(std::string_view file) {
-  std::string name;
-  for (char c : file.substr(0, file.find('.'))) {
-    name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-  }
-  return name;
+  return testutil::MakeContext(kSource, kReceivedAtMs, std::move(event_id));
 }
 
 // --- Bodies that normalize to one event -----------------------------------
@@ -137,12 +106,7 @@ const ValidCase kValidCases[] = {
 
 // --- Bodies that are rejected ---------------------------------------------
 
-struct InvalidCase {
-  const char* file;
-  const char* error;
-};
-
-void PrintTo(const InvalidCase& c, std::ostream* os) { *os << c.file; }
+using testutil::InvalidCase;
 
 const InvalidCase kInvalidCases[] = {
     {"empty_body.txt", "body: empty"},
@@ -183,12 +147,7 @@ TEST(VerifyNowFixturesTest, TablesMatchFixtureDirectory) {
   std::multiset<std::string> listed;
   for (const ValidCase& c : kValidCases) listed.insert(c.file);
   for (const InvalidCase& c : kInvalidCases) listed.insert(c.file);
-  std::multiset<std::string> on_disk;
-  ASSERT_TRUE(fs::is_directory(FixtureDir())) << FixtureDir();
-  for (const fs::directory_entry& e : fs::directory_iterator(FixtureDir())) {
-    std::string name = e.path().filename().string();
-    if (e.is_regular_file() && name != "README.md") on_disk.insert(name);
-  }
+  const std::multiset<std::string> on_disk = testutil::ListFixtures(kDir);
   EXPECT_EQ(on_disk.size(), 45u);
   EXPECT_EQ(listed, on_disk);
 }
@@ -206,13 +165,7 @@ void ExpectEvent(const ValidCase& c, const DeliveryEvent& e) {
   EXPECT_EQ(e.error_code, "");
   EXPECT_EQ(e.latency_ms, c.latency_ms);
   EXPECT_EQ(e.recipient, c.recipient);
-  // Fixtures use only +44 7700 900xxx (GB) and +1 202 555-01xx (US).
-  const std::string_view r = c.recipient;
-  const char* country = r.empty()                ? ""
-                        : r.rfind("+44", 0) == 0 ? "GB"
-                        : r.rfind("+1", 0) == 0  ? "US"
-                                                 : "?";
-  EXPECT_EQ(e.country, country);
+  EXPECT_EQ(e.country, testutil::FixtureCountry(c.recipient));
   EXPECT_EQ(e.received_at_ms, kReceivedAtMs);
 }
 
@@ -241,9 +194,7 @@ TEST_P(VerifyNowValidTest, SignatureEventIdIsTheDedupeKey) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, VerifyNowValidTest,
                          testing::ValuesIn(kValidCases),
-                         [](const testing::TestParamInfo<ValidCase>& info) {
-                           return TestName(info.param.file);
-                         });
+                         testutil::FixtureParamName());
 
 class VerifyNowInvalidTest : public testing::TestWithParam<InvalidCase> {};
 
@@ -255,19 +206,12 @@ TEST_P(VerifyNowInvalidTest, RejectsWithoutLeakingTheNumber) {
   ASSERT_FALSE(r.ok());
   const std::string& message = r.status().message();
   EXPECT_EQ(message, c.error);
-  // Every rejecting fixture that carries a number uses +44 7700 900xxx; no
-  // error message may echo any digit of it.
-  EXPECT_EQ(message.find("7700"), std::string::npos) << message;
-  EXPECT_TRUE(std::none_of(message.begin(), message.end(), [](char ch) {
-    return ch >= '0' && ch <= '9';
-  })) << message;
+  testutil::ExpectNoNumberLeak(message);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, VerifyNowInvalidTest,
                          testing::ValuesIn(kInvalidCases),
-                         [](const testing::TestParamInfo<InvalidCase>& info) {
-                           return TestName(info.param.file);
-                         });
+                         testutil::FixtureParamName());
 
 // --- Content types and the factory ----------------------------------------
 
@@ -333,11 +277,8 @@ TEST(VerifyNowNormalizerTest, DedupeKeysDifferPerStatusAndChannel) {
 }
 
 TEST(VerifyNowNormalizerTest, SourceComesFromContext) {
-  InboundWebhook hook = HookFor("delivered_sms.json");
-  hook.source = "path-segment";
-  Result<Normalized> r = VerifyNowNormalizer().Normalize(hook, Context());
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(r.value().events[0].source, kSource);
+  testutil::ExpectSourceFromContext(VerifyNowNormalizer(),
+                                    HookFor("delivered_sms.json"), Context());
 }
 
 TEST(PayloadNormalizerFactoryTest, MakesVerifyNow) {

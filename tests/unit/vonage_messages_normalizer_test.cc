@@ -2,72 +2,38 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <cctype>
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <memory>
 #include <ostream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "dlrd/normalize/payload_normalizer.h"
+#include "testutil/normalizer_fixture.h"
 
 namespace dlrd {
 namespace {
 
-namespace fs = std::filesystem;
+using testutil::kEventId;
+using testutil::kReceivedAtMs;
 
-constexpr int64_t kReceivedAtMs = 1735689600123;
+constexpr char kDir[] = "vonage_messages";
 constexpr char kSource[] = "vonage-messages-prod";
-constexpr char kEventId[] = "msg_2b7Jd9QkzX1c0mVnW4pA";
-
-fs::path FixtureDir() {
-  return fs::path(DLRD_TEST_DATA_DIR) / "vonage_messages";
-}
-
-// Reads a fixture byte for byte; fails the test if it cannot be opened.
-std::string ReadFixture(const std::string& name) {
-  std::ifstream in(FixtureDir() / name, std::ios::binary);
-  EXPECT_TRUE(in.is_open()) << "cannot open fixture " << name;
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 InboundWebhook HookWithBody(std::string body) {
-  InboundWebhook hook;
-  hook.source = kSource;
-  hook.method = "POST";
-  hook.target = "/webhooks/vonage-messages-prod";
-  hook.headers = {{"Content-Type", "application/json"}};
-  hook.body = std::move(body);
-  return hook;
+  return testutil::MakeHook(kSource, testutil::kJsonType, std::move(body));
 }
 
-InboundWebhook HookFor(const std::string& fixture) {
-  return HookWithBody(ReadFixture(fixture));
+InboundWebhook HookFor(std::string_view file) {
+  return HookWithBody(testutil::ReadFixture(kDir, file));
 }
 
 NormalizeContext Context(std::string event_id = "") {
-  NormalizeContext ctx;
-  ctx.source = kSource;
-  ctx.received_at_ms = kReceivedAtMs;
-  ctx.event_id = std::move(event_id);
-  return ctx;
-}
-
-std::string TestName(std::string_view file) {
-  std::string name;
-  for (char c : file.substr(0, file.find('.'))) {
-    name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-  }
-  return name;
+  return testutil::MakeContext(kSource, kReceivedAtMs, std::move(event_id));
 }
 
 // A status body with the given fields; `to` is a fictional GB number.
@@ -171,12 +137,7 @@ const char* const kInboundCases[] = {
 
 // --- Bodies that are rejected ---------------------------------------------
 
-struct InvalidCase {
-  const char* file;
-  const char* error;
-};
-
-void PrintTo(const InvalidCase& c, std::ostream* os) { *os << c.file; }
+using testutil::InvalidCase;
 
 const InvalidCase kInvalidCases[] = {
     {"empty_body.txt", "body: empty"},
@@ -208,12 +169,7 @@ TEST(VonageMessagesFixturesTest, TablesMatchFixtureDirectory) {
   for (const ValidCase& c : kValidCases) listed.insert(c.file);
   for (const char* file : kInboundCases) listed.insert(file);
   for (const InvalidCase& c : kInvalidCases) listed.insert(c.file);
-  std::multiset<std::string> on_disk;
-  ASSERT_TRUE(fs::is_directory(FixtureDir())) << FixtureDir();
-  for (const fs::directory_entry& e : fs::directory_iterator(FixtureDir())) {
-    std::string name = e.path().filename().string();
-    if (e.is_regular_file() && name != "README.md") on_disk.insert(name);
-  }
+  const std::multiset<std::string> on_disk = testutil::ListFixtures(kDir);
   EXPECT_EQ(on_disk.size(), 37u);
   EXPECT_EQ(listed, on_disk);
 }
@@ -231,13 +187,7 @@ void ExpectEvent(const ValidCase& c, const DeliveryEvent& e) {
   EXPECT_EQ(e.error_code, c.error_code);
   EXPECT_EQ(e.latency_ms, std::nullopt);
   EXPECT_EQ(e.recipient, c.recipient);
-  // Fixtures use only +44 7700 900xxx (GB) and +1 202 555-01xx (US).
-  const std::string_view r = c.recipient;
-  const char* country = r.empty()                ? ""
-                        : r.rfind("+44", 0) == 0 ? "GB"
-                        : r.rfind("+1", 0) == 0  ? "US"
-                                                 : "?";
-  EXPECT_EQ(e.country, country);
+  EXPECT_EQ(e.country, testutil::FixtureCountry(c.recipient));
   EXPECT_EQ(e.received_at_ms, kReceivedAtMs);
 }
 
@@ -265,9 +215,7 @@ TEST_P(VonageMessagesValidTest, SignatureEventIdIsTheDedupeKey) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, VonageMessagesValidTest,
                          testing::ValuesIn(kValidCases),
-                         [](const testing::TestParamInfo<ValidCase>& info) {
-                           return TestName(info.param.file);
-                         });
+                         testutil::FixtureParamName());
 
 class VonageMessagesInboundTest : public testing::TestWithParam<const char*> {};
 
@@ -281,9 +229,7 @@ TEST_P(VonageMessagesInboundTest, AcceptedWithoutEvents) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, VonageMessagesInboundTest,
                          testing::ValuesIn(kInboundCases),
-                         [](const testing::TestParamInfo<const char*>& info) {
-                           return TestName(info.param);
-                         });
+                         testutil::FixtureParamName());
 
 class VonageMessagesInvalidTest : public testing::TestWithParam<InvalidCase> {};
 
@@ -295,19 +241,12 @@ TEST_P(VonageMessagesInvalidTest, RejectsWithoutLeakingTheNumber) {
   ASSERT_FALSE(r.ok());
   const std::string& message = r.status().message();
   EXPECT_EQ(message, c.error);
-  // Every rejecting fixture that carries a number uses +44 7700 900xxx; no
-  // error message may echo any digit of it.
-  EXPECT_EQ(message.find("7700"), std::string::npos) << message;
-  EXPECT_TRUE(std::none_of(message.begin(), message.end(), [](char ch) {
-    return ch >= '0' && ch <= '9';
-  })) << message;
+  testutil::ExpectNoNumberLeak(message);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, VonageMessagesInvalidTest,
                          testing::ValuesIn(kInvalidCases),
-                         [](const testing::TestParamInfo<InvalidCase>& info) {
-                           return TestName(info.param.file);
-                         });
+                         testutil::FixtureParamName());
 
 // --- Every documented status and channel ----------------------------------
 
@@ -416,11 +355,8 @@ TEST(VonageMessagesNormalizerTest, ProviderName) {
 TEST(VonageMessagesNormalizerTest, DedupeKeysStableAcrossRetries) {
   VonageMessagesNormalizer n;
   for (const ValidCase& c : kValidCases) {
-    Result<Normalized> a = n.Normalize(HookFor(c.file), Context());
-    Result<Normalized> b = n.Normalize(HookFor(c.file), Context());
-    ASSERT_TRUE(a.ok() && b.ok()) << c.file;
-    EXPECT_EQ(a.value().events[0].dedupe_key, b.value().events[0].dedupe_key)
-        << c.file;
+    SCOPED_TRACE(c.file);
+    testutil::ExpectStableDedupeKeys(n, HookFor(c.file), Context());
   }
 }
 
@@ -443,11 +379,9 @@ TEST(VonageMessagesNormalizerTest, DedupeKeysDifferPerMessageAndStatus) {
 }
 
 TEST(VonageMessagesNormalizerTest, SourceComesFromContext) {
-  InboundWebhook hook = HookFor("delivered_sms_symfony.json");
-  hook.source = "path-segment";
-  Result<Normalized> r = VonageMessagesNormalizer().Normalize(hook, Context());
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(r.value().events[0].source, kSource);
+  testutil::ExpectSourceFromContext(VonageMessagesNormalizer(),
+                                    HookFor("delivered_sms_symfony.json"),
+                                    Context());
 }
 
 TEST(VonageMessagesFactoryTest, MakesVonageMessages) {

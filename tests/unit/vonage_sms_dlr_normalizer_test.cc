@@ -2,77 +2,42 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <cctype>
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <memory>
 #include <ostream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "dlrd/normalize/payload_normalizer.h"
+#include "testutil/normalizer_fixture.h"
 
 namespace dlrd {
 namespace {
 
-namespace fs = std::filesystem;
+using testutil::kEventId;
+using testutil::kReceivedAtMs;
 
-constexpr int64_t kReceivedAtMs = 1735689600123;
+constexpr char kDir[] = "vonage_sms_dlr";
 constexpr char kSource[] = "vonage-dlr-prod";
-constexpr char kEventId[] = "msg_2b7Jd9QkzX1c0mVnW4pA";
-constexpr char kJson[] = "application/json";
-constexpr char kForm[] = "application/x-www-form-urlencoded";
+constexpr const char* kJson = testutil::kJsonType;
+constexpr const char* kForm = testutil::kFormType;
 
-fs::path FixtureDir() {
-  return fs::path(DLRD_TEST_DATA_DIR) / "vonage_sms_dlr";
-}
-
-// Reads a fixture byte for byte; fails the test if it cannot be opened.
-std::string ReadFixture(const std::string& name) {
-  std::ifstream in(FixtureDir() / name, std::ios::binary);
-  EXPECT_TRUE(in.is_open()) << "cannot open fixture " << name;
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-InboundWebhook HookWithBody(std::string body, std::string content_type) {
-  InboundWebhook hook;
-  hook.source = kSource;
-  hook.method = "POST";
-  hook.target = "/webhooks/vonage-dlr-prod";
-  hook.headers = {{"Content-Type", std::move(content_type)}};
-  hook.body = std::move(body);
-  return hook;
+InboundWebhook HookWithBody(std::string body, std::string_view content_type) {
+  return testutil::MakeHook(kSource, content_type, std::move(body));
 }
 
 // Fixtures ending in .txt are form bodies, the others JSON.
-InboundWebhook HookFor(const std::string& fixture) {
-  const bool form =
-      fixture.size() > 4 && fixture.compare(fixture.size() - 4, 4, ".txt") == 0;
-  return HookWithBody(ReadFixture(fixture), form ? kForm : kJson);
+InboundWebhook HookFor(std::string_view file) {
+  const bool form = file.ends_with(".txt");
+  return HookWithBody(testutil::ReadFixture(kDir, file), form ? kForm : kJson);
 }
 
 NormalizeContext Context(std::string event_id = "") {
-  NormalizeContext ctx;
-  ctx.source = kSource;
-  ctx.received_at_ms = kReceivedAtMs;
-  ctx.event_id = std::move(event_id);
-  return ctx;
-}
-
-std::string TestName(std::string_view file) {
-  std::string name;
-  for (char c : file.substr(0, file.find('.'))) {
-    name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-  }
-  return name;
+  return testutil::MakeContext(kSource, kReceivedAtMs, std::move(event_id));
 }
 
 // --- Bodies that normalize to one event -----------------------------------
@@ -138,12 +103,7 @@ const char* const kInboundCases[] = {
 
 // --- Bodies that are rejected ---------------------------------------------
 
-struct InvalidCase {
-  const char* file;
-  const char* error;
-};
-
-void PrintTo(const InvalidCase& c, std::ostream* os) { *os << c.file; }
+using testutil::InvalidCase;
 
 const InvalidCase kInvalidCases[] = {
     {"empty_form.txt", "body: empty"},
@@ -174,12 +134,7 @@ TEST(VonageSmsDlrFixturesTest, TablesMatchFixtureDirectory) {
   for (const ValidCase& c : kValidCases) listed.insert(c.file);
   for (const char* file : kInboundCases) listed.insert(file);
   for (const InvalidCase& c : kInvalidCases) listed.insert(c.file);
-  std::multiset<std::string> on_disk;
-  ASSERT_TRUE(fs::is_directory(FixtureDir())) << FixtureDir();
-  for (const fs::directory_entry& e : fs::directory_iterator(FixtureDir())) {
-    std::string name = e.path().filename().string();
-    if (e.is_regular_file() && name != "README.md") on_disk.insert(name);
-  }
+  const std::multiset<std::string> on_disk = testutil::ListFixtures(kDir);
   EXPECT_EQ(on_disk.size(), 34u);
   EXPECT_EQ(listed, on_disk);
 }
@@ -197,13 +152,7 @@ void ExpectEvent(const ValidCase& c, const DeliveryEvent& e) {
   EXPECT_EQ(e.error_code, c.error_code);
   EXPECT_EQ(e.latency_ms, std::nullopt);
   EXPECT_EQ(e.recipient, c.recipient);
-  // Fixtures use only +44 7700 900xxx (GB) and +1 202 555-01xx (US).
-  const std::string_view r = c.recipient;
-  const char* country = r.empty()                ? ""
-                        : r.rfind("+44", 0) == 0 ? "GB"
-                        : r.rfind("+1", 0) == 0  ? "US"
-                                                 : "?";
-  EXPECT_EQ(e.country, country);
+  EXPECT_EQ(e.country, testutil::FixtureCountry(c.recipient));
   EXPECT_EQ(e.received_at_ms, kReceivedAtMs);
 }
 
@@ -236,9 +185,7 @@ TEST_P(VonageSmsDlrValidTest, SignatureEventIdIsTheDedupeKey) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, VonageSmsDlrValidTest,
                          testing::ValuesIn(kValidCases),
-                         [](const testing::TestParamInfo<ValidCase>& info) {
-                           return TestName(info.param.file);
-                         });
+                         testutil::FixtureParamName());
 
 class VonageSmsDlrInboundTest : public testing::TestWithParam<const char*> {};
 
@@ -251,9 +198,7 @@ TEST_P(VonageSmsDlrInboundTest, AcceptedWithoutEvents) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, VonageSmsDlrInboundTest,
                          testing::ValuesIn(kInboundCases),
-                         [](const testing::TestParamInfo<const char*>& info) {
-                           return TestName(info.param);
-                         });
+                         testutil::FixtureParamName());
 
 class VonageSmsDlrInvalidTest : public testing::TestWithParam<InvalidCase> {};
 
@@ -265,19 +210,12 @@ TEST_P(VonageSmsDlrInvalidTest, RejectsWithoutLeakingTheNumber) {
   ASSERT_FALSE(r.ok());
   const std::string& message = r.status().message();
   EXPECT_EQ(message, c.error);
-  // Every rejecting fixture that carries a number uses +44 7700 900xxx; no
-  // error message may echo any digit of it.
-  EXPECT_EQ(message.find("7700"), std::string::npos) << message;
-  EXPECT_TRUE(std::none_of(message.begin(), message.end(), [](char ch) {
-    return ch >= '0' && ch <= '9';
-  })) << message;
+  testutil::ExpectNoNumberLeak(message);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, VonageSmsDlrInvalidTest,
                          testing::ValuesIn(kInvalidCases),
-                         [](const testing::TestParamInfo<InvalidCase>& info) {
-                           return TestName(info.param.file);
-                         });
+                         testutil::FixtureParamName());
 
 // --- Every documented status, both encodings ------------------------------
 
@@ -389,11 +327,8 @@ TEST(VonageSmsDlrNormalizerTest, ProviderName) {
 TEST(VonageSmsDlrNormalizerTest, DedupeKeysStableAcrossRetries) {
   VonageSmsDlrNormalizer n;
   for (const ValidCase& c : kValidCases) {
-    Result<Normalized> a = n.Normalize(HookFor(c.file), Context());
-    Result<Normalized> b = n.Normalize(HookFor(c.file), Context());
-    ASSERT_TRUE(a.ok() && b.ok()) << c.file;
-    EXPECT_EQ(a.value().events[0].dedupe_key, b.value().events[0].dedupe_key)
-        << c.file;
+    SCOPED_TRACE(c.file);
+    testutil::ExpectStableDedupeKeys(n, HookFor(c.file), Context());
   }
 }
 
@@ -410,11 +345,8 @@ TEST(VonageSmsDlrNormalizerTest, DedupeKeysDifferPerReceipt) {
 }
 
 TEST(VonageSmsDlrNormalizerTest, SourceComesFromContext) {
-  InboundWebhook hook = HookFor("delivered_docs.json");
-  hook.source = "path-segment";
-  Result<Normalized> r = VonageSmsDlrNormalizer().Normalize(hook, Context());
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(r.value().events[0].source, kSource);
+  testutil::ExpectSourceFromContext(VonageSmsDlrNormalizer(),
+                                    HookFor("delivered_docs.json"), Context());
 }
 
 TEST(VonageSmsDlrFactoryTest, MakesVonageSmsDlr) {

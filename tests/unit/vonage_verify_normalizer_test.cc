@@ -2,70 +2,39 @@
 
 #include <gtest/gtest.h>
 
-#include <cctype>
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <memory>
 #include <optional>
 #include <ostream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "dlrd/normalize/payload_normalizer.h"
+#include "testutil/normalizer_fixture.h"
 
 namespace dlrd {
 namespace {
 
-namespace fs = std::filesystem;
+using testutil::kEventId;
+using testutil::kReceivedAtMs;
 
-constexpr int64_t kReceivedAtMs = 1735689600123;
+constexpr char kDir[] = "vonage_verify";
 constexpr char kSource[] = "vonage-verify-prod";
-constexpr char kEventId[] = "msg_2b7Jd9QkzX1c0mVnW4pA";
-
-fs::path FixtureDir() { return fs::path(DLRD_TEST_DATA_DIR) / "vonage_verify"; }
-
-// Reads a fixture byte for byte; fails the test if it cannot be opened.
-std::string ReadFixture(const std::string& name) {
-  std::ifstream in(FixtureDir() / name, std::ios::binary);
-  EXPECT_TRUE(in.is_open()) << "cannot open fixture " << name;
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 InboundWebhook HookWithBody(std::string body) {
-  InboundWebhook hook;
-  hook.source = kSource;
-  hook.method = "POST";
-  hook.target = "/webhooks/vonage-verify-prod";
-  hook.headers = {{"Content-Type", "application/json"}};
-  hook.body = std::move(body);
-  return hook;
+  return testutil::MakeHook(kSource, testutil::kJsonType, std::move(body));
 }
 
-InboundWebhook HookFor(const std::string& fixture) {
-  return HookWithBody(ReadFixture(fixture));
+InboundWebhook HookFor(std::string_view file) {
+  return HookWithBody(testutil::ReadFixture(kDir, file));
 }
 
 NormalizeContext Context(std::string event_id = "") {
-  NormalizeContext ctx;
-  ctx.source = kSource;
-  ctx.received_at_ms = kReceivedAtMs;
-  ctx.event_id = std::move(event_id);
-  return ctx;
-}
-
-std::string TestName(std::string_view file) {
-  std::string name;
-  for (char c : file.substr(0, file.find('.'))) {
-    name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-  }
-  return name;
+  return testutil::MakeContext(kSource, kReceivedAtMs, std::move(event_id));
 }
 
 // --- Bodies that normalize to events --------------------------------------
@@ -205,12 +174,7 @@ const char* const kIgnoredCases[] = {
 
 // --- Bodies that are rejected ---------------------------------------------
 
-struct InvalidCase {
-  const char* file;
-  const char* error;
-};
-
-void PrintTo(const InvalidCase& c, std::ostream* os) { *os << c.file; }
+using testutil::InvalidCase;
 
 const InvalidCase kInvalidCases[] = {
     {"empty_body.txt", "body: empty"},
@@ -242,12 +206,7 @@ TEST(VonageVerifyFixturesTest, TablesMatchFixtureDirectory) {
   for (const ValidCase& c : kValidCases) listed.insert(c.file);
   for (const char* file : kIgnoredCases) listed.insert(file);
   for (const InvalidCase& c : kInvalidCases) listed.insert(c.file);
-  std::multiset<std::string> on_disk;
-  ASSERT_TRUE(fs::is_directory(FixtureDir())) << FixtureDir();
-  for (const fs::directory_entry& e : fs::directory_iterator(FixtureDir())) {
-    std::string name = e.path().filename().string();
-    if (e.is_regular_file() && name != "README.md") on_disk.insert(name);
-  }
+  const std::multiset<std::string> on_disk = testutil::ListFixtures(kDir);
   EXPECT_EQ(on_disk.size(), 38u);
   EXPECT_EQ(listed, on_disk);
 }
@@ -296,21 +255,17 @@ TEST_P(VonageVerifyValidTest, SignatureEventIdIsTheDedupeKey) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   const std::vector<DeliveryEvent>& events = r.value().events;
   ASSERT_EQ(events.size(), c.events.size());
-  std::set<std::string> keys;
   for (size_t i = 0; i < events.size(); ++i) {
     ExpectEvent(c, c.events[i], events[i]);
     EXPECT_EQ(events[i].dedupe_key.rfind(kEventId, 0), 0u)
         << events[i].dedupe_key;
-    keys.insert(events[i].dedupe_key);
   }
-  EXPECT_EQ(keys.size(), events.size());
+  EXPECT_TRUE(testutil::HaveDistinctDedupeKeys(events));
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, VonageVerifyValidTest,
                          testing::ValuesIn(kValidCases),
-                         [](const testing::TestParamInfo<ValidCase>& info) {
-                           return TestName(info.param.file);
-                         });
+                         testutil::FixtureParamName());
 
 class VonageVerifyIgnoredTest : public testing::TestWithParam<const char*> {};
 
@@ -323,9 +278,7 @@ TEST_P(VonageVerifyIgnoredTest, AcceptedWithoutEvents) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, VonageVerifyIgnoredTest,
                          testing::ValuesIn(kIgnoredCases),
-                         [](const testing::TestParamInfo<const char*>& info) {
-                           return TestName(info.param);
-                         });
+                         testutil::FixtureParamName());
 
 class VonageVerifyInvalidTest : public testing::TestWithParam<InvalidCase> {};
 
@@ -345,9 +298,7 @@ TEST_P(VonageVerifyInvalidTest, RejectsWithExactMessage) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, VonageVerifyInvalidTest,
                          testing::ValuesIn(kInvalidCases),
-                         [](const testing::TestParamInfo<InvalidCase>& info) {
-                           return TestName(info.param.file);
-                         });
+                         testutil::FixtureParamName());
 
 // --- Every documented status and channel ----------------------------------
 
@@ -470,14 +421,8 @@ TEST(VonageVerifyNormalizerTest, ProviderName) {
 TEST(VonageVerifyNormalizerTest, DedupeKeysStableAcrossRetries) {
   VonageVerifyNormalizer n;
   for (const ValidCase& c : kValidCases) {
-    Result<Normalized> a = n.Normalize(HookFor(c.file), Context());
-    Result<Normalized> b = n.Normalize(HookFor(c.file), Context());
-    ASSERT_TRUE(a.ok() && b.ok()) << c.file;
-    ASSERT_EQ(a.value().events.size(), b.value().events.size());
-    for (size_t i = 0; i < a.value().events.size(); ++i) {
-      EXPECT_EQ(a.value().events[i].dedupe_key, b.value().events[i].dedupe_key)
-          << c.file;
-    }
+    SCOPED_TRACE(c.file);
+    testutil::ExpectStableDedupeKeys(n, HookFor(c.file), Context());
   }
 }
 
@@ -500,11 +445,8 @@ TEST(VonageVerifyNormalizerTest, DedupeKeysDifferAcrossAllEvents) {
 }
 
 TEST(VonageVerifyNormalizerTest, SourceComesFromContext) {
-  InboundWebhook hook = HookFor("event_completed_sms.json");
-  hook.source = "path-segment";
-  Result<Normalized> r = VonageVerifyNormalizer().Normalize(hook, Context());
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(r.value().events[0].source, kSource);
+  testutil::ExpectSourceFromContext(
+      VonageVerifyNormalizer(), HookFor("event_completed_sms.json"), Context());
 }
 
 TEST(VonageVerifyFactoryTest, MakesVonageVerify) {

@@ -24,9 +24,18 @@
 // "<MessageSid>:<MessageStatus>" (signatures.md §0 rule 6).
 #pragma once
 
+#include <string_view>
+
+#include "dlrd/core/delivery.h"
 #include "dlrd/normalize/payload_normalizer.h"
 
 namespace dlrd {
+
+// The Messaging status table above: `raw` (compared ignoring ASCII case) to
+// its normalized status, kUnknown for any other value. Shared with the
+// message and attempt-dlr families of twilio-verify-events, which report the
+// same Messaging vocabulary.
+DeliveryStatus MapTwilioMessageStatus(std::string_view raw);
 
 class TwilioMessagingNormalizer final : public PayloadNormalizer {
  public:
