@@ -5,6 +5,7 @@
 root=${1:-.}
 dirs=""
 for d in include/dlrd/core include/dlrd/signature include/dlrd/normalize \
+         include/dlrd/fallback include/dlrd/outbound src/fallback src/outbound \
          include/dlrd/config src/core src/signature src/normalize src/config; do
   [ -d "$root/$d" ] && dirs="$dirs $root/$d"
 done

@@ -6,17 +6,18 @@
 //   2. when no public connection is left (or the grace period ends), the
 //      ingest queue stops: everything queued is committed;
 //   3. the admin listener and the I/O threads stop; exit 0 (1 if fatal).
+#include <prometheus/registry.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <iostream>
 #include <optional>
 #include <thread>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <prometheus/registry.h>
-
 #include "cli/commands.h"
+#include "cli/fallback_engine.h"
 #include "dlrd/build_info.h"
 #include "dlrd/core/clock.h"
 #include "dlrd/ingest/ingest_service.h"
@@ -102,8 +103,10 @@ int RunServe(const std::string& config_path) {
     log.Error("config_invalid", {{"error", sources.status().message()}});
     return 2;
   }
-  auto store = SqliteEventStore::Open(config.store.path,
-                                      {config.store.busy_timeout_ms});
+  SqliteOptions store_options;
+  store_options.busy_timeout_ms = config.store.busy_timeout_ms;
+  store_options.fallback = FallbackRulesOf(config);
+  auto store = SqliteEventStore::Open(config.store.path, store_options);
   if (!store.ok()) {
     log.Error("store_open_failed", {{"database", config.store.path},
                                     {"error", store.status().message()}});
@@ -139,17 +142,28 @@ int RunServe(const std::string& config_path) {
       ingest, clock,
       MakeWebhookGuards(config, rate_limiter ? &*rate_limiter : nullptr),
       &metrics, &log);
+  std::map<std::string, std::string> source_providers;
+  for (const auto& [name, src] : sources.value()) {
+    source_providers[name] = std::string(src.provider());
+  }
+  auto fallback =
+      FallbackEngine::Build(config, source_providers, *registry, clock, log);
+  if (!fallback.ok()) {
+    log.Error("fallback_init_failed", {{"error", fallback.status().message()}});
+    return 1;
+  }
   std::atomic<bool> draining{false};
   AdminHandler admin(
       {registry, std::make_shared<ProcessCollector>()},
-      [&] { return queue.healthy() && !draining.load(); });
+      [&] { return queue.healthy() && !draining.load(); },
+      fallback.value() ? fallback.value()->api() : nullptr);
 
   auto pub = HttpListener::Listen(ioc, config.listen,
                                   {"public", "webhook", config.limits},
                                   webhooks, &metrics, log);
   if (!pub.ok()) {
-    log.Error("listen_failed", {{"listener", "public"},
-                                {"error", pub.status().message()}});
+    log.Error("listen_failed",
+              {{"listener", "public"}, {"error", pub.status().message()}});
     return 1;
   }
   ListenerLimits admin_limits = config.limits;
@@ -157,12 +171,13 @@ int RunServe(const std::string& config_path) {
                                   {"admin", "other", admin_limits}, admin,
                                   &metrics, log);
   if (!adm.ok()) {
-    log.Error("listen_failed", {{"listener", "admin"},
-                                {"error", adm.status().message()}});
+    log.Error("listen_failed",
+              {{"listener", "admin"}, {"error", adm.status().message()}});
     return 1;
   }
 
   queue.Start();
+  if (fallback.value()) fallback.value()->Start();
   pub.value()->Start();
   adm.value()->Start();
 
@@ -180,16 +195,17 @@ int RunServe(const std::string& config_path) {
   });
   std::signal(SIGPIPE, SIG_IGN);
 
-  log.Info("started", {{"version", kVersion},
-                       {"listen", config.listen.host + ":" +
-                                      std::to_string(pub.value()->port())},
-                       {"admin_listen", config.admin_listen.host + ":" +
-                                            std::to_string(adm.value()->port())},
-                       {"database", config.store.path},
-                       {"schema_version", store.value()->schema_version()},
-                       {"sources", config.sources.size()},
-                       {"trusted_proxies", config.trusted_proxies.size()},
-                       {"rate_limit", config.rate_limit ? "on" : "off"}});
+  log.Info("started",
+           {{"version", kVersion},
+            {"listen",
+             config.listen.host + ":" + std::to_string(pub.value()->port())},
+            {"admin_listen", config.admin_listen.host + ":" +
+                                 std::to_string(adm.value()->port())},
+            {"database", config.store.path},
+            {"schema_version", store.value()->schema_version()},
+            {"sources", config.sources.size()},
+            {"trusted_proxies", config.trusted_proxies.size()},
+            {"rate_limit", config.rate_limit ? "on" : "off"}});
   bool any_allowlist = false;
   for (const auto& [name, src] : config.sources) {
     any_allowlist |= !src.allow_ips.empty();
@@ -198,8 +214,9 @@ int RunServe(const std::string& config_path) {
     // Behind nginx with no trusted_proxies, every request comes from the
     // proxy's address: one shared bucket, and allowlists see only nginx.
     log.Warn("client_ip_is_tcp_peer",
-             {{"hint", "behind a reverse proxy, set trusted_proxies to its "
-                       "address so rate_limit and allow_ips see clients"}});
+             {{"hint",
+               "behind a reverse proxy, set trusted_proxies to its "
+               "address so rate_limit and allow_ips see clients"}});
   }
 
   std::vector<std::thread> threads;
@@ -209,6 +226,7 @@ int RunServe(const std::string& config_path) {
   ioc.run();
   for (auto& t : threads) t.join();
   queue.Stop();
+  if (fallback.value()) fallback.value()->Stop();
   return fatal ? 1 : 0;
 }
 

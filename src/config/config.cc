@@ -8,90 +8,16 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "config/fallback_config.h"
+#include "config/object_reader.h"
 #include "dlrd/normalize/payload_normalizer.h"
 
 namespace dlrd {
 namespace {
 
+using config_internal::ObjectReader;
+using config_internal::ReadSecretRef;
 using nlohmann::json;
-
-// Reads typed keys of one JSON object, remembering which were consumed.
-class ObjectReader {
- public:
-  ObjectReader(const json& obj, std::string path)
-      : obj_(obj), path_(std::move(path)) {}
-
-  std::string Key(std::string_view k) const {
-    return path_.empty() ? std::string(k) : path_ + "." + std::string(k);
-  }
-
-  const json* Find(std::string_view k) {
-    seen_.insert(std::string(k));
-    auto it = obj_.find(std::string(k));
-    return it == obj_.end() ? nullptr : &*it;
-  }
-
-  Status String(std::string_view k, std::string* out, bool required = false) {
-    const json* v = Find(k);
-    if (!v) return required ? Missing(k) : Status::Ok();
-    if (!v->is_string()) return Status::Error(Key(k) + ": must be a string");
-    *out = v->get<std::string>();
-    return Status::Ok();
-  }
-
-  Status Bool(std::string_view k, bool* out) {
-    const json* v = Find(k);
-    if (!v) return Status::Ok();
-    if (!v->is_boolean())
-      return Status::Error(Key(k) + ": must be true or false");
-    *out = v->get<bool>();
-    return Status::Ok();
-  }
-
-  template <typename Int>
-  Status Integer(std::string_view k, Int* out, int64_t min, int64_t max) {
-    const json* v = Find(k);
-    if (!v) return Status::Ok();
-    if (!v->is_number_integer()) {
-      return Status::Error(Key(k) + ": must be an integer");
-    }
-    const bool too_big = v->is_number_unsigned() &&
-                         v->get<uint64_t>() > static_cast<uint64_t>(max);
-    const int64_t n = too_big ? max : v->get<int64_t>();
-    if (too_big || n < min || n > max) {
-      return Status::Error(Key(k) + ": must be between " + std::to_string(min) +
-                           " and " + std::to_string(max));
-    }
-    *out = static_cast<Int>(n);
-    return Status::Ok();
-  }
-
-  Status Missing(std::string_view k) const {
-    return Status::Error(Key(k) + ": required");
-  }
-
-  // Call after all reads: any key not asked for is an error.
-  Status NoUnknownKeys() const {
-    for (auto it = obj_.begin(); it != obj_.end(); ++it) {
-      if (!seen_.count(it.key())) {
-        return Status::Error(Key(it.key()) + ": unknown key");
-      }
-    }
-    return Status::Ok();
-  }
-
- private:
-  const json& obj_;
-  std::string path_;
-  std::set<std::string> seen_;
-};
-
-#define DLRD_TRY(expr)                  \
-  do {                                  \
-    if (Status _s = (expr); !_s.ok()) { \
-      return _s;                        \
-    }                                   \
-  } while (0)
 
 Status ReadEndpoint(ObjectReader& r, std::string_view key, Endpoint* out) {
   std::string text;
@@ -178,20 +104,9 @@ Status ReadSecrets(const json& j, const std::string& path, bool demo,
   }
   for (size_t i = 0; i < j.size(); ++i) {
     std::string key = path + "[" + std::to_string(i) + "]";
-    if (!j[i].is_string()) return Status::Error(key + ": must be a string");
-    std::string ref = j[i].get<std::string>();
-    if (ref.rfind("env:", 0) == 0 || ref.rfind("file:", 0) == 0) {
-      auto value = resolve(ref);
-      if (!value.ok())
-        return Status::Error(key + ": " + value.status().message());
-      out->push_back(std::move(value).value());
-    } else if (demo) {
-      out->push_back(ref);
-    } else {
-      return Status::Error(key +
-                           ": literal secrets are refused; use env:NAME or "
-                           "file:PATH (or mark the config \"demo\": true)");
-    }
+    std::string value;
+    DLRD_TRY(ReadSecretRef(j[i], key, demo, resolve, &value));
+    out->push_back(std::move(value));
   }
   return Status::Ok();
 }
@@ -224,7 +139,9 @@ Status ReadSignature(const json& j, const std::string& path, bool demo,
 }
 
 Status ReadSource(const json& j, const std::string& path, bool demo,
-                  const SecretResolver& resolve, SourceConfig* src) {
+                  const SecretResolver& resolve,
+                  const std::map<std::string, ProviderConfig>& providers,
+                  SourceConfig* src) {
   if (!j.is_object()) return Status::Error(path + ": must be an object");
   ObjectReader r(j, path);
   DLRD_TRY(r.String("format", &src->format, /*required=*/true));
@@ -249,6 +166,12 @@ Status ReadSource(const json& j, const std::string& path, bool demo,
       return Status::Error(r.Key("request_action") +
                            ": must be \"allow\" or \"deny\"");
     }
+  }
+  if (const json* f = r.Find("fallback")) {
+    FallbackConfig fallback;
+    DLRD_TRY(config_internal::ReadFallback(*f, r.Key("fallback"), providers,
+                                           &fallback));
+    src->fallback = std::move(fallback);
   }
   return r.NoUnknownKeys();
 }
@@ -333,6 +256,20 @@ Result<Config> ParseConfig(std::string_view text,
     if (const json* s = r.Find("store")) {
       DLRD_TRY(ReadStore(*s, "store", &c.store));
     }
+    if (const json* t = r.Find("admin_token")) {
+      DLRD_TRY(
+          ReadSecretRef(*t, "admin_token", c.demo, resolve, &c.admin_token));
+      if (c.admin_token.size() < 16) {
+        return Status::Error("admin_token: must be at least 16 characters");
+      }
+    }
+    if (const json* p = r.Find("providers")) {
+      DLRD_TRY(
+          config_internal::ReadProviders(*p, c.demo, resolve, &c.providers));
+    }
+    if (const json* o = r.Find("outbox")) {
+      DLRD_TRY(config_internal::ReadOutbox(*o, &c.outbox));
+    }
     const json* sources = r.Find("sources");
     if (!sources) return r.Missing("sources");
     if (!sources->is_object() || sources->empty()) {
@@ -347,7 +284,8 @@ Result<Config> ParseConfig(std::string_view text,
       }
       SourceConfig src;
       src.name = it.key();
-      DLRD_TRY(ReadSource(it.value(), path, c.demo, resolve, &src));
+      DLRD_TRY(
+          ReadSource(it.value(), path, c.demo, resolve, c.providers, &src));
       c.sources.emplace(src.name, std::move(src));
     }
     if (c.listen.host == c.admin_listen.host &&

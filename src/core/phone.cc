@@ -77,4 +77,18 @@ std::string RegionOf(std::string_view e164) {
   return "";
 }
 
+std::string CallingCodeOf(std::string_view e164) {
+  if (e164.size() < 2 || e164[0] != '+') return "";
+  std::string_view digits = e164.substr(1);
+  if (digits[0] == '1') return "1";
+  for (size_t len = 3; len >= 1; --len) {
+    if (digits.size() < len) continue;
+    std::string_view prefix = digits.substr(0, len);
+    for (const auto& [code, region] : kCallingCodes) {
+      if (code == prefix) return std::string(prefix);
+    }
+  }
+  return "";
+}
+
 }  // namespace dlrd

@@ -9,15 +9,33 @@ HttpResponse PlainResponse(unsigned status, std::string handler) {
   r.status = status;
   r.handler = std::move(handler);
   switch (status) {
-    case 200: r.body = "ok\n"; break;
-    case 400: r.body = "bad request\n"; break;
-    case 404: r.body = "not found\n"; break;
-    case 405: r.body = "method not allowed\n"; break;
-    case 411: r.body = "length required\n"; break;
-    case 413: r.body = "payload too large\n"; break;
-    case 431: r.body = "request header fields too large\n"; break;
-    case 503: r.body = "unavailable\n"; break;
-    default: r.body = "error\n"; break;
+    case 200:
+      r.body = "ok\n";
+      break;
+    case 400:
+      r.body = "bad request\n";
+      break;
+    case 404:
+      r.body = "not found\n";
+      break;
+    case 405:
+      r.body = "method not allowed\n";
+      break;
+    case 411:
+      r.body = "length required\n";
+      break;
+    case 413:
+      r.body = "payload too large\n";
+      break;
+    case 431:
+      r.body = "request header fields too large\n";
+      break;
+    case 503:
+      r.body = "unavailable\n";
+      break;
+    default:
+      r.body = "error\n";
+      break;
   }
   return r;
 }
@@ -26,6 +44,9 @@ void AdminHandler::Handle(HttpRequest request, Respond respond) {
   std::string_view path = request.target;
   if (auto q = path.find('?'); q != std::string_view::npos) {
     path = path.substr(0, q);
+  }
+  if (api_ && path.substr(0, 4) == "/v1/") {
+    return api_->Handle(std::move(request), std::move(respond));
   }
   std::string handler;
   if (path == "/metrics") handler = "metrics";

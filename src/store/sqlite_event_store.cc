@@ -48,11 +48,6 @@ StoreErrorKind KindOf(int rc) {
   }
 }
 
-void BindText(sqlite3_stmt* s, int i, std::string_view v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()),
-                    SQLITE_TRANSIENT);
-}
-
 }  // namespace
 
 int SqliteEventStore::LatestSchemaVersion() {
@@ -76,6 +71,10 @@ Result<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(
   sqlite3_busy_timeout(raw, static_cast<int>(options.busy_timeout_ms));
   std::unique_ptr<SqliteEventStore> store(new SqliteEventStore(std::move(db)));
   if (Status s = store->Prepare(); !s.ok()) return s;
+  if (!options.fallback.empty()) {
+    store->fallback_ =
+        std::make_unique<FallbackSql>(store->db_.get(), options.fallback);
+  }
   return store;
 }
 
@@ -240,6 +239,11 @@ Status SqliteEventStore::WriteSubmission(const Submission& sub,
     BindText(s, 8, e.country);
     sqlite3_bind_int64(s, 9, e.received_at_ms);
     if (sqlite3_step(s) != SQLITE_DONE) return Error("upsert verification");
+    if (fallback_) {
+      Status fs = fallback_->OnEvent(e, sub.raw.received_at_ms, &out.fallback,
+                                     &out.job_created);
+      if (!fs.ok()) return fs;
+    }
   }
   return Status::Ok();
 }
@@ -277,7 +281,11 @@ BatchResult SqliteEventStore::CommitBatch(
       // A request with no events (an empty batch, an event type the format
       // skips) keeps its raw request, so it can be re-read later.
       Step(rollback_to_);
-      if (!out.status.ok()) out.inserted.assign(out.inserted.size(), false);
+      if (!out.status.ok()) {
+        out.inserted.assign(out.inserted.size(), false);
+        out.fallback.clear();
+        out.job_created = false;
+      }
     }
     Step(release_);
   }

@@ -16,12 +16,15 @@
 
 #include "dlrd/core/status.h"
 #include "dlrd/store/event_store.h"
+#include "store/sqlite_fallback.h"
 #include "store/sqlite_handle.h"
 
 namespace dlrd {
 
 struct SqliteOptions {
   int64_t busy_timeout_ms = 5000;
+  // Sources with fallback: new events are decided on in their transaction.
+  FallbackRules fallback;
 };
 
 class SqliteEventStore final : public EventStore {
@@ -48,6 +51,7 @@ class SqliteEventStore final : public EventStore {
   StoreErrorKind LastErrorKind() const;
 
   SqliteDb db_;
+  std::unique_ptr<FallbackSql> fallback_;  // null: no source has fallback
   int schema_version_ = 0;
   SqliteStmt insert_raw_;
   SqliteStmt insert_event_;

@@ -40,8 +40,9 @@ class AcceptAllStore final : public EventStore {
       const std::vector<const Submission*>& batch) override {
     BatchResult r;
     for (const Submission* s : batch) {
-      r.submissions.push_back(SubmissionResult{
-          Status::Ok(), std::vector<bool>(s->events.size(), true)});
+      SubmissionResult sr;
+      sr.inserted.assign(s->events.size(), true);
+      r.submissions.push_back(std::move(sr));
     }
     return r;
   }

@@ -20,7 +20,9 @@
 
 #include "dlrd/core/cidr.h"
 #include "dlrd/core/status.h"
+#include "dlrd/fallback/policy.h"
 #include "dlrd/normalize/payload_normalizer.h"
+#include "dlrd/outbound/send_adapter.h"
 #include "dlrd/signature/signature_verifier.h"
 
 namespace dlrd {
@@ -78,6 +80,20 @@ struct SourceConfig {
   // Client addresses (after trusted_proxies) allowed to post to this
   // source; others get 403. Empty: any address.
   CidrSet allow_ips;
+  // Sends the OTP again on the next channel when it fails or stalls
+  // (fallback/policy.h). nullopt: no fallback for this source.
+  std::optional<FallbackConfig> fallback;
+};
+
+// The outbox dispatcher's retry and circuit-breaker settings.
+struct OutboxConfig {
+  int max_attempts = 5;            // per job, then the next channel
+  int64_t backoff_base_ms = 1000;  // full-jitter exponential backoff
+  int64_t backoff_cap_ms = 60000;
+  int64_t retry_ceiling_ms = 900000;  // clamps Retry-After
+  int breaker_failures = 5;           // consecutive, per (provider, channel)
+  int64_t breaker_cooldown_ms = 30000;
+  int64_t poll_ms = 200;  // deadline and due-job scan period
 };
 
 struct Config {
@@ -97,6 +113,11 @@ struct Config {
   int64_t shutdown_grace_ms = 10'000;
   std::string log_level = "info";  // debug | info | warn | error
   std::map<std::string, SourceConfig> sources;
+  // Bearer token of the admin API (/v1/...); empty: the API answers 404.
+  std::string admin_token;
+  // Send APIs used by fallbacks, by provider name, secrets resolved.
+  std::map<std::string, ProviderConfig> providers;
+  OutboxConfig outbox;
 };
 
 // Parses and validates `text`. Also checks that each source's format and

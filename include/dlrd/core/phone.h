@@ -30,4 +30,9 @@ std::optional<Recipient> NormalizeRecipient(std::string_view raw,
 // Region of an E.164 number ("+..."); "" when unknown.
 std::string RegionOf(std::string_view e164);
 
+// ITU calling code of an E.164 number, as digits: the longest 1-3 digit
+// prefix that is an assigned code ("+447700900123" -> "44", any "+1..." ->
+// "1"); "" when none is. The rest of the digits is the national number.
+std::string CallingCodeOf(std::string_view e164);
+
 }  // namespace dlrd

@@ -24,6 +24,7 @@
 
 #include "dlrd/core/delivery.h"
 #include "dlrd/core/status.h"
+#include "dlrd/fallback/policy.h"
 
 namespace dlrd {
 
@@ -31,7 +32,8 @@ namespace dlrd {
 struct RawRequest {
   std::string source;
   std::string target;
-  std::string head;  // request line + headers as received (InboundWebhook::Head)
+  std::string
+      head;  // request line + headers as received (InboundWebhook::Head)
   std::string body;
   int64_t received_at_ms = 0;
 };
@@ -45,19 +47,37 @@ struct Submission {
 struct SubmissionResult {
   Status status;               // not ok: nothing of this submission stored
   std::vector<bool> inserted;  // per event: false = duplicate
+  // Fallback decisions the new events caused (committed with them).
+  std::vector<FallbackNote> fallback;
+  bool job_created = false;  // an outbox job was written
 };
 
 // Classes of store failure, for metrics and for the fatal-error rule.
-enum class StoreErrorKind { kNone, kBusy, kFull, kIo, kCorrupt, kConstraint, kOther };
+enum class StoreErrorKind {
+  kNone,
+  kBusy,
+  kFull,
+  kIo,
+  kCorrupt,
+  kConstraint,
+  kOther
+};
 inline std::string_view ToString(StoreErrorKind k) {
   switch (k) {
-    case StoreErrorKind::kNone: return "none";
-    case StoreErrorKind::kBusy: return "busy";
-    case StoreErrorKind::kFull: return "full";
-    case StoreErrorKind::kIo: return "io";
-    case StoreErrorKind::kCorrupt: return "corrupt";
-    case StoreErrorKind::kConstraint: return "constraint";
-    case StoreErrorKind::kOther: return "other";
+    case StoreErrorKind::kNone:
+      return "none";
+    case StoreErrorKind::kBusy:
+      return "busy";
+    case StoreErrorKind::kFull:
+      return "full";
+    case StoreErrorKind::kIo:
+      return "io";
+    case StoreErrorKind::kCorrupt:
+      return "corrupt";
+    case StoreErrorKind::kConstraint:
+      return "constraint";
+    case StoreErrorKind::kOther:
+      return "other";
   }
   return "other";
 }
@@ -72,7 +92,8 @@ class EventStore {
  public:
   virtual ~EventStore() = default;
   // REQUIRES: called from one thread at a time.
-  virtual BatchResult CommitBatch(const std::vector<const Submission*>& batch) = 0;
+  virtual BatchResult CommitBatch(
+      const std::vector<const Submission*>& batch) = 0;
 };
 
 // True for failures after which the process must not accept more work

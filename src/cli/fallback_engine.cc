@@ -1,0 +1,75 @@
+#include "cli/fallback_engine.h"
+
+#include <random>
+
+namespace dlrd {
+
+FallbackRules FallbackRulesOf(const Config& config) {
+  FallbackRules rules;
+  for (const auto& [name, src] : config.sources) {
+    if (src.fallback) rules[name] = *src.fallback;
+  }
+  return rules;
+}
+
+Result<std::unique_ptr<FallbackEngine>> FallbackEngine::Build(
+    const Config& config,
+    const std::map<std::string, std::string>& source_providers,
+    prometheus::Registry& registry, const Clock& clock, Logger& log) {
+  using Out = Result<std::unique_ptr<FallbackEngine>>;
+  FallbackRules rules = FallbackRulesOf(config);
+  if (rules.empty()) return std::unique_ptr<FallbackEngine>();
+  std::unique_ptr<FallbackEngine> e(new FallbackEngine());
+  e->providers_ = config.providers;
+  e->outbox_config_ = config.outbox;
+  SqliteOptions options;
+  options.busy_timeout_ms = config.store.busy_timeout_ms;
+  options.fallback = rules;
+  auto store = SqliteOutbox::Open(config.store.path, options);
+  if (!store.ok()) return Out::Error("outbox: " + store.status().message());
+  e->store_ = std::move(store).value();
+  std::vector<std::string> names;
+  for (const auto& [name, provider] : e->providers_) {
+    auto adapter = MakeSendAdapter(provider);
+    if (!adapter.ok()) return adapter.status();
+    e->adapters_[name] = std::move(adapter).value();
+    names.push_back(name);
+  }
+  e->client_ = std::make_unique<HttpsClient>();
+  e->metrics_ = std::make_unique<FallbackMetrics>(registry, names);
+  e->dispatcher_ = std::make_unique<Dispatcher>(
+      *e->store_, *e->client_, e->adapters_, e->providers_, e->outbox_config_,
+      clock, e->metrics_.get(), &log, std::random_device{}());
+  std::map<std::string, std::string> providers;
+  for (const auto& [name, rule] : rules) {
+    auto p = source_providers.find(name);
+    if (p != source_providers.end()) providers[name] = p->second;
+  }
+  e->api_ = std::make_unique<VerificationApi>(config.admin_token,
+                                              *e->dispatcher_, *e->store_,
+                                              std::move(providers), clock);
+  if (config.admin_token.empty()) {
+    log.Warn("admin_api_disabled",
+             {{"hint",
+               "set admin_token to register verifications over "
+               "POST /v1/verifications"}});
+  }
+  return e;
+}
+
+FallbackEngine::~FallbackEngine() { Stop(); }
+
+void FallbackEngine::Start() {
+  client_->Start();
+  dispatcher_->Start();
+  started_ = true;
+}
+
+void FallbackEngine::Stop() {
+  if (!started_) return;
+  started_ = false;
+  dispatcher_->Stop();
+  client_->Stop();
+}
+
+}  // namespace dlrd

@@ -1,0 +1,58 @@
+// FallbackEngine: the fallback half of `dlrd serve`, wired from the config:
+// the outbox store (its own SQLite connection), one send adapter per
+// configured provider, the HTTPS client, the dispatcher thread, its
+// metrics, and the /v1 verification API. Absent (null) when no source has
+// "fallback".
+//
+// Lifecycle: Start() after the event store has migrated the database;
+// Stop() before the process exits (stops polling, then the HTTPS client).
+#pragma once
+
+#include <prometheus/registry.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "dlrd/config/config.h"
+#include "dlrd/core/clock.h"
+#include "dlrd/dispatch/dispatcher.h"
+#include "dlrd/log/logger.h"
+#include "dlrd/metrics/fallback_metrics.h"
+#include "http/verification_routes.h"
+#include "https/https_client.h"
+#include "store/sqlite_outbox.h"
+
+namespace dlrd {
+
+// Fallback rules by source, from the config.
+FallbackRules FallbackRulesOf(const Config& config);
+
+class FallbackEngine {
+ public:
+  // `source_providers`: each source's provider name (for registrations).
+  static Result<std::unique_ptr<FallbackEngine>> Build(
+      const Config& config,
+      const std::map<std::string, std::string>& source_providers,
+      prometheus::Registry& registry, const Clock& clock, Logger& log);
+  ~FallbackEngine();
+
+  void Start();
+  void Stop();
+  HttpHandler* api() { return api_.get(); }
+
+ private:
+  FallbackEngine() = default;
+
+  std::map<std::string, ProviderConfig> providers_;
+  OutboxConfig outbox_config_;
+  std::unique_ptr<SqliteOutbox> store_;
+  SendAdapters adapters_;
+  std::unique_ptr<HttpsClient> client_;
+  std::unique_ptr<FallbackMetrics> metrics_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<VerificationApi> api_;
+  bool started_ = false;
+};
+
+}  // namespace dlrd

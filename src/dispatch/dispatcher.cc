@@ -1,0 +1,302 @@
+#include "dlrd/dispatch/dispatcher.h"
+
+#include "dlrd/fallback/backoff.h"
+
+namespace dlrd {
+namespace {
+
+constexpr int kMaxInFlight = 32;
+
+// The class a transport failure counts as, and whether the provider may
+// have acted on the request (it was written before the failure).
+SendErrorClass ClassOf(TransportError e) {
+  switch (e) {
+    case TransportError::kTimeout:
+      return SendErrorClass::kTimeout;
+    case TransportError::kProtocol:
+      return SendErrorClass::kServer;
+    default:
+      return SendErrorClass::kNetwork;
+  }
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(OutboxStore& store, OutboundClient& client,
+                       const SendAdapters& adapters,
+                       const std::map<std::string, ProviderConfig>& providers,
+                       const OutboxConfig& config, const Clock& clock,
+                       FallbackMetrics* metrics, Logger* log, uint64_t seed)
+    : store_(store),
+      client_(client),
+      adapters_(adapters),
+      providers_(providers),
+      config_(config),
+      clock_(clock),
+      metrics_(metrics),
+      log_(log),
+      rng_(seed) {}
+
+Dispatcher::~Dispatcher() { Stop(); }
+
+void Dispatcher::Start() {
+  Recover();
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Dispatcher::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Dispatcher::Post(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    tasks_.push_back(std::move(task));
+  }
+  cv_.notify_all();
+}
+
+void Dispatcher::Recover() {
+  std::vector<FallbackNote> notes;
+  Result<int> n = store_.RecoverInFlight(clock_.NowMs(), &notes);
+  if (!n.ok()) return StoreFailed("recover", n.status());
+  Note(notes);
+  if (n.value() > 0 && log_) {
+    log_->Warn("outbox_recovered",
+               {{"in_flight_jobs", std::to_string(n.value())}});
+  }
+}
+
+void Dispatcher::RunOnce() {
+  RunTasks();
+  Poll();
+  RunTasks();
+}
+
+void Dispatcher::RunTasks() {
+  std::deque<std::function<void()>> tasks;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    tasks.swap(tasks_);
+  }
+  for (auto& t : tasks) t();
+}
+
+void Dispatcher::Loop() {
+  auto next_poll = std::chrono::steady_clock::now();
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_until(lock, next_poll,
+                     [this] { return stop_ || !tasks_.empty(); });
+      if (stop_) return;
+    }
+    RunTasks();
+    if (std::chrono::steady_clock::now() >= next_poll) {
+      Poll();
+      next_poll = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(config_.poll_ms);
+    }
+  }
+}
+
+void Dispatcher::Poll() {
+  const int64_t now = clock_.NowMs();
+  std::vector<FallbackNote> notes;
+  if (Status s = store_.ScanDeadlines(now, &notes); !s.ok()) {
+    StoreFailed("deadlines", s);
+  }
+  Note(notes);
+  if (in_flight_ < kMaxInFlight) {
+    auto jobs = store_.ClaimDue(now, kMaxInFlight - in_flight_);
+    if (!jobs.ok()) {
+      StoreFailed("claim", jobs.status());
+    } else {
+      for (const OutboxJob& job : jobs.value()) SendJob(job);
+    }
+  }
+  if (metrics_) {
+    auto depth = store_.Depth(now);
+    if (depth.ok()) {
+      for (const auto& [state, n] : depth.value().by_state) {
+        metrics_->OutboxState(state, static_cast<double>(n));
+      }
+      metrics_->OldestPendingAge(
+          static_cast<double>(depth.value().oldest_pending_age_ms) / 1000.0);
+    }
+    for (auto& [key, breaker] : breakers_) {
+      metrics_->Breaker(key.first, key.second,
+                        BreakerGaugeValue(breaker.state(now)));
+    }
+  }
+}
+
+CircuitBreaker& Dispatcher::Breaker(const std::string& provider, Channel c) {
+  auto key = std::make_pair(provider, c);
+  auto it = breakers_.find(key);
+  if (it == breakers_.end()) {
+    BreakerOptions o;
+    o.failure_threshold = config_.breaker_failures;
+    o.cooldown_ms = config_.breaker_cooldown_ms;
+    it = breakers_.emplace(key, CircuitBreaker(o)).first;
+  }
+  return it->second;
+}
+
+void Dispatcher::SendJob(const OutboxJob& job) {
+  const int64_t now = clock_.NowMs();
+  auto adapter = adapters_.find(job.provider);
+  auto provider = providers_.find(job.provider);
+  if (adapter == adapters_.end() || provider == providers_.end()) {
+    return Dead(job, "provider not configured", false, false, now);
+  }
+  if (!Breaker(job.provider, job.channel).Allow(now)) {
+    return Dead(job, "circuit_open", false, false, now);
+  }
+  SendRequest req;
+  req.root_id = job.root_id;
+  req.step = job.step;
+  req.channel = job.channel;
+  req.recipient = job.recipient;
+  req.idempotency_key = job.idempotency_key;
+  Result<HttpCall> call = adapter->second->Build(req);
+  if (!call.ok()) return Dead(job, call.status().message(), false, false, now);
+  CallOptions opts;
+  opts.ca_file = provider->second.ca_file;
+  opts.connect_timeout_ms = provider->second.connect_timeout_ms;
+  opts.request_timeout_ms = provider->second.request_timeout_ms;
+  ++in_flight_;
+  client_.Send(std::move(call).value(), opts, [this, job, now](ClientResult r) {
+    Post([this, job, now, r = std::move(r)]() mutable {
+      OnResult(job, now, std::move(r));
+    });
+  });
+}
+
+void Dispatcher::OnResult(const OutboxJob& job, int64_t started_ms,
+                          ClientResult r) {
+  --in_flight_;
+  const int64_t now = clock_.NowMs();
+  const SendAdapter& adapter = *adapters_.at(job.provider);
+  SendOutcome out;
+  bool ambiguous = false;
+  if (r.error == TransportError::kNone) {
+    out = adapter.Classify(r.reply, now);
+  } else {
+    out.error = ClassOf(r.error);
+    out.detail = r.detail;
+    ambiguous = r.request_written;
+  }
+  if (metrics_) {
+    metrics_->RequestDone(job.provider, job.channel,
+                          static_cast<double>(now - started_ms) / 1000.0,
+                          out.error);
+  }
+  CircuitBreaker& breaker = Breaker(job.provider, job.channel);
+  switch (out.error) {
+    case SendErrorClass::kNone: {
+      breaker.OnSuccess(now);
+      if (Status s = store_.MarkAccepted(job, out.provider_ref, now); !s.ok()) {
+        return StoreFailed("accepted", s);
+      }
+      if (metrics_) metrics_->Sent(job.from_channel, job.channel, true);
+      if (log_) {
+        log_->Info("fallback_sent", {{"source", job.source},
+                                     {"provider", job.provider},
+                                     {"channel", ToString(job.channel)},
+                                     {"step", std::to_string(job.step)}});
+      }
+      return;
+    }
+    case SendErrorClass::kInvalidNumber:
+      breaker.OnSuccess(now);  // the provider answered sanely
+      return Dead(job, out.detail, false, true, now);
+    case SendErrorClass::kFraud:
+      breaker.OnSuccess(now);
+      return Dead(job, out.detail, true, false, now);
+    case SendErrorClass::kRejected:
+      breaker.OnFailure(now);
+      return Dead(job, out.detail, false, false, now);
+    case SendErrorClass::kRateLimited:
+      return Retry(job, out.error, out.retry_after_ms, out.detail, now);
+    case SendErrorClass::kServer:
+    case SendErrorClass::kTimeout:
+    case SendErrorClass::kNetwork:
+      breaker.OnFailure(now);
+      if (ambiguous && !adapter.supports_idempotency_key() && job.recovered) {
+        // A second unknown outcome: the user may already have two codes.
+        return Dead(job, "unknown_outcome: " + out.detail, false, false, now);
+      }
+      return Retry(job, out.error, out.retry_after_ms, out.detail, now);
+  }
+}
+
+void Dispatcher::Retry(const OutboxJob& job, SendErrorClass c,
+                       int64_t retry_after_ms, const std::string& detail,
+                       int64_t now_ms) {
+  const std::string error =
+      std::string(FallbackMetrics::ClassLabel(c)) + ": " + detail;
+  if (job.attempts >= config_.max_attempts) {
+    return Dead(job, error, false, false, now_ms);
+  }
+  RetryPolicy p;
+  p.base_ms = config_.backoff_base_ms;
+  p.cap_ms = config_.backoff_cap_ms;
+  p.ceiling_ms = config_.retry_ceiling_ms;
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  const int64_t delay =
+      RetryDelayMs(job.attempts, retry_after_ms, p, unit(rng_));
+  if (Status s = store_.MarkRetry(job, now_ms + delay, error, now_ms);
+      !s.ok()) {
+    StoreFailed("retry", s);
+  }
+}
+
+void Dispatcher::Dead(const OutboxJob& job, const std::string& error,
+                      bool fraud, bool invalid, int64_t now_ms) {
+  std::vector<FallbackNote> notes;
+  if (Status s = store_.MarkDead(job, error, fraud, invalid, now_ms, &notes);
+      !s.ok()) {
+    return StoreFailed("dead", s);
+  }
+  if (metrics_) metrics_->Sent(job.from_channel, job.channel, false);
+  if (log_) {
+    log_->Warn("fallback_send_dead", {{"source", job.source},
+                                      {"provider", job.provider},
+                                      {"channel", ToString(job.channel)},
+                                      {"step", std::to_string(job.step)},
+                                      {"error", error}});
+  }
+  Note(notes);
+}
+
+void Dispatcher::Note(const std::vector<FallbackNote>& notes) {
+  for (const FallbackNote& n : notes) {
+    if (metrics_) metrics_->Decided(n.decision);
+    if (log_ && n.decision.result != DecisionResult::kNone) {
+      log_->Info("fallback_decision",
+                 {{"source", n.source},
+                  {"trigger", n.trigger},
+                  {"from", ToString(n.decision.from)},
+                  {"to", ToString(n.decision.to)},
+                  {"result", n.decision.result == DecisionResult::kEscalate
+                                 ? "escalate"
+                                 : "skip"},
+                  {"reason", n.decision.result == DecisionResult::kSkip
+                                 ? ToString(n.decision.reason)
+                                 : ""}});
+    }
+  }
+}
+
+void Dispatcher::StoreFailed(const char* what, const Status& s) {
+  if (log_)
+    log_->Error("outbox_store_failed", {{"op", what}, {"error", s.message()}});
+}
+
+}  // namespace dlrd

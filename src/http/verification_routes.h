@@ -1,0 +1,55 @@
+// VerificationApi: the admin API of the fallback engine, on the admin
+// listener, authorised by `Authorization: Bearer <admin_token>`.
+//
+//   POST /v1/verifications  {verification_id, source, recipient, channel,
+//                            sent_at?}  registers the app's own send and
+//                            starts its deadline clock.
+//        201 created | 200 already registered (same recipient)
+//        400 a field is missing or malformed (the message names it)
+//        409 the id is registered with another recipient
+//        422 the source is unknown or has no fallback
+//   GET  /v1/verifications/{id}  the chain: steps, jobs, decisions, events
+//        and the outcome; {id} is the root id or any step's provider id.
+//        200 | 404
+// 401 (with WWW-Authenticate) without the right token; constant-time
+// comparison. Timestamps are RFC 3339 (UTC, milliseconds).
+// The store is only touched on the dispatcher thread (Dispatcher::Post).
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "dlrd/dispatch/dispatcher.h"
+#include "dlrd/store/outbox_store.h"
+#include "http/http_types.h"
+
+namespace dlrd {
+
+class VerificationApi final : public HttpHandler {
+ public:
+  // `providers`: the provider of each source with fallback, by source.
+  VerificationApi(std::string token, Dispatcher& dispatcher, OutboxStore& store,
+                  std::map<std::string, std::string> providers,
+                  const Clock& clock)
+      : token_(std::move(token)),
+        dispatcher_(dispatcher),
+        store_(store),
+        providers_(std::move(providers)),
+        clock_(clock) {}
+
+  // True for the paths this API serves.
+  static bool Owns(std::string_view target);
+  void Handle(HttpRequest request, Respond respond) override;
+
+ private:
+  void Register(const HttpRequest& request, Respond respond);
+  void Get(std::string id, Respond respond);
+
+  std::string token_;
+  Dispatcher& dispatcher_;
+  OutboxStore& store_;
+  std::map<std::string, std::string> providers_;
+  const Clock& clock_;
+};
+
+}  // namespace dlrd

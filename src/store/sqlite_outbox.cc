@@ -1,0 +1,474 @@
+#include "store/sqlite_outbox.h"
+
+#include <utility>
+
+namespace dlrd {
+namespace {
+
+OutboxJob ReadJob(sqlite3_stmt* s) {
+  OutboxJob j;
+  j.id = sqlite3_column_int64(s, 0);
+  j.source = ColumnText(s, 1);
+  j.root_id = ColumnText(s, 2);
+  j.step = sqlite3_column_int(s, 3);
+  j.provider = ColumnText(s, 4);
+  j.channel = ParseChannel(ColumnText(s, 5)).value_or(Channel::kOther);
+  j.recipient = ColumnText(s, 6);
+  j.attempts = sqlite3_column_int(s, 7);
+  j.idempotency_key = ColumnText(s, 8);
+  j.recovered = sqlite3_column_int(s, 9) != 0;
+  j.from_channel = ParseChannel(ColumnText(s, 10)).value_or(Channel::kOther);
+  return j;
+}
+
+constexpr const char* kJobColumns =
+    "id, source, root_id, step, provider, channel, recipient, attempts,"
+    " idempotency_key, recovered, (SELECT p.channel FROM fallback_steps p"
+    " WHERE p.source = outbox.source AND p.root_id = outbox.root_id"
+    " AND p.step = outbox.step - 1)";
+
+}  // namespace
+
+SqliteOutbox::SqliteOutbox(SqliteDb db, FallbackRules rules)
+    : db_(std::move(db)),
+      fallback_(db_.get(), std::move(rules)),
+      cache_(db_.get()) {}
+
+Result<std::unique_ptr<SqliteOutbox>> SqliteOutbox::Open(
+    const std::string& path, const SqliteOptions& options) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
+  SqliteDb db(raw);
+  if (rc != SQLITE_OK) {
+    return Result<std::unique_ptr<SqliteOutbox>>::Error(
+        "open " + path + ": " +
+        (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_busy_timeout(raw, static_cast<int>(options.busy_timeout_ms));
+  std::unique_ptr<SqliteOutbox> out(
+      new SqliteOutbox(std::move(db), options.fallback));
+  if (Status s = out->Exec("PRAGMA synchronous=FULL"); !s.ok()) return s;
+  return out;
+}
+
+Status SqliteOutbox::Exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = std::string(sql) + ": " + (err ? err : "?");
+    sqlite3_free(err);
+    return Status::Error(msg);
+  }
+  return Status::Ok();
+}
+
+Status SqliteOutbox::Error(const char* what) const {
+  return Status::Error(std::string("outbox ") + what + ": " +
+                       sqlite3_errmsg(db_.get()));
+}
+
+sqlite3_stmt* SqliteOutbox::Stmt(const char* sql) { return cache_.Get(sql); }
+
+template <typename Body>
+Status SqliteOutbox::InTransaction(Body body) {
+  if (Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  Status s = body();
+  if (!s.ok()) {
+    Exec("ROLLBACK");
+    return s;
+  }
+  if (Status c = Exec("COMMIT"); !c.ok()) {
+    Exec("ROLLBACK");
+    return c;
+  }
+  return Status::Ok();
+}
+
+Result<bool> SqliteOutbox::Register(const Registration& r, int64_t now_ms) {
+  auto rule = fallback_.rules().find(r.source);
+  if (rule == fallback_.rules().end()) {
+    return Result<bool>::Error("source: \"" + r.source +
+                               "\" has no fallback configured");
+  }
+  bool created = false;
+  Status s = InTransaction([&]() -> Status {
+    {
+      StmtUse st(
+          Stmt("SELECT recipient FROM fallback_roots"
+               " WHERE source = ?1 AND root_id = ?2"));
+      if (!st.get()) return Error("prepare");
+      BindText(st.get(), 1, r.source);
+      BindText(st.get(), 2, r.verification_id);
+      int rc = sqlite3_step(st.get());
+      if (rc == SQLITE_ROW) {
+        if (ColumnText(st.get(), 0) != r.recipient) {
+          return Status::Error(
+              "verification_id: already registered with another recipient");
+        }
+      } else if (rc != SQLITE_DONE) {
+        return Error("find root");
+      }
+    }
+    StmtUse root(
+        Stmt("INSERT OR IGNORE INTO fallback_roots(source, root_id, recipient,"
+             " country, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)"));
+    if (!root.get()) return Error("prepare");
+    BindText(root.get(), 1, r.source);
+    BindText(root.get(), 2, r.verification_id);
+    BindText(root.get(), 3, r.recipient);
+    BindText(root.get(), 4, r.country);
+    sqlite3_bind_int64(root.get(), 5, now_ms);
+    if (sqlite3_step(root.get()) != SQLITE_DONE) return Error("root");
+    created = sqlite3_changes(db_.get()) > 0;
+    // A callback may have created step 0 first (without a deadline when it
+    // came from another source): the registration's clock then applies.
+    StmtUse step(Stmt(
+        "INSERT INTO fallback_steps(source, root_id, step, channel, provider,"
+        " verification_id, sent_at_ms, deadline_at_ms)"
+        " VALUES (?1, ?2, 0, ?3, ?4, ?2, ?5, ?6)"
+        " ON CONFLICT(source, root_id, step) DO UPDATE SET"
+        "  sent_at_ms = excluded.sent_at_ms,"
+        "  deadline_at_ms = excluded.deadline_at_ms"
+        " WHERE deadline_at_ms = 0"));
+    if (!step.get()) return Error("prepare");
+    BindText(step.get(), 1, r.source);
+    BindText(step.get(), 2, r.verification_id);
+    BindText(step.get(), 3, ToString(r.channel));
+    BindText(step.get(), 4, r.provider);
+    sqlite3_bind_int64(step.get(), 5, r.sent_at_ms);
+    sqlite3_bind_int64(step.get(), 6,
+                       r.sent_at_ms + rule->second.DeadlineFor(r.channel));
+    if (sqlite3_step(step.get()) != SQLITE_DONE) return Error("step");
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return created;
+}
+
+Status SqliteOutbox::ScanDeadlines(int64_t now_ms,
+                                   std::vector<FallbackNote>* notes) {
+  if (!fallback_.enabled()) return Status::Ok();
+  // Cheap check first: no write transaction when nothing is due.
+  {
+    StmtUse st(
+        Stmt("SELECT 1 FROM fallback_steps WHERE deadline_checked = 0"
+             " AND deadline_at_ms > 0 AND deadline_at_ms <= ?1"
+             " LIMIT 1"));
+    if (!st.get()) return Error("prepare");
+    sqlite3_bind_int64(st.get(), 1, now_ms);
+    int rc = sqlite3_step(st.get());
+    if (rc == SQLITE_DONE) return Status::Ok();
+    if (rc != SQLITE_ROW) return Error("due");
+  }
+  std::vector<FallbackNote> local;
+  Status s = InTransaction([&]() -> Status {
+    bool created = false;
+    return fallback_.ScanDeadlines(now_ms, 256, &local, &created);
+  });
+  if (s.ok() && notes) notes->insert(notes->end(), local.begin(), local.end());
+  return s;
+}
+
+Result<std::vector<OutboxJob>> SqliteOutbox::ClaimDue(int64_t now_ms,
+                                                      int limit) {
+  std::vector<OutboxJob> jobs;
+  Status s = InTransaction([&]() -> Status {
+    static const std::string kSelect =
+        std::string("SELECT ") + kJobColumns +
+        " FROM outbox WHERE state IN ('pending', 'retry_wait')"
+        " AND next_attempt_at_ms <= ?1 ORDER BY next_attempt_at_ms LIMIT ?2";
+    StmtUse st(Stmt(kSelect.c_str()));
+    if (!st.get()) return Error("prepare");
+    sqlite3_bind_int64(st.get(), 1, now_ms);
+    sqlite3_bind_int(st.get(), 2, limit);
+    int rc;
+    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+      jobs.push_back(ReadJob(st.get()));
+    }
+    if (rc != SQLITE_DONE) return Error("claim");
+    for (OutboxJob& j : jobs) {
+      StmtUse up(
+          Stmt("UPDATE outbox SET state = 'in_flight',"
+               " attempts = attempts + 1, updated_at_ms = ?2"
+               " WHERE id = ?1"));
+      if (!up.get()) return Error("prepare");
+      sqlite3_bind_int64(up.get(), 1, j.id);
+      sqlite3_bind_int64(up.get(), 2, now_ms);
+      if (sqlite3_step(up.get()) != SQLITE_DONE) return Error("in_flight");
+      ++j.attempts;
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return jobs;
+}
+
+Status SqliteOutbox::MarkAccepted(const OutboxJob& job, std::string_view ref,
+                                  int64_t now_ms) {
+  auto rule = fallback_.rules().find(job.source);
+  const int64_t deadline = rule == fallback_.rules().end()
+                               ? 0
+                               : rule->second.DeadlineFor(job.channel);
+  return InTransaction([&]() -> Status {
+    StmtUse st(
+        Stmt("UPDATE outbox SET state = 'accepted', provider_ref = ?2,"
+             " last_error = '', updated_at_ms = ?3 WHERE id = ?1"));
+    if (!st.get()) return Error("prepare");
+    sqlite3_bind_int64(st.get(), 1, job.id);
+    BindText(st.get(), 2, ref);
+    sqlite3_bind_int64(st.get(), 3, now_ms);
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("accepted");
+    StmtUse step(
+        Stmt("UPDATE fallback_steps SET verification_id = ?4, sent_at_ms = ?5,"
+             " deadline_at_ms = ?6, status = CASE WHEN status_rank < 2"
+             " THEN 'sent' ELSE status END, status_rank = MAX(status_rank, 2)"
+             " WHERE source = ?1 AND root_id = ?2 AND step = ?3"));
+    if (!step.get()) return Error("prepare");
+    BindText(step.get(), 1, job.source);
+    BindText(step.get(), 2, job.root_id);
+    sqlite3_bind_int(step.get(), 3, job.step);
+    BindText(step.get(), 4, ref);
+    sqlite3_bind_int64(step.get(), 5, now_ms);
+    sqlite3_bind_int64(step.get(), 6, deadline ? now_ms + deadline : 0);
+    if (sqlite3_step(step.get()) != SQLITE_DONE) return Error("step sent");
+    return Status::Ok();
+  });
+}
+
+Status SqliteOutbox::MarkRetry(const OutboxJob& job, int64_t next_attempt_at_ms,
+                               std::string_view error, int64_t now_ms) {
+  return InTransaction([&]() -> Status {
+    StmtUse st(
+        Stmt("UPDATE outbox SET state = 'retry_wait',"
+             " next_attempt_at_ms = ?2, last_error = ?3,"
+             " updated_at_ms = ?4 WHERE id = ?1"));
+    if (!st.get()) return Error("prepare");
+    sqlite3_bind_int64(st.get(), 1, job.id);
+    sqlite3_bind_int64(st.get(), 2, next_attempt_at_ms);
+    BindText(st.get(), 3, error);
+    sqlite3_bind_int64(st.get(), 4, now_ms);
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("retry");
+    return Status::Ok();
+  });
+}
+
+Status SqliteOutbox::MarkDead(const OutboxJob& job, std::string_view error,
+                              bool fraud, bool invalid_number, int64_t now_ms,
+                              std::vector<FallbackNote>* notes) {
+  std::vector<FallbackNote> local;
+  Status s = InTransaction([&]() -> Status {
+    StmtUse st(
+        Stmt("UPDATE outbox SET state = 'dead', last_error = ?2,"
+             " updated_at_ms = ?3 WHERE id = ?1"));
+    if (!st.get()) return Error("prepare");
+    sqlite3_bind_int64(st.get(), 1, job.id);
+    BindText(st.get(), 2, error);
+    sqlite3_bind_int64(st.get(), 3, now_ms);
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("dead");
+    bool created = false;
+    return fallback_.OnSendFailed(job.source, job.root_id, job.step, fraud,
+                                  invalid_number, now_ms, &local, &created);
+  });
+  if (s.ok() && notes) notes->insert(notes->end(), local.begin(), local.end());
+  return s;
+}
+
+Result<int> SqliteOutbox::RecoverInFlight(int64_t now_ms,
+                                          std::vector<FallbackNote>* notes) {
+  std::vector<OutboxJob> jobs;
+  {
+    static const std::string kSelect = std::string("SELECT ") + kJobColumns +
+                                       " FROM outbox WHERE state = 'in_flight'";
+    StmtUse st(Stmt(kSelect.c_str()));
+    if (!st.get()) return Error("prepare");
+    int rc;
+    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+      jobs.push_back(ReadJob(st.get()));
+    }
+    if (rc != SQLITE_DONE) return Error("in_flight");
+  }
+  for (const OutboxJob& j : jobs) {
+    if (j.recovered) {
+      // Re-sent once already and lost again: stop sending on this channel.
+      if (Status s =
+              MarkDead(j, "unknown_outcome", false, false, now_ms, notes);
+          !s.ok()) {
+        return s;
+      }
+      continue;
+    }
+    Status s = InTransaction([&]() -> Status {
+      StmtUse st(
+          Stmt("UPDATE outbox SET state = 'retry_wait', recovered = 1,"
+               " next_attempt_at_ms = ?2, last_error = 'unknown_outcome',"
+               " updated_at_ms = ?2 WHERE id = ?1"));
+      if (!st.get()) return Error("prepare");
+      sqlite3_bind_int64(st.get(), 1, j.id);
+      sqlite3_bind_int64(st.get(), 2, now_ms);
+      if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("recover");
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+  }
+  return static_cast<int>(jobs.size());
+}
+
+Result<OutboxDepth> SqliteOutbox::Depth(int64_t now_ms) {
+  OutboxDepth d;
+  for (const char* state :
+       {"pending", "in_flight", "accepted", "retry_wait", "dead"}) {
+    d.by_state[state] = 0;
+  }
+  StmtUse st(Stmt("SELECT state, count(*) FROM outbox GROUP BY state"));
+  if (!st.get()) return Error("prepare");
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    d.by_state[ColumnText(st.get(), 0)] = sqlite3_column_int64(st.get(), 1);
+  }
+  if (rc != SQLITE_DONE) return Error("depth");
+  StmtUse old(
+      Stmt("SELECT min(created_at_ms) FROM outbox"
+           " WHERE state IN ('pending', 'retry_wait', 'in_flight')"));
+  if (!old.get()) return Error("prepare");
+  if (sqlite3_step(old.get()) == SQLITE_ROW &&
+      sqlite3_column_type(old.get(), 0) != SQLITE_NULL) {
+    d.oldest_pending_age_ms = now_ms - sqlite3_column_int64(old.get(), 0);
+    if (d.oldest_pending_age_ms < 0) d.oldest_pending_age_ms = 0;
+  }
+  return d;
+}
+
+Result<std::optional<ChainView>> SqliteOutbox::Chain(std::string_view id) {
+  using Out = std::optional<ChainView>;
+  ChainView v;
+  {
+    StmtUse st(Stmt(
+        "SELECT r.source, r.root_id, r.recipient, r.country, r.fraud,"
+        " r.invalid_number, r.created_at_ms,"
+        " EXISTS(SELECT 1 FROM opt_outs o WHERE o.recipient = r.recipient)"
+        " FROM fallback_roots r WHERE r.root_id = ?1 OR EXISTS("
+        "  SELECT 1 FROM fallback_steps s WHERE s.source = r.source"
+        "  AND s.root_id = r.root_id AND s.verification_id = ?1) LIMIT 1"));
+    if (!st.get()) return Error("prepare");
+    BindText(st.get(), 1, id);
+    int rc = sqlite3_step(st.get());
+    if (rc == SQLITE_DONE) return Out();
+    if (rc != SQLITE_ROW) return Error("chain root");
+    v.source = ColumnText(st.get(), 0);
+    v.root_id = ColumnText(st.get(), 1);
+    v.recipient = ColumnText(st.get(), 2);
+    v.country = ColumnText(st.get(), 3);
+    v.fraud = sqlite3_column_int(st.get(), 4) != 0;
+    v.invalid_number = sqlite3_column_int(st.get(), 5) != 0;
+    v.created_at_ms = sqlite3_column_int64(st.get(), 6);
+    v.opted_out = sqlite3_column_int(st.get(), 7) != 0;
+  }
+  int best_rank = -1;
+  bool failed_last = false;
+  {
+    StmtUse st(
+        Stmt("SELECT step, channel, provider, verification_id, status,"
+             " sent_at_ms, deadline_at_ms, status_rank FROM fallback_steps"
+             " WHERE source = ?1 AND root_id = ?2 ORDER BY step"));
+    if (!st.get()) return Error("prepare");
+    BindText(st.get(), 1, v.source);
+    BindText(st.get(), 2, v.root_id);
+    int rc;
+    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+      ChainView::Step s;
+      s.step = sqlite3_column_int(st.get(), 0);
+      s.channel = ColumnText(st.get(), 1);
+      s.provider = ColumnText(st.get(), 2);
+      s.verification_id = ColumnText(st.get(), 3);
+      s.status = ColumnText(st.get(), 4);
+      s.sent_at_ms = sqlite3_column_int64(st.get(), 5);
+      s.deadline_at_ms = sqlite3_column_int64(st.get(), 6);
+      const int rank = sqlite3_column_int(st.get(), 7);
+      if (rank > best_rank) best_rank = rank;
+      failed_last = rank == StatusRank(DeliveryStatus::kFailed);
+      v.steps.push_back(std::move(s));
+    }
+    if (rc != SQLITE_DONE) return Error("chain steps");
+  }
+  {
+    StmtUse st(
+        Stmt("SELECT step, channel, state, last_error, provider_ref, attempts,"
+             " created_at_ms, updated_at_ms FROM outbox"
+             " WHERE source = ?1 AND root_id = ?2 ORDER BY step"));
+    if (!st.get()) return Error("prepare");
+    BindText(st.get(), 1, v.source);
+    BindText(st.get(), 2, v.root_id);
+    int rc;
+    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+      ChainView::Job j;
+      j.step = sqlite3_column_int(st.get(), 0);
+      j.channel = ColumnText(st.get(), 1);
+      j.state = ColumnText(st.get(), 2);
+      j.last_error = ColumnText(st.get(), 3);
+      j.provider_ref = ColumnText(st.get(), 4);
+      j.attempts = sqlite3_column_int(st.get(), 5);
+      j.created_at_ms = sqlite3_column_int64(st.get(), 6);
+      j.updated_at_ms = sqlite3_column_int64(st.get(), 7);
+      v.jobs.push_back(std::move(j));
+    }
+    if (rc != SQLITE_DONE) return Error("chain jobs");
+  }
+  {
+    StmtUse st(
+        Stmt("SELECT step, trigger, from_channel, to_channel, result, reason,"
+             " wasted, at_ms FROM fallback_decisions"
+             " WHERE source = ?1 AND root_id = ?2 ORDER BY id"));
+    if (!st.get()) return Error("prepare");
+    BindText(st.get(), 1, v.source);
+    BindText(st.get(), 2, v.root_id);
+    int rc;
+    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+      ChainView::DecisionRow d;
+      d.step = sqlite3_column_int(st.get(), 0);
+      d.trigger = ColumnText(st.get(), 1);
+      d.from = ColumnText(st.get(), 2);
+      d.to = ColumnText(st.get(), 3);
+      d.result = ColumnText(st.get(), 4);
+      d.reason = ColumnText(st.get(), 5);
+      d.wasted = sqlite3_column_int(st.get(), 6) != 0;
+      d.at_ms = sqlite3_column_int64(st.get(), 7);
+      v.decisions.push_back(std::move(d));
+    }
+    if (rc != SQLITE_DONE) return Error("chain decisions");
+  }
+  {
+    StmtUse st(Stmt(
+        "SELECT e.verification_id, e.channel, e.status, e.raw_status,"
+        " e.error_code, e.received_at_ms FROM delivery_events e"
+        " JOIN fallback_steps s ON s.verification_id = e.verification_id"
+        "  AND s.provider = e.provider"
+        " WHERE s.source = ?1 AND s.root_id = ?2 AND s.verification_id <> ''"
+        " ORDER BY e.id"));
+    if (!st.get()) return Error("prepare");
+    BindText(st.get(), 1, v.source);
+    BindText(st.get(), 2, v.root_id);
+    int rc;
+    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+      ChainView::Event e;
+      e.verification_id = ColumnText(st.get(), 0);
+      e.channel = ColumnText(st.get(), 1);
+      e.status = ColumnText(st.get(), 2);
+      e.raw_status = ColumnText(st.get(), 3);
+      e.error_code = ColumnText(st.get(), 4);
+      e.received_at_ms = sqlite3_column_int64(st.get(), 5);
+      v.events.push_back(std::move(e));
+    }
+    if (rc != SQLITE_DONE) return Error("chain events");
+  }
+  if (best_rank >= StatusRank(DeliveryStatus::kVerified)) {
+    v.outcome = "verified";
+  } else if (best_rank >= StatusRank(DeliveryStatus::kDelivered)) {
+    v.outcome = "delivered";
+  } else if (failed_last && v.jobs.size() + 1 >= v.steps.size()) {
+    v.outcome = "failed";
+  } else {
+    v.outcome = "pending";
+  }
+  return Out(std::move(v));
+}
+
+}  // namespace dlrd

@@ -1,0 +1,370 @@
+// Dispatcher over a real SQLite file, a fake clock and a fake HTTPS client:
+// the fallback chain end to end below the network. Events enter through
+// SqliteEventStore::CommitBatch (so the job is written in the event's
+// transaction); the dispatcher claims, sends and records outcomes.
+#include "dlrd/dispatch/dispatcher.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store/sqlite_event_store.h"
+#include "store/sqlite_outbox.h"
+#include "testutil/sqlite_file.h"
+#include "testutil/temp_dir.h"
+
+namespace dlrd {
+namespace {
+
+constexpr int64_t kT0 = 1'800'000'000'000;
+constexpr char kSource[] = "sms";
+constexpr char kNumber[] = "+447700900123";
+
+class FakeClock final : public Clock {
+ public:
+  int64_t NowMs() const override { return now; }
+  int64_t now = kT0;
+};
+
+// Records every call; the test answers them in order.
+class FakeClient final : public OutboundClient {
+ public:
+  struct Call {
+    HttpCall http;
+    Done done;
+  };
+  void Send(HttpCall call, CallOptions, Done done) override {
+    calls.push_back(Call{std::move(call), std::move(done)});
+  }
+  void Answer(int status, std::string body = "", HeaderList headers = {}) {
+    ClientResult r;
+    r.request_written = true;
+    r.reply.status = status;
+    r.reply.body = std::move(body);
+    r.reply.headers = std::move(headers);
+    Finish(std::move(r));
+  }
+  void Fail(TransportError e, bool written) {
+    ClientResult r;
+    r.error = e;
+    r.request_written = written;
+    r.detail = "fake";
+    Finish(std::move(r));
+  }
+  size_t pending() const { return calls.size() - answered; }
+  std::vector<Call> calls;
+  size_t answered = 0;
+
+ private:
+  void Finish(ClientResult r) {
+    ASSERT_LT(answered, calls.size());
+    calls[answered++].done(std::move(r));
+  }
+};
+
+// The URL carries channel and recipient; a 200 body is the provider's id.
+class FakeAdapter final : public SendAdapter {
+ public:
+  Result<HttpCall> Build(const SendRequest& r) const override {
+    HttpCall c;
+    c.method = "POST";
+    c.url = "https://provider.test/send/" + std::string(ToString(r.channel));
+    c.body = r.recipient;
+    return c;
+  }
+  SendOutcome Classify(const HttpReply& reply, int64_t now) const override {
+    SendOutcome o;
+    if (reply.status == 200) {
+      o.provider_ref = reply.body;
+    } else if (reply.status == 400) {
+      o.error = SendErrorClass::kInvalidNumber;
+    } else if (reply.status == 403) {
+      o.error = SendErrorClass::kFraud;
+    } else if (reply.status == 429) {
+      o.error = SendErrorClass::kRateLimited;
+      for (const auto& [k, v] : reply.headers) {
+        if (k == "Retry-After") o.retry_after_ms = ParseRetryAfterMs(v, now);
+      }
+    } else if (reply.status >= 500) {
+      o.error = SendErrorClass::kServer;
+    } else {
+      o.error = SendErrorClass::kRejected;
+    }
+    o.detail = "http " + std::to_string(reply.status);
+    return o;
+  }
+  std::string_view provider() const override { return "fake"; }
+  bool supports_idempotency_key() const override { return false; }
+};
+
+class DispatcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = (dir_.path() / "dlrd.db").string();
+    FallbackConfig f;
+    f.provider = "fake";
+    f.deadline_ms = {{Channel::kSms, 30000}, {Channel::kWhatsapp, 30000}};
+    SqliteOptions opts;
+    opts.fallback[kSource] = f;
+    auto store = SqliteEventStore::Open(path_, opts);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    events_ = std::move(store).value();
+    auto outbox = SqliteOutbox::Open(path_, opts);
+    ASSERT_TRUE(outbox.ok()) << outbox.status().message();
+    outbox_ = std::move(outbox).value();
+    adapters_["fake"] = std::make_unique<FakeAdapter>();
+    providers_["fake"].name = "fake";
+    config_.max_attempts = 3;
+    config_.breaker_failures = 100;
+    NewDispatcher();
+  }
+  void NewDispatcher() {
+    dispatcher_ =
+        std::make_unique<Dispatcher>(*outbox_, client_, adapters_, providers_,
+                                     config_, clock_, nullptr, nullptr, 42);
+  }
+  // A callback for `vid` as the ingest writer stores it.
+  SubmissionResult Callback(const std::string& vid, DeliveryStatus status,
+                            Channel channel = Channel::kSms,
+                            const std::string& provider = "twilio",
+                            const std::string& error_code = "") {
+    static int n = 0;
+    Submission sub;
+    sub.raw.source = kSource;
+    sub.raw.received_at_ms = clock_.now;
+    DeliveryEvent e;
+    e.source = kSource;
+    e.provider = provider;
+    e.dedupe_key =
+        vid + ":" + std::string(ToString(status)) + ":" + std::to_string(++n);
+    e.verification_id = vid;
+    e.channel = channel;
+    e.status = status;
+    e.error_code = error_code;
+    e.recipient = kNumber;
+    e.country = "GB";
+    e.received_at_ms = clock_.now;
+    sub.events.push_back(e);
+    BatchResult r = events_->CommitBatch({&sub});
+    EXPECT_TRUE(r.status.ok()) << r.status.message();
+    return r.submissions.at(0);
+  }
+  std::string Query(const std::string& sql) {
+    testutil::SqliteFile db(path_);
+    return db.Value(sql);
+  }
+  int64_t Count(const std::string& sql) {
+    testutil::SqliteFile db(path_);
+    return db.Int(sql);
+  }
+
+  testutil::TempDir dir_;
+  std::string path_;
+  FakeClock clock_;
+  FakeClient client_;
+  SendAdapters adapters_;
+  std::map<std::string, ProviderConfig> providers_;
+  OutboxConfig config_;
+  std::unique_ptr<SqliteEventStore> events_;
+  std::unique_ptr<SqliteOutbox> outbox_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+};
+
+TEST_F(DispatcherTest, FailedSmsSendsWhatsappAndStartsItsClock) {
+  SubmissionResult r = Callback("SM1", DeliveryStatus::kFailed);
+  EXPECT_TRUE(r.job_created);
+  ASSERT_EQ(r.fallback.size(), 1u);
+  EXPECT_EQ(r.fallback[0].decision.result, DecisionResult::kEscalate);
+  dispatcher_->RunOnce();
+  ASSERT_EQ(client_.calls.size(), 1u);
+  EXPECT_EQ(client_.calls[0].http.url, "https://provider.test/send/whatsapp");
+  EXPECT_EQ(client_.calls[0].http.body, kNumber);
+  EXPECT_EQ(Query("SELECT state FROM outbox"), "in_flight");
+  clock_.now += 150;
+  client_.Answer(200, "WA-1");
+  dispatcher_->RunOnce();
+  EXPECT_EQ(Query("SELECT state || ',' || provider_ref FROM outbox"),
+            "accepted,WA-1");
+  EXPECT_EQ(Query("SELECT verification_id || ',' || (deadline_at_ms - " +
+                  std::to_string(clock_.now) +
+                  ") FROM fallback_steps"
+                  " WHERE step = 1"),
+            "WA-1,30000");
+  // A WhatsApp failure callback on the new id escalates to voice.
+  SubmissionResult wa =
+      Callback("WA-1", DeliveryStatus::kFailed, Channel::kWhatsapp, "fake");
+  EXPECT_TRUE(wa.job_created);
+  dispatcher_->RunOnce();
+  ASSERT_EQ(client_.calls.size(), 2u);
+  EXPECT_EQ(client_.calls[1].http.url, "https://provider.test/send/voice");
+}
+
+TEST_F(DispatcherTest, DuplicateFailuresSendOnce) {
+  EXPECT_TRUE(Callback("SM2", DeliveryStatus::kFailed).job_created);
+  EXPECT_FALSE(Callback("SM2", DeliveryStatus::kUndelivered).job_created);
+  dispatcher_->RunOnce();
+  dispatcher_->RunOnce();
+  EXPECT_EQ(client_.calls.size(), 1u);
+  EXPECT_EQ(Count("SELECT count(*) FROM outbox"), 1);
+}
+
+TEST_F(DispatcherTest, SilenceEscalatesAtTheDeadline) {
+  Callback("SM3", DeliveryStatus::kSent);
+  dispatcher_->RunOnce();
+  EXPECT_EQ(client_.calls.size(), 0u);
+  clock_.now += 29'999;
+  dispatcher_->RunOnce();
+  EXPECT_EQ(client_.calls.size(), 0u);
+  clock_.now += 1;
+  dispatcher_->RunOnce();
+  ASSERT_EQ(client_.calls.size(), 1u);
+  EXPECT_EQ(client_.calls[0].http.url, "https://provider.test/send/whatsapp");
+  EXPECT_EQ(Query("SELECT trigger FROM fallback_decisions"), "deadline");
+}
+
+TEST_F(DispatcherTest, DeliveredBeforeTheDeadlineSendsNothing) {
+  Callback("SM4", DeliveryStatus::kSent);
+  clock_.now += 1000;
+  Callback("SM4", DeliveryStatus::kDelivered);
+  clock_.now += 60'000;
+  dispatcher_->RunOnce();
+  EXPECT_EQ(client_.calls.size(), 0u);
+  EXPECT_EQ(Query("SELECT reason FROM fallback_decisions"),
+            "already_succeeded");
+}
+
+TEST_F(DispatcherTest, RateLimitWaitsForRetryAfter) {
+  Callback("SM5", DeliveryStatus::kFailed);
+  dispatcher_->RunOnce();
+  client_.Answer(429, "", {{"Retry-After", "5"}});
+  dispatcher_->RunOnce();
+  EXPECT_EQ(Query("SELECT state FROM outbox"), "retry_wait");
+  clock_.now += 4'999;
+  dispatcher_->RunOnce();
+  EXPECT_EQ(client_.calls.size(), 1u);
+  clock_.now += 1;
+  dispatcher_->RunOnce();
+  EXPECT_EQ(client_.calls.size(), 2u);
+}
+
+TEST_F(DispatcherTest, InvalidNumberIsDeadWithoutRetryOrFallback) {
+  Callback("SM6", DeliveryStatus::kFailed);
+  dispatcher_->RunOnce();
+  client_.Answer(400);
+  dispatcher_->RunOnce();
+  clock_.now += 3'600'000;
+  dispatcher_->RunOnce();
+  EXPECT_EQ(client_.calls.size(), 1u);
+  EXPECT_EQ(Query("SELECT state FROM outbox"), "dead");
+  EXPECT_EQ(Query("SELECT invalid_number FROM fallback_roots"), "1");
+  EXPECT_EQ(Query("SELECT reason FROM fallback_decisions WHERE"
+                  " trigger = 'send_failed'"),
+            "invalid_number");
+}
+
+TEST_F(DispatcherTest, ServerErrorsBackOffThenEscalate) {
+  Callback("SM7", DeliveryStatus::kFailed);
+  for (int i = 0; i < 3; ++i) {
+    dispatcher_->RunOnce();
+    ASSERT_EQ(client_.calls.size(), static_cast<size_t>(i + 1));
+    client_.Answer(503);
+    dispatcher_->RunOnce();
+    clock_.now += 120'000;  // past any backoff
+  }
+  dispatcher_->RunOnce();
+  EXPECT_EQ(Query("SELECT state FROM outbox WHERE step = 1"), "dead");
+  ASSERT_EQ(client_.calls.size(), 4u);
+  EXPECT_EQ(client_.calls[3].http.url, "https://provider.test/send/voice");
+}
+
+// kill -9 after the job was committed in_flight: the next start re-sends it
+// once; a second loss escalates rather than sending a third time.
+TEST_F(DispatcherTest, CrashInFlightResendsOnceThenEscalates) {
+  Callback("SM8", DeliveryStatus::kFailed);
+  dispatcher_->RunOnce();
+  ASSERT_EQ(client_.calls.size(), 1u);  // never answered: the "crash"
+  NewDispatcher();
+  dispatcher_->Recover();
+  dispatcher_->RunOnce();
+  ASSERT_EQ(client_.calls.size(), 2u);
+  EXPECT_EQ(client_.calls[1].http.url, "https://provider.test/send/whatsapp");
+  NewDispatcher();
+  dispatcher_->Recover();
+  dispatcher_->RunOnce();
+  ASSERT_EQ(client_.calls.size(), 3u);
+  EXPECT_EQ(client_.calls[2].http.url, "https://provider.test/send/voice");
+  EXPECT_EQ(Query("SELECT last_error FROM outbox WHERE step = 1"),
+            "unknown_outcome");
+}
+
+TEST_F(DispatcherTest, TimeoutAfterRecoveryEscalates) {
+  Callback("SM9", DeliveryStatus::kFailed);
+  dispatcher_->RunOnce();
+  NewDispatcher();
+  dispatcher_->Recover();
+  dispatcher_->RunOnce();  // the one re-send after the crash
+  ASSERT_EQ(client_.calls.size(), 2u);
+  client_.answered = 1;
+  client_.Fail(TransportError::kTimeout, /*written=*/true);
+  dispatcher_->RunOnce();
+  ASSERT_EQ(client_.calls.size(), 3u);
+  EXPECT_EQ(client_.calls[2].http.url, "https://provider.test/send/voice");
+}
+
+TEST_F(DispatcherTest, RegistrationStartsTheClock) {
+  Registration reg;
+  reg.verification_id = "APP-1";
+  reg.source = kSource;
+  reg.provider = "twilio";
+  reg.recipient = kNumber;
+  reg.channel = Channel::kSms;
+  reg.sent_at_ms = clock_.now;
+  auto r = outbox_->Register(reg, clock_.now);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r.value());
+  EXPECT_FALSE(outbox_->Register(reg, clock_.now).value());
+  reg.recipient = "+447700900999";
+  EXPECT_FALSE(outbox_->Register(reg, clock_.now).ok());
+  clock_.now += 30'000;
+  dispatcher_->RunOnce();
+  ASSERT_EQ(client_.calls.size(), 1u);
+  client_.Answer(200, "WA-9");
+  dispatcher_->RunOnce();
+  auto chain = outbox_->Chain("WA-9");
+  ASSERT_TRUE(chain.ok());
+  ASSERT_TRUE(chain.value().has_value());
+  EXPECT_EQ(chain.value()->root_id, "APP-1");
+  ASSERT_EQ(chain.value()->steps.size(), 2u);
+  EXPECT_EQ(chain.value()->jobs.at(0).state, "accepted");
+  EXPECT_EQ(chain.value()->outcome, "pending");
+}
+
+TEST_F(DispatcherTest, OptedOutNumberGetsNoFallback) {
+  Callback("SM10", DeliveryStatus::kFailed, Channel::kSms, "twilio", "21610");
+  dispatcher_->RunOnce();
+  EXPECT_EQ(client_.calls.size(), 0u);
+  EXPECT_EQ(Count("SELECT count(*) FROM opt_outs"), 1);
+  // Another OTP to the same number later: still no fallback.
+  Callback("SM11", DeliveryStatus::kFailed);
+  dispatcher_->RunOnce();
+  EXPECT_EQ(client_.calls.size(), 0u);
+  EXPECT_EQ(Query("SELECT group_concat(reason) FROM fallback_decisions"),
+            "opted_out,opted_out");
+}
+
+TEST_F(DispatcherTest, LateSuccessIsAWastedFallback) {
+  Callback("SM12", DeliveryStatus::kFailed);
+  dispatcher_->RunOnce();
+  client_.Answer(200, "WA-12");
+  dispatcher_->RunOnce();
+  Callback("SM12", DeliveryStatus::kDelivered);
+  EXPECT_EQ(Count("SELECT wasted FROM fallback_decisions WHERE"
+                  " trigger = 'event' AND result = 'none'"),
+            1);
+}
+
+}  // namespace
+}  // namespace dlrd
