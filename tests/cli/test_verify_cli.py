@@ -141,8 +141,10 @@ class VerifyCli(VerifyTestCase):
         env = dict(os.environ)
         for name in ("VERIFYNOW_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN",
                      "VONAGE_SIGNATURE_SECRET", "SINCH_APP_SECRET",
-                     "SINCH_SMS_WEBHOOK_SECRET"):
+                     "SINCH_SMS_WEBHOOK_SECRET", "DLRD_ADMIN_TOKEN"):
             env[name] = "c2VjcmV0LWZvci10ZXN0cw=="
+        env["TWILIO_ACCOUNT_SID"] = "AC00000000000000000000000000000000"
+        env["TWILIO_VERIFY_SERVICE_SID"] = "VA00000000000000000000000000000000"
         r = subprocess.run([DLRD, "check-config", "--config", config],
                            capture_output=True, env=env)
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -364,3 +364,105 @@ TEST(ParseEndpoint, Forms) {
 
 }  // namespace
 }  // namespace dlrd
+
+namespace dlrd {
+namespace {
+
+std::string WithFallback(const std::string& providers,
+                         const std::string& fallback,
+                         const std::string& extra = "") {
+  return R"({ )" + extra + R"( "providers": )" + providers + R"(,
+    "sources": { "tw": { "format": "twilio-messaging",
+      "signature": { "scheme": "twilio",
+                     "public_url": "https://hooks.example.com/webhooks/tw",
+                     "secrets": ["env:GOOD"] },
+      "fallback": )" + fallback + "} } }";
+}
+
+const char* kTwilioProvider = R"({ "twilio": {
+    "base_url": "https://verify.twilio.com/",
+    "account_sid": "AC0123456789abcdef0123456789abcdef",
+    "auth_token": "env:GOOD", "service_sid": "VA0123456789abcdef0123456789abcdef",
+    "request_timeout_ms": 2000 } })";
+
+TEST(ParseConfig, FallbackAndProviders) {
+  auto c = ParseConfig(
+      WithFallback(kTwilioProvider,
+                   R"({ "provider": "twilio", "chain": ["sms", "voice"],
+                        "deadline_s": { "sms": 20 }, "max_steps": 2 })",
+                   R"("admin_token": "env:WHSEC", "outbox": {"poll_ms": 50},)"),
+      FakeResolve);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  const Config& cfg = c.value();
+  const ProviderConfig& p = cfg.providers.at("twilio");
+  EXPECT_EQ(p.base_url, "https://verify.twilio.com");  // trailing '/' dropped
+  EXPECT_EQ(p.credentials.at("auth_token"), "s3cret");
+  EXPECT_EQ(p.request_timeout_ms, 2000);
+  const FallbackConfig& f = *cfg.sources.at("tw").fallback;
+  EXPECT_EQ(f.provider, "twilio");
+  EXPECT_EQ(f.chain, (std::vector<Channel>{Channel::kSms, Channel::kVoice}));
+  EXPECT_EQ(f.DeadlineFor(Channel::kSms), 20000);
+  EXPECT_EQ(f.DeadlineFor(Channel::kVoice), f.default_deadline_ms);
+  EXPECT_EQ(f.max_steps, 2);
+  EXPECT_EQ(cfg.outbox.poll_ms, 50);
+  EXPECT_EQ(cfg.admin_token, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+}
+
+TEST(ParseConfig, FallbackErrorsNameTheKey) {
+  const std::string ok_fallback = R"({ "provider": "twilio" })";
+  const struct {
+    std::string json;
+    const char* message;
+  } cases[] = {
+      {WithFallback(R"({ "sms77": {} })", ok_fallback),
+       "providers.sms77: unknown provider (verifynow, twilio, vonage, sinch)"},
+      {WithFallback(R"({ "twilio": { "base_url": "http://x",
+          "account_sid": "AC1", "auth_token": "env:GOOD",
+          "service_sid": "VA1" } })",
+                    ok_fallback),
+       "providers.twilio.base_url: must start with https://"},
+      {WithFallback(R"({ "twilio": { "base_url": "https://x",
+          "account_sid": "AC1", "service_sid": "VA1" } })",
+                    ok_fallback),
+       "providers.twilio.auth_token: required"},
+      {WithFallback(R"({ "twilio": { "base_url": "https://x",
+          "account_sid": "AC1", "auth_token": "literal",
+          "service_sid": "VA1" } })",
+                    ok_fallback),
+       "providers.twilio.auth_token: literal secrets are refused; use "
+       "env:NAME or file:PATH (or mark the config \"demo\": true)"},
+      {WithFallback(kTwilioProvider, R"({ "provider": "vonage" })"),
+       "sources.tw.fallback.provider: \"vonage\" is not configured under "
+       "providers"},
+      {WithFallback(kTwilioProvider,
+                    R"({ "provider": "twilio", "chain": ["sms", "fax"] })"),
+       "sources.tw.fallback.chain[1]: \"fax\" is not one of sms, whatsapp, "
+       "voice"},
+      {WithFallback(kTwilioProvider,
+                    R"({ "provider": "twilio", "chain": ["sms", "sms"] })"),
+       "sources.tw.fallback.chain[1]: repeats a channel"},
+      {WithFallback(kTwilioProvider, R"({ "provider": "twilio",
+                                          "deadline_s": { "email": 3 } })"),
+       "sources.tw.fallback.deadline_s.email: unknown key"},
+      {WithFallback(kTwilioProvider, R"({ "provider": "twilio",
+                                          "deadline_s": { "sms": 0 } })"),
+       "sources.tw.fallback.deadline_s.sms: must be between 1 and 86400"},
+      {WithFallback(kTwilioProvider, R"({ "provider": "twilio",
+                                          "max_step": 2 })"),
+       "sources.tw.fallback.max_step: unknown key"},
+      {WithFallback(kTwilioProvider, ok_fallback,
+                    R"("admin_token": "env:GOOD",)"),
+       "admin_token: must be at least 16 characters"},
+      {WithFallback(kTwilioProvider, ok_fallback,
+                    R"("outbox": {"poll_ms": 1},)"),
+       "outbox.poll_ms: must be between 10 and 60000"},
+  };
+  for (const auto& c : cases) {
+    auto r = ParseConfig(c.json, FakeResolve);
+    ASSERT_FALSE(r.ok()) << c.json;
+    EXPECT_EQ(r.status().message(), c.message);
+  }
+}
+
+}  // namespace
+}  // namespace dlrd
