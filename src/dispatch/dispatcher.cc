@@ -35,7 +35,10 @@ Dispatcher::Dispatcher(OutboxStore& store, OutboundClient& client,
       clock_(clock),
       metrics_(metrics),
       log_(log),
-      rng_(seed) {}
+      rng_(seed) {
+  // Metrics count decisions from now on, not the history in the file.
+  if (metrics_) store_.DecisionsSince(&decisions_seen_, 0);
+}
 
 Dispatcher::~Dispatcher() { Stop(); }
 
@@ -121,6 +124,11 @@ void Dispatcher::Poll() {
     }
   }
   if (metrics_) {
+    // Every decision, from this thread or the ingest writer, is a row.
+    auto decisions = store_.DecisionsSince(&decisions_seen_, 1000);
+    if (decisions.ok()) {
+      for (const Decision& d : decisions.value()) metrics_->Decided(d);
+    }
     auto depth = store_.Depth(now);
     if (depth.ok()) {
       for (const auto& [state, n] : depth.value().by_state) {
@@ -277,7 +285,6 @@ void Dispatcher::Dead(const OutboxJob& job, const std::string& error,
 
 void Dispatcher::Note(const std::vector<FallbackNote>& notes) {
   for (const FallbackNote& n : notes) {
-    if (metrics_) metrics_->Decided(n.decision);
     if (log_ && n.decision.result != DecisionResult::kNone) {
       log_->Info("fallback_decision",
                  {{"source", n.source},

@@ -337,6 +337,44 @@ Result<OutboxDepth> SqliteOutbox::Depth(int64_t now_ms) {
   return d;
 }
 
+Result<std::vector<Decision>> SqliteOutbox::DecisionsSince(int64_t* after_id,
+                                                           int limit) {
+  std::vector<Decision> out;
+  if (*after_id < 0) {
+    StmtUse st(Stmt("SELECT coalesce(max(id), 0) FROM fallback_decisions"));
+    if (!st.get() || sqlite3_step(st.get()) != SQLITE_ROW) {
+      return Error("decisions");
+    }
+    *after_id = sqlite3_column_int64(st.get(), 0);
+    return out;
+  }
+  StmtUse st(
+      Stmt("SELECT id, from_channel, to_channel, result, reason, wasted"
+           " FROM fallback_decisions WHERE id > ?1 ORDER BY id LIMIT ?2"));
+  if (!st.get()) return Error("prepare");
+  sqlite3_bind_int64(st.get(), 1, *after_id);
+  sqlite3_bind_int(st.get(), 2, limit);
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    *after_id = sqlite3_column_int64(st.get(), 0);
+    Decision d;
+    d.from = ParseChannel(ColumnText(st.get(), 1)).value_or(Channel::kOther);
+    d.to = ParseChannel(ColumnText(st.get(), 2)).value_or(Channel::kOther);
+    const std::string result = ColumnText(st.get(), 3);
+    d.result = result == "escalate" ? DecisionResult::kEscalate
+               : result == "skip"   ? DecisionResult::kSkip
+                                    : DecisionResult::kNone;
+    const std::string reason = ColumnText(st.get(), 4);
+    for (SkipReason r : kAllSkipReasons) {
+      if (ToString(r) == reason) d.reason = r;
+    }
+    d.wasted = sqlite3_column_int(st.get(), 5) != 0;
+    out.push_back(d);
+  }
+  if (rc != SQLITE_DONE) return Error("decisions");
+  return out;
+}
+
 Result<std::optional<ChainView>> SqliteOutbox::Chain(std::string_view id) {
   using Out = std::optional<ChainView>;
   ChainView v;

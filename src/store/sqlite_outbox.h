@@ -33,6 +33,8 @@ class SqliteOutbox final : public OutboxStore {
   Result<int> RecoverInFlight(int64_t now_ms,
                               std::vector<FallbackNote>* notes) override;
   Result<OutboxDepth> Depth(int64_t now_ms) override;
+  Result<std::vector<Decision>> DecisionsSince(int64_t* after_id,
+                                               int limit) override;
   Result<std::optional<ChainView>> Chain(std::string_view id) override;
 
  private:

@@ -5,6 +5,7 @@
 #include "dlrd/dispatch/dispatcher.h"
 
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
 
 #include <deque>
 #include <memory>
@@ -353,6 +354,40 @@ TEST_F(DispatcherTest, OptedOutNumberGetsNoFallback) {
   EXPECT_EQ(client_.calls.size(), 0u);
   EXPECT_EQ(Query("SELECT group_concat(reason) FROM fallback_decisions"),
             "opted_out,opted_out");
+}
+
+// Decisions taken by the ingest writer (in the event's transaction) and by
+// the dispatcher are both counted, once, from the decision log.
+TEST_F(DispatcherTest, DecisionsFromBothWritersAreCounted) {
+  prometheus::Registry registry;
+  FallbackMetrics metrics(registry, {"fake"});
+  Callback("SM20", DeliveryStatus::kFailed);  // before the dispatcher exists
+  dispatcher_ =
+      std::make_unique<Dispatcher>(*outbox_, client_, adapters_, providers_,
+                                   config_, clock_, &metrics, nullptr, 1);
+  Callback("SM21", DeliveryStatus::kFailed);  // ingest writer: escalate
+  Callback("SM22", DeliveryStatus::kSent);
+  clock_.now += 30'000;  // dispatcher: deadline
+  dispatcher_->RunOnce();
+  dispatcher_->RunOnce();
+  auto value = [&](const std::string& result, const std::string& reason) {
+    double sum = 0;
+    for (const auto& f : registry.Collect()) {
+      if (f.name != "dlrd_fallback_decisions_total") continue;
+      for (const auto& m : f.metric) {
+        std::map<std::string, std::string> l;
+        for (const auto& p : m.label) l[p.name] = p.value;
+        if (l["result"] == result && l["reason"] == reason &&
+            l["from_channel"] == "sms" && l["to_channel"] == "whatsapp") {
+          sum += m.counter.value;
+        }
+      }
+    }
+    return sum;
+  };
+  // SM21 (event) and SM22 (deadline); SM20 predates the dispatcher. SM20's
+  // and SM21's own deadlines find the next step existing.
+  EXPECT_EQ(value("escalate", ""), 2);
 }
 
 TEST_F(DispatcherTest, LateSuccessIsAWastedFallback) {

@@ -100,6 +100,7 @@ class Dispatcher {
   std::mt19937_64 rng_;
   std::map<std::pair<std::string, Channel>, CircuitBreaker> breakers_;
   int in_flight_ = 0;  // dispatcher thread only
+  int64_t decisions_seen_ = -1;  // fallback_decisions row counted last
 
   std::mutex mu_;
   std::condition_variable cv_;

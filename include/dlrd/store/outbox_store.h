@@ -113,6 +113,11 @@ class OutboxStore {
   virtual Result<int> RecoverInFlight(int64_t now_ms,
                                       std::vector<FallbackNote>* notes) = 0;
   virtual Result<OutboxDepth> Depth(int64_t now_ms) = 0;
+  // Decisions recorded after row `*after_id` (by either writer), oldest
+  // first, at most `limit`; advances `*after_id`. With *after_id < 0 it
+  // only sets it to the newest row, so history is not counted again.
+  virtual Result<std::vector<Decision>> DecisionsSince(int64_t* after_id,
+                                                       int limit) = 0;
   // By root id or by any step's provider id; nullopt when unknown.
   virtual Result<std::optional<ChainView>> Chain(std::string_view id) = 0;
 };
