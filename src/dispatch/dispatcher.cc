@@ -234,19 +234,22 @@ void Dispatcher::OnResult(const OutboxJob& job, int64_t started_ms,
       return Retry(job, out.error, out.retry_after_ms, out.detail, now);
     case SendErrorClass::kServer:
     case SendErrorClass::kTimeout:
-    case SendErrorClass::kNetwork:
+    case SendErrorClass::kNetwork: {
       breaker.OnFailure(now);
-      if (ambiguous && !adapter.supports_idempotency_key() && job.recovered) {
+      const bool unknown = ambiguous && !adapter.supports_idempotency_key();
+      if (unknown && job.recovered) {
         // A second unknown outcome: the user may already have two codes.
         return Dead(job, "unknown_outcome: " + out.detail, false, false, now);
       }
-      return Retry(job, out.error, out.retry_after_ms, out.detail, now);
+      return Retry(job, out.error, out.retry_after_ms, out.detail, now,
+                   unknown);
+    }
   }
 }
 
 void Dispatcher::Retry(const OutboxJob& job, SendErrorClass c,
                        int64_t retry_after_ms, const std::string& detail,
-                       int64_t now_ms) {
+                       int64_t now_ms, bool unknown_outcome) {
   const std::string error =
       std::string(FallbackMetrics::ClassLabel(c)) + ": " + detail;
   if (job.attempts >= config_.max_attempts) {
@@ -259,7 +262,8 @@ void Dispatcher::Retry(const OutboxJob& job, SendErrorClass c,
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   const int64_t delay =
       RetryDelayMs(job.attempts, retry_after_ms, p, unit(rng_));
-  if (Status s = store_.MarkRetry(job, now_ms + delay, error, now_ms);
+  if (Status s =
+          store_.MarkRetry(job, now_ms + delay, error, now_ms, unknown_outcome);
       !s.ok()) {
     StoreFailed("retry", s);
   }

@@ -235,17 +235,20 @@ Status SqliteOutbox::MarkAccepted(const OutboxJob& job, std::string_view ref,
 }
 
 Status SqliteOutbox::MarkRetry(const OutboxJob& job, int64_t next_attempt_at_ms,
-                               std::string_view error, int64_t now_ms) {
+                               std::string_view error, int64_t now_ms,
+                               bool unknown_outcome) {
   return InTransaction([&]() -> Status {
     StmtUse st(
         Stmt("UPDATE outbox SET state = 'retry_wait',"
              " next_attempt_at_ms = ?2, last_error = ?3,"
-             " updated_at_ms = ?4 WHERE id = ?1"));
+             " updated_at_ms = ?4, recovered = MAX(recovered, ?5)"
+             " WHERE id = ?1"));
     if (!st.get()) return Error("prepare");
     sqlite3_bind_int64(st.get(), 1, job.id);
     sqlite3_bind_int64(st.get(), 2, next_attempt_at_ms);
     BindText(st.get(), 3, error);
     sqlite3_bind_int64(st.get(), 4, now_ms);
+    sqlite3_bind_int(st.get(), 5, unknown_outcome ? 1 : 0);
     if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("retry");
     return Status::Ok();
   });

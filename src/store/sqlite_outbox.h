@@ -26,7 +26,8 @@ class SqliteOutbox final : public OutboxStore {
   Status MarkAccepted(const OutboxJob& job, std::string_view ref,
                       int64_t now_ms) override;
   Status MarkRetry(const OutboxJob& job, int64_t next_attempt_at_ms,
-                   std::string_view error, int64_t now_ms) override;
+                   std::string_view error, int64_t now_ms,
+                   bool unknown_outcome) override;
   Status MarkDead(const OutboxJob& job, std::string_view error, bool fraud,
                   bool invalid_number, int64_t now_ms,
                   std::vector<FallbackNote>* notes) override;

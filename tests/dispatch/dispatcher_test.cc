@@ -315,6 +315,28 @@ TEST_F(DispatcherTest, TimeoutAfterRecoveryEscalates) {
   EXPECT_EQ(client_.calls[2].http.url, "https://provider.test/send/voice");
 }
 
+// Without an idempotency key, a live unknown outcome (timeout or reset after
+// the request was written) is re-sent once; a second one escalates.
+TEST_F(DispatcherTest, LiveUnknownOutcomeResendsOnceThenEscalates) {
+  Callback("SM30", DeliveryStatus::kFailed);
+  dispatcher_->RunOnce();
+  ASSERT_EQ(client_.calls.size(), 1u);
+  client_.Fail(TransportError::kTimeout, /*written=*/true);
+  dispatcher_->RunOnce();
+  clock_.now += 60'000;  // past any backoff
+  dispatcher_->RunOnce();
+  ASSERT_EQ(client_.calls.size(), 2u);  // the one re-send
+  client_.Fail(TransportError::kReset, /*written=*/true);
+  dispatcher_->RunOnce();
+  clock_.now += 60'000;
+  dispatcher_->RunOnce();
+  ASSERT_EQ(client_.calls.size(), 3u);
+  EXPECT_EQ(client_.calls[2].http.url, "https://provider.test/send/voice");
+  EXPECT_EQ(Query("SELECT substr(last_error, 1, 15) FROM outbox"
+                  " WHERE step = 1"),
+            "unknown_outcome");
+}
+
 TEST_F(DispatcherTest, RegistrationStartsTheClock) {
   Registration reg;
   reg.verification_id = "APP-1";

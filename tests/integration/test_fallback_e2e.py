@@ -14,7 +14,8 @@ GET /v1/verifications/{id} and /metrics say.
 
 Recipients are in Ofcom's drama range (+44 7700 900xxx); the last four
 digits select the mock's behaviour (tests/mock_provider/README.md):
-0011-0019 accepted, 0400 invalid, 0429 rate limited, 0504 slow.
+0011-0020 accepted, 0400 invalid, 0429 rate limited, 0504 slow, 0505
+reset after accepting.
 
 Classes:
   FallbackEndToEnd  one dlrd + mock: tests 1-6 and 9 of the issue;
@@ -212,6 +213,26 @@ def step_of(view, step):
     return None
 
 
+def wait_job_state(d, root, step, states, timeout):
+    """Polls the chain view until job `step` is in one of `states`;
+    returns the view."""
+    def ready():
+        v = chain(d, root)
+        return v if (job(v, step) or {}).get("state") in states else None
+    return wait_until(ready, timeout, what="job %d in %s" % (step, states))
+
+
+def wait_outbox(d, root, step, states, timeout):
+    """Polls the outbox table until job `step` is in one of `states`;
+    returns all rows of the root."""
+    def ready():
+        rows = outbox_rows(d, root)
+        return rows if any(r[0] == step and r[2] in states
+                           for r in rows) else None
+    return wait_until(ready, timeout, what="outbox step %d in %s"
+                      % (step, states))
+
+
 def outbox_rows(d, root_id):
     with h.closing_db(d.db_path) as c:
         return c.execute(
@@ -274,10 +295,7 @@ class FallbackEndToEnd(_Base):
         # Exactly one (its own deadline of 2 s may later bring voice).
         time.sleep(0.3)
         self.assertEqual(len(self.sends(to, "whatsapp")), 1)
-        view = wait_until(
-            lambda: (lambda v: v if (job(v, 1) or {}).get("state")
-                     == "accepted" else None)(chain(self.d, root)),
-            2, what="whatsapp job accepted")
+        view = wait_job_state(self.d, root, 1, ("accepted",), 2)
         self.assertEqual(job(view, 1)["provider_ref"],
                          sends[0]["provider_id"])
 
@@ -390,10 +408,7 @@ class FallbackEndToEnd(_Base):
         root, _ = self.fail_sms(to)
         sends = self.mock.wait_for_requests(1, timeout=3, recipient=to)
         self.assertEqual(sends[0]["outcome"], "invalid")
-        view = wait_until(
-            lambda: (lambda v: v if (job(v, 1) or {}).get("state") == "dead"
-                     else None)(chain(self.d, root)),
-            2, what="job dead")
+        wait_job_state(self.d, root, 1, ("dead",), 2)
         time.sleep(0.6)  # longer than the backoff cap: a retry would show
         view = chain(self.d, root)
         j = job(view, 1)
@@ -414,12 +429,10 @@ class FallbackEndToEnd(_Base):
     # 0505: the mock takes the request (assigns a VE id), then resets the
     # connection: an unknown outcome each time. Twilio Verify has no
     # idempotency key, so each re-send may be one more code to the user.
-    @unittest.expectedFailure  # dlrd bug: retried up to max_attempts (3)
     def test_unknown_outcome_is_resent_at_most_once(self):
         to = number(505)
         root, _ = self.fail_sms(to)
-        wait_until(lambda: (lambda rs: rs and rs[0][2] in ("dead", "accepted"))(
-            outbox_rows(self.d, root)), 5, what="whatsapp job settled")
+        wait_outbox(self.d, root, 1, ("dead", "accepted"), 5)
         sends = self.sends(to, "whatsapp")
         print("\n  [unknown outcome] whatsapp sends taken by the provider: %d"
               % len(sends))
@@ -444,10 +457,7 @@ class FallbackEndToEnd(_Base):
         self.assertEqual(r.status, 401, r)
         self.assertEqual(admin(self.d, "GET", "/v1/verifications/SMnope")
                          .status, 404)
-        view = wait_until(
-            lambda: (lambda v: v if (job(v, 1) or {}).get("state")
-                     == "accepted" else None)(chain(self.d, root)),
-            2, what="whatsapp job accepted")
+        view = wait_job_state(self.d, root, 1, ("accepted",), 2)
         for key in ("steps", "jobs", "decisions", "events", "outcome"):
             self.assertIn(key, view)
         self.assertEqual((view["verification_id"], view["source"],
@@ -525,10 +535,7 @@ class CrashRecovery(_Base):
         self.d.start()  # same workdir, same database
         resent = mock2.wait_for_requests(1, timeout=3, recipient=to)[0]
         self.assertEqual(resent["channel"], "whatsapp")
-        rows = wait_until(
-            lambda: (lambda rs: rs if rs and rs[0][2] == "accepted"
-                     else None)(outbox_rows(self.d, root)),
-            2, what="job accepted after restart")
+        rows = wait_outbox(self.d, root, 1, ("accepted",), 2)
         step, channel, state, attempts, recovered, _, ref = rows[0]
         total = len(self.sends(to, "whatsapp", [self.mock, mock2]))
         print("\n  [7] killed %.3f s after the send reached the mock; "
@@ -572,10 +579,7 @@ class UntrustedProvider(_Base):
     def test_8_untrusted_certificate(self):
         to = number(18)
         root, ack = self.fail_sms(to)
-        rows = wait_until(
-            lambda: (lambda rs: rs if rs and rs[0][2] == "dead" else None)(
-                outbox_rows(self.d, root)),
-            5, what="whatsapp job dead")
+        rows = wait_outbox(self.d, root, 1, ("dead",), 5)
         dead_after = time.time() - ack
         step, channel, state, attempts, _, last_error, ref = rows[0]
         samples, _ = h.parse_metrics(self.d.metrics())
@@ -594,10 +598,7 @@ class UntrustedProvider(_Base):
                          provider="twilio", channel="whatsapp",
                          error_class="connection"), 3)
         # The voice step (chain: the next channel) fails the same way.
-        rows = wait_until(
-            lambda: (lambda rs: rs if len(rs) == 2 and rs[1][2] == "dead"
-                     else None)(outbox_rows(self.d, root)),
-            5, what="voice job dead")
+        rows = wait_outbox(self.d, root, 2, ("dead",), 5)
         self.assertEqual(rows[1][:4], (2, "voice", "dead", 3))
         self.assertEqual(chain(self.d, root)["outcome"], "failed")
         # The handshake never completed: the provider saw no request.

@@ -81,7 +81,8 @@ class Dispatcher {
   void SendJob(const OutboxJob& job);
   void OnResult(const OutboxJob& job, int64_t started_ms, ClientResult r);
   void Retry(const OutboxJob& job, SendErrorClass c, int64_t retry_after_ms,
-             const std::string& detail, int64_t now_ms);
+             const std::string& detail, int64_t now_ms,
+             bool unknown_outcome = false);
   void Dead(const OutboxJob& job, const std::string& error, bool fraud,
             bool invalid, int64_t now_ms);
   void Note(const std::vector<FallbackNote>& notes);
@@ -99,7 +100,7 @@ class Dispatcher {
   Logger* log_;
   std::mt19937_64 rng_;
   std::map<std::pair<std::string, Channel>, CircuitBreaker> breakers_;
-  int in_flight_ = 0;  // dispatcher thread only
+  int in_flight_ = 0;            // dispatcher thread only
   int64_t decisions_seen_ = -1;  // fallback_decisions row counted last
 
   std::mutex mu_;

@@ -100,8 +100,12 @@ class OutboxStore {
   // The provider took it: the step gets the provider's id and its deadline.
   virtual Status MarkAccepted(const OutboxJob& job, std::string_view ref,
                               int64_t now_ms) = 0;
+  // `unknown_outcome`: the provider may have taken the failed attempt and
+  // has no idempotency key; the job is marked `recovered`, so the next
+  // unknown outcome escalates instead of sending again.
   virtual Status MarkRetry(const OutboxJob& job, int64_t next_attempt_at_ms,
-                           std::string_view error, int64_t now_ms) = 0;
+                           std::string_view error, int64_t now_ms,
+                           bool unknown_outcome) = 0;
   // No more attempts: dead, the root flagged when fraud/invalid, and the
   // next channel decided on as for a failure.
   virtual Status MarkDead(const OutboxJob& job, std::string_view error,
