@@ -206,6 +206,15 @@ void Dispatcher::OnResult(const OutboxJob& job, int64_t started_ms,
                           out.error);
   }
   CircuitBreaker& breaker = Breaker(job.provider, job.channel);
+  if (!out.provider_code.empty() &&
+      IsOptOutError(job.provider, out.provider_code)) {
+    // The send itself says the number unsubscribed: stored before the
+    // decision below, so the policy skips every later channel (TCPA).
+    Status s =
+        store_.RecordOptOut(job.recipient, job.source,
+                            job.provider + " error " + out.provider_code, now);
+    if (!s.ok()) StoreFailed("opt_out", s);
+  }
   switch (out.error) {
     case SendErrorClass::kNone: {
       breaker.OnSuccess(now);

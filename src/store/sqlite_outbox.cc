@@ -315,6 +315,23 @@ Result<int> SqliteOutbox::RecoverInFlight(int64_t now_ms,
   return static_cast<int>(jobs.size());
 }
 
+Status SqliteOutbox::RecordOptOut(std::string_view recipient,
+                                  std::string_view source,
+                                  std::string_view reason, int64_t now_ms) {
+  return InTransaction([&]() -> Status {
+    StmtUse st(
+        Stmt("INSERT OR IGNORE INTO opt_outs(recipient, source, reason, at_ms)"
+             " VALUES (?1, ?2, ?3, ?4)"));
+    if (!st.get()) return Error("prepare");
+    BindText(st.get(), 1, recipient);
+    BindText(st.get(), 2, source);
+    BindText(st.get(), 3, reason);
+    sqlite3_bind_int64(st.get(), 4, now_ms);
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("opt-out");
+    return Status::Ok();
+  });
+}
+
 Result<OutboxDepth> SqliteOutbox::Depth(int64_t now_ms) {
   OutboxDepth d;
   for (const char* state :

@@ -33,6 +33,8 @@ class SqliteOutbox final : public OutboxStore {
                   std::vector<FallbackNote>* notes) override;
   Result<int> RecoverInFlight(int64_t now_ms,
                               std::vector<FallbackNote>* notes) override;
+  Status RecordOptOut(std::string_view recipient, std::string_view source,
+                      std::string_view reason, int64_t now_ms) override;
   Result<OutboxDepth> Depth(int64_t now_ms) override;
   Result<std::vector<Decision>> DecisionsSince(int64_t* after_id,
                                                int limit) override;

@@ -82,6 +82,9 @@ class FakeAdapter final : public SendAdapter {
       o.provider_ref = reply.body;
     } else if (reply.status == 400) {
       o.error = SendErrorClass::kInvalidNumber;
+    } else if (reply.status == 410) {  // "unsubscribed", as Twilio 21610
+      o.error = SendErrorClass::kInvalidNumber;
+      o.provider_code = "21610";
     } else if (reply.status == 403) {
       o.error = SendErrorClass::kFraud;
     } else if (reply.status == 429) {
@@ -106,7 +109,7 @@ class DispatcherTest : public ::testing::Test {
   void SetUp() override {
     path_ = (dir_.path() / "dlrd.db").string();
     FallbackConfig f;
-    f.provider = "fake";
+    f.provider = "twilio";
     f.deadline_ms = {{Channel::kSms, 30000}, {Channel::kWhatsapp, 30000}};
     SqliteOptions opts;
     opts.fallback[kSource] = f;
@@ -116,8 +119,8 @@ class DispatcherTest : public ::testing::Test {
     auto outbox = SqliteOutbox::Open(path_, opts);
     ASSERT_TRUE(outbox.ok()) << outbox.status().message();
     outbox_ = std::move(outbox).value();
-    adapters_["fake"] = std::make_unique<FakeAdapter>();
-    providers_["fake"].name = "fake";
+    adapters_["twilio"] = std::make_unique<FakeAdapter>();
+    providers_["twilio"].name = "twilio";
     config_.max_attempts = 3;
     config_.breaker_failures = 100;
     NewDispatcher();
@@ -196,7 +199,7 @@ TEST_F(DispatcherTest, FailedSmsSendsWhatsappAndStartsItsClock) {
             "WA-1,30000");
   // A WhatsApp failure callback on the new id escalates to voice.
   SubmissionResult wa =
-      Callback("WA-1", DeliveryStatus::kFailed, Channel::kWhatsapp, "fake");
+      Callback("WA-1", DeliveryStatus::kFailed, Channel::kWhatsapp, "twilio");
   EXPECT_TRUE(wa.job_created);
   dispatcher_->RunOnce();
   ASSERT_EQ(client_.calls.size(), 2u);
@@ -382,7 +385,7 @@ TEST_F(DispatcherTest, OptedOutNumberGetsNoFallback) {
 // the dispatcher are both counted, once, from the decision log.
 TEST_F(DispatcherTest, DecisionsFromBothWritersAreCounted) {
   prometheus::Registry registry;
-  FallbackMetrics metrics(registry, {"fake"});
+  FallbackMetrics metrics(registry, {"twilio"});
   Callback("SM20", DeliveryStatus::kFailed);  // before the dispatcher exists
   dispatcher_ =
       std::make_unique<Dispatcher>(*outbox_, client_, adapters_, providers_,
@@ -410,6 +413,26 @@ TEST_F(DispatcherTest, DecisionsFromBothWritersAreCounted) {
   // SM21 (event) and SM22 (deadline); SM20 predates the dispatcher. SM20's
   // and SM21's own deadlines find the next step existing.
   EXPECT_EQ(value("escalate", ""), 2);
+}
+
+// The send itself says the number unsubscribed (Twilio 21610): stored as an
+// opt-out, so neither voice now nor a later OTP's fallback is sent.
+TEST_F(DispatcherTest, OptOutOnSendIsStoredAndStopsTheChain) {
+  Callback("SM30", DeliveryStatus::kFailed);
+  dispatcher_->RunOnce();
+  ASSERT_EQ(client_.calls.size(), 1u);
+  client_.Answer(410);
+  dispatcher_->RunOnce();
+  EXPECT_EQ(Query("SELECT reason FROM opt_outs"), "twilio error 21610");
+  EXPECT_EQ(Query("SELECT state FROM outbox"), "dead");
+  Callback("SM31", DeliveryStatus::kFailed);
+  clock_.now += 3'600'000;
+  dispatcher_->RunOnce();
+  EXPECT_EQ(client_.calls.size(), 1u);
+  // SM30's voice step and SM31's WhatsApp step, both skipped.
+  EXPECT_EQ(Count("SELECT count(*) FROM fallback_decisions"
+                  " WHERE reason = 'opted_out'"),
+            2);
 }
 
 TEST_F(DispatcherTest, LateSuccessIsAWastedFallback) {

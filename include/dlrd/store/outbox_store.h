@@ -116,6 +116,11 @@ class OutboxStore {
   // Returns how many were found.
   virtual Result<int> RecoverInFlight(int64_t now_ms,
                                       std::vector<FallbackNote>* notes) = 0;
+  // The recipient asked not to be contacted (a send error such as Twilio
+  // 21610): no fallback is sent to the number again.
+  virtual Status RecordOptOut(std::string_view recipient,
+                              std::string_view source, std::string_view reason,
+                              int64_t now_ms) = 0;
   virtual Result<OutboxDepth> Depth(int64_t now_ms) = 0;
   // Decisions recorded after row `*after_id` (by either writer), oldest
   // first, at most `limit`; advances `*after_id`. With *after_id < 0 it
