@@ -259,8 +259,7 @@ void Dispatcher::OnResult(const OutboxJob& job, int64_t started_ms,
 void Dispatcher::Retry(const OutboxJob& job, SendErrorClass c,
                        int64_t retry_after_ms, const std::string& detail,
                        int64_t now_ms, bool unknown_outcome) {
-  const std::string error =
-      std::string(FallbackMetrics::ClassLabel(c)) + ": " + detail;
+  const std::string error = std::string(ToString(c)) + ": " + detail;
   if (job.attempts >= config_.max_attempts) {
     return Dead(job, error, false, false, now_ms);
   }

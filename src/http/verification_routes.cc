@@ -112,13 +112,6 @@ json ToJson(const ChainView& v) {
 
 }  // namespace
 
-bool VerificationApi::Owns(std::string_view target) {
-  std::string_view path = target.substr(0, target.find('?'));
-  return path == kPrefix ||
-         (path.size() > kPrefix.size() &&
-          path.substr(0, kPrefix.size() + 1) == std::string(kPrefix) + "/");
-}
-
 void VerificationApi::Handle(HttpRequest request, Respond respond) {
   std::string auth;
   for (const auto& [k, v] : request.headers) {

@@ -37,8 +37,6 @@ class VerificationApi final : public HttpHandler {
         providers_(std::move(providers)),
         clock_(clock) {}
 
-  // True for the paths this API serves.
-  static bool Owns(std::string_view target);
   void Handle(HttpRequest request, Respond respond) override;
 
  private:

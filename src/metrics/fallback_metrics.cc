@@ -23,28 +23,6 @@ std::string Label(Channel c) { return std::string(ToString(c)); }
 
 }  // namespace
 
-std::string_view FallbackMetrics::ClassLabel(SendErrorClass c) {
-  switch (c) {
-    case SendErrorClass::kNone:
-      return "none";
-    case SendErrorClass::kInvalidNumber:
-      return "invalid_number";
-    case SendErrorClass::kFraud:
-      return "fraud_detected";
-    case SendErrorClass::kRateLimited:
-      return "rate_limited";
-    case SendErrorClass::kServer:
-      return "server_error";
-    case SendErrorClass::kTimeout:
-      return "timeout";
-    case SendErrorClass::kNetwork:
-      return "connection";
-    case SendErrorClass::kRejected:
-      return "client_error";
-  }
-  return "client_error";
-}
-
 FallbackMetrics::FallbackMetrics(prometheus::Registry& registry,
                                  const std::vector<std::string>& providers) {
   decisions_ = &BuildCounter()
@@ -129,7 +107,7 @@ FallbackMetrics::FallbackMetrics(prometheus::Registry& registry,
       for (SendErrorClass e : kAllSendErrorClasses) {
         errors_->Add({{"provider", p},
                       {"channel", Label(c)},
-                      {"error_class", std::string(ClassLabel(e))}});
+                      {"error_class", std::string(ToString(e))}});
       }
     }
   }
@@ -174,7 +152,7 @@ void FallbackMetrics::RequestDone(const std::string& provider, Channel c,
     errors_
         ->Add({{"provider", provider},
                {"channel", Label(c)},
-               {"error_class", std::string(ClassLabel(error))}})
+               {"error_class", std::string(ToString(error))}})
         .Increment();
   }
 }

@@ -277,25 +277,26 @@ Result<ProviderConfig> CheckCommon(const ProviderConfig& config) {
 }  // namespace
 
 std::string_view ToString(SendErrorClass c) {
+  // The error_class label values of observability.md §2.
   switch (c) {
     case SendErrorClass::kNone:
       return "none";
     case SendErrorClass::kInvalidNumber:
       return "invalid_number";
     case SendErrorClass::kFraud:
-      return "fraud";
+      return "fraud_detected";
     case SendErrorClass::kRateLimited:
       return "rate_limited";
     case SendErrorClass::kServer:
-      return "server";
+      return "server_error";
     case SendErrorClass::kTimeout:
       return "timeout";
     case SendErrorClass::kNetwork:
-      return "network";
+      return "connection";
     case SendErrorClass::kRejected:
-      return "rejected";
+      return "client_error";
   }
-  return "unknown";
+  return "client_error";
 }
 
 int64_t ParseRetryAfterMs(std::string_view value, int64_t now_ms) {

@@ -48,9 +48,6 @@ class FallbackMetrics {
   void OldestPendingAge(double seconds);
   void Breaker(const std::string& provider, Channel c, double state);
 
-  // The observability.md name of an error class.
-  static std::string_view ClassLabel(SendErrorClass c);
-
  private:
   prometheus::Family<prometheus::Counter>* decisions_;
   prometheus::Family<prometheus::Counter>* sends_;

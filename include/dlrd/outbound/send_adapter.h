@@ -67,7 +67,10 @@ inline constexpr SendErrorClass kAllSendErrorClasses[] = {
     SendErrorClass::kTimeout,       SendErrorClass::kNetwork,
     SendErrorClass::kRejected};
 
-std::string_view ToString(SendErrorClass c);  // snake_case metric label
+// The error_class metric label (observability.md §2): invalid_number,
+// fraud_detected, rate_limited, server_error, timeout, connection,
+// client_error.
+std::string_view ToString(SendErrorClass c);
 
 struct SendOutcome {
   SendErrorClass error = SendErrorClass::kNone;
