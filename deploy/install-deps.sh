@@ -23,6 +23,7 @@ test_pkgs=(
   python3                      # test drivers (crash, framing, e2e)
   curl                         # integration tests
   prometheus                   # promtool check metrics / test rules
+  prometheus-alertmanager      # amtool check-config on deploy/alertmanager
   nginx-light                  # real reverse proxy in tests and the benchmark baseline
   openssl                      # test CA and certificates for the TLS tests
   wrk                          # benchmark

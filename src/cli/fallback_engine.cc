@@ -47,7 +47,8 @@ Result<std::unique_ptr<FallbackEngine>> FallbackEngine::Build(
   }
   e->api_ = std::make_unique<VerificationApi>(config.admin_token,
                                               *e->dispatcher_, *e->store_,
-                                              std::move(providers), clock);
+                                              std::move(providers), clock,
+                                              e->metrics_.get());
   if (config.admin_token.empty()) {
     log.Warn("admin_api_disabled",
              {{"hint",

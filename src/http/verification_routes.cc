@@ -203,6 +203,9 @@ void VerificationApi::Register(const HttpRequest& request, Respond respond) {
       const bool conflict = m.find("another recipient") != std::string::npos;
       return respond(ErrorResponse(conflict ? 409 : 503, m));
     }
+    if (created.value() && metrics_ != nullptr) {
+      metrics_->Registered(reg.provider, reg.channel);
+    }
     respond(JsonResponse(created.value() ? 201 : 200,
                          json{{"verification_id", reg.verification_id},
                               {"created", created.value()}}));

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "dlrd/dispatch/dispatcher.h"
+#include "dlrd/metrics/fallback_metrics.h"
 #include "dlrd/store/outbox_store.h"
 #include "http/http_types.h"
 
@@ -30,12 +31,13 @@ class VerificationApi final : public HttpHandler {
   // `providers`: the provider of each source with fallback, by source.
   VerificationApi(std::string token, Dispatcher& dispatcher, OutboxStore& store,
                   std::map<std::string, std::string> providers,
-                  const Clock& clock)
+                  const Clock& clock, FallbackMetrics* metrics = nullptr)
       : token_(std::move(token)),
         dispatcher_(dispatcher),
         store_(store),
         providers_(std::move(providers)),
-        clock_(clock) {}
+        clock_(clock),
+        metrics_(metrics) {}
 
   void Handle(HttpRequest request, Respond respond) override;
 
@@ -48,6 +50,7 @@ class VerificationApi final : public HttpHandler {
   OutboxStore& store_;
   std::map<std::string, std::string> providers_;
   const Clock& clock_;
+  FallbackMetrics* metrics_;  // may be null (tests)
 };
 
 }  // namespace dlrd

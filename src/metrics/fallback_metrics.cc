@@ -43,6 +43,13 @@ FallbackMetrics::FallbackMetrics(prometheus::Registry& registry,
                      "Successes reported on a step after a fallback had "
                      "already been sent, by the channel that succeeded.")
                  .Register(registry);
+  registered_ = &BuildCounter()
+                      .Name("dlrd_verifications_registered_total")
+                      .Help(
+                          "Sends the app registered over POST "
+                          "/v1/verifications (first registration of an id "
+                          "only), by provider and channel.")
+                      .Register(registry);
   duration_ = &BuildHistogram()
                    .Name("dlrd_provider_request_duration_seconds")
                    .Help(
@@ -72,6 +79,9 @@ FallbackMetrics::FallbackMetrics(prometheus::Registry& registry,
                   .Register(registry);
   for (Channel from : kSendChannels) {
     wasted_->Add({{"channel", Label(from)}});
+    for (const auto& p : providers) {
+      registered_->Add({{"provider", p}, {"channel", Label(from)}});
+    }
     for (Channel to : kSendChannels) {
       if (from == to) continue;
       for (const char* result : {"sent", "failed", "skipped"}) {
@@ -112,6 +122,10 @@ FallbackMetrics::FallbackMetrics(prometheus::Registry& registry,
     }
   }
   for (const char* s : kJobStates) jobs_->Add({{"state", s}}).Set(0);
+}
+
+void FallbackMetrics::Registered(const std::string& provider, Channel c) {
+  registered_->Add({{"provider", provider}, {"channel", Label(c)}}).Increment();
 }
 
 void FallbackMetrics::Decided(const Decision& d) {

@@ -4,6 +4,7 @@
 //   dlrd_fallback_sends_total{from_channel,to_channel,result}
 //       result: sent (the provider accepted) | failed (dead) | skipped
 //   dlrd_fallback_wasted_total{channel}  a success after a fallback was sent
+//   dlrd_verifications_registered_total{provider,channel}  app-side sends
 //   dlrd_provider_request_duration_seconds{provider,channel}
 //   dlrd_provider_request_errors_total{provider,channel,error_class}
 //   dlrd_outbox_jobs{state}
@@ -40,6 +41,8 @@ class FallbackMetrics {
 
   // Counts a decision, its skip (as a skipped send) and a wasted fallback.
   void Decided(const Decision& d);
+  // The app registered a new send (POST /v1/verifications, created).
+  void Registered(const std::string& provider, Channel c);
   // A send finished: accepted, or dead after its last attempt.
   void Sent(Channel from, Channel to, bool accepted);
   void RequestDone(const std::string& provider, Channel c, double seconds,
@@ -52,6 +55,7 @@ class FallbackMetrics {
   prometheus::Family<prometheus::Counter>* decisions_;
   prometheus::Family<prometheus::Counter>* sends_;
   prometheus::Family<prometheus::Counter>* wasted_;
+  prometheus::Family<prometheus::Counter>* registered_;
   prometheus::Family<prometheus::Histogram>* duration_;
   prometheus::Family<prometheus::Counter>* errors_;
   prometheus::Family<prometheus::Gauge>* jobs_;
