@@ -3,6 +3,7 @@
 //                 (store failure, listener failure); 2 for a config error.
 //   verify        0 valid, 1 invalid, 2 usage or config error.
 //   check-config  0 valid, 2 invalid.
+//   stats         0 printed; 1 database error; 2 usage or config error.
 #pragma once
 
 #include <optional>
@@ -20,5 +21,16 @@ int RunServe(const std::string& config_path);
 int RunVerify(const std::string& config_path, const std::string& source,
               const std::string& request_path, std::optional<int64_t> at);
 int RunCheckConfig(const std::string& config_path);
+
+struct StatsOptions {
+  std::string config_path;
+  std::string db_path;  // instead of the config's store.path
+  std::string since = "24h";
+  std::string from, to;  // RFC 3339; from overrides since, to defaults now
+  std::string by;        // e.g. "channel,provider"
+  std::string format = "table";
+  bool hourly = false;
+};
+int RunStats(const StatsOptions& options);
 
 }  // namespace dlrd

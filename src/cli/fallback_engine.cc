@@ -43,7 +43,9 @@ Result<std::unique_ptr<FallbackEngine>> FallbackEngine::Build(
   std::map<std::string, std::string> providers;
   for (const auto& [name, rule] : rules) {
     auto p = source_providers.find(name);
-    if (p != source_providers.end()) providers[name] = p->second;
+    if (p == source_providers.end()) continue;
+    providers[name] = p->second;
+    e->metrics_->PrepareRegistered(p->second);
   }
   e->api_ = std::make_unique<VerificationApi>(config.admin_token,
                                               *e->dispatcher_, *e->store_,

@@ -39,6 +39,29 @@ int main(int argc, char** argv) {
                                    "Validate a config file without starting.");
   check->add_option("-c,--config", config, "Config file")->required();
 
+  dlrd::StatsOptions stats_options;
+  auto* stats = app.add_subcommand(
+      "stats",
+      "Delivery analytics from the database (read-only; safe while the "
+      "daemon runs).");
+  auto* stats_config =
+      stats->add_option("-c,--config", stats_options.config_path,
+                        "Config file (for store.path)");
+  auto* stats_db = stats->add_option("--db", stats_options.db_path,
+                                     "Database file, instead of --config");
+  stats_config->excludes(stats_db);
+  stats->add_option("--since", stats_options.since,
+                    "Window ending now (or at --to): 90m, 24h, 7d")
+      ->capture_default_str();
+  stats->add_option("--from", stats_options.from, "Window start, RFC 3339");
+  stats->add_option("--to", stats_options.to, "Window end, RFC 3339");
+  stats->add_option("--by", stats_options.by,
+                    "Group by: source,provider,channel,country");
+  stats->add_option("--format", stats_options.format, "table, json or csv")
+      ->capture_default_str();
+  stats->add_flag("--hourly", stats_options.hourly,
+                  "Add the hourly series (json only)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -48,5 +71,12 @@ int main(int argc, char** argv) {
   if (serve->parsed()) return dlrd::RunServe(config);
   if (verify->parsed()) return dlrd::RunVerify(config, source, request, at);
   if (check->parsed()) return dlrd::RunCheckConfig(config);
+  if (stats->parsed()) {
+    if (stats_options.config_path.empty() && stats_options.db_path.empty()) {
+      std::cerr << "dlrd stats: --config or --db is required\n";
+      return 2;
+    }
+    return dlrd::RunStats(stats_options);
+  }
   return 2;
 }

@@ -24,6 +24,8 @@
 #include "dlrd/ingest/rate_limiter.h"
 #include "dlrd/metrics/process_collector.h"
 #include "http/admin_routes.h"
+#include "http/stats_routes.h"
+#include "store/sqlite_stats.h"
 #include "http/http_listener.h"
 #include "http/webhook_routes.h"
 #include "store/sqlite_event_store.h"
@@ -152,11 +154,21 @@ int RunServe(const std::string& config_path) {
     log.Error("fallback_init_failed", {{"error", fallback.status().message()}});
     return 1;
   }
+  std::unique_ptr<StatsApi> stats_api;
+  if (!config.admin_token.empty()) {
+    auto reader = StatsReader::Open(config.store.path);
+    if (!reader.ok()) {
+      log.Error("stats_open_failed", {{"error", reader.status().message()}});
+      return 1;
+    }
+    stats_api = std::make_unique<StatsApi>(
+        config.admin_token, std::move(reader).value(), clock);
+  }
   std::atomic<bool> draining{false};
   AdminHandler admin(
       {registry, std::make_shared<ProcessCollector>()},
       [&] { return queue.healthy() && !draining.load(); },
-      fallback.value() ? fallback.value()->api() : nullptr);
+      fallback.value() ? fallback.value()->api() : nullptr, stats_api.get());
 
   auto pub = HttpListener::Listen(ioc, config.listen,
                                   {"public", "webhook", config.limits},

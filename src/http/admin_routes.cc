@@ -45,6 +45,9 @@ void AdminHandler::Handle(HttpRequest request, Respond respond) {
   if (auto q = path.find('?'); q != std::string_view::npos) {
     path = path.substr(0, q);
   }
+  if (stats_ && path == "/v1/stats") {
+    return stats_->Handle(std::move(request), std::move(respond));
+  }
   if (api_ && path.substr(0, 4) == "/v1/") {
     return api_->Handle(std::move(request), std::move(respond));
   }

@@ -3,6 +3,8 @@
 //   GET /healthz  200 while the process serves HTTP
 //   GET /readyz   200 iff `ready()` (store open, migrated, writer healthy,
 //                 not draining); 503 otherwise
+//   /v1/stats     delivery analytics (http/stats_routes.h), when
+//                 admin_token is configured
 //   /v1/...       the verification API (http/verification_routes.h), when
 //                 fallback and admin_token are configured
 // Other paths 404, other methods 405.
@@ -23,14 +25,19 @@ class AdminHandler final : public HttpHandler {
   // name may appear in two of them.
   // `api` (may be null) serves /v1/... (VerificationApi).
   AdminHandler(std::vector<std::shared_ptr<prometheus::Collectable>> sources,
-               std::function<bool()> ready, HttpHandler* api = nullptr)
-      : sources_(std::move(sources)), ready_(std::move(ready)), api_(api) {}
+               std::function<bool()> ready, HttpHandler* api = nullptr,
+               HttpHandler* stats = nullptr)
+      : sources_(std::move(sources)),
+        ready_(std::move(ready)),
+        api_(api),
+        stats_(stats) {}
   void Handle(HttpRequest request, Respond respond) override;
 
  private:
   std::vector<std::shared_ptr<prometheus::Collectable>> sources_;
   std::function<bool()> ready_;
   HttpHandler* api_;
+  HttpHandler* stats_;
 };
 
 }  // namespace dlrd

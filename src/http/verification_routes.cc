@@ -5,7 +5,7 @@
 #include "dlrd/core/inbound_webhook.h"
 #include "dlrd/core/phone.h"
 #include "dlrd/normalize/field_reader.h"
-#include "dlrd/signature/crypto.h"
+#include "http/api_util.h"
 
 namespace dlrd {
 namespace {
@@ -13,45 +13,6 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kPrefix = "/v1/verifications";
-
-HttpResponse JsonResponse(unsigned status, const json& body) {
-  HttpResponse r;
-  r.status = status;
-  r.content_type = "application/json";
-  r.body = body.dump() + "\n";
-  r.handler = "api";
-  return r;
-}
-
-HttpResponse ErrorResponse(unsigned status, std::string message) {
-  return JsonResponse(status, json{{"error", std::move(message)}});
-}
-
-// RFC 3339 UTC with milliseconds; "" for 0 (not set).
-std::string Rfc3339(int64_t ms) {
-  if (ms <= 0) return "";
-  const int64_t secs = ms / 1000;
-  int64_t days = secs / 86400;
-  const int64_t rem = secs % 86400;
-  // Civil from days (H. Hinnant).
-  days += 719468;
-  const int64_t era = days / 146097;
-  const int64_t doe = days - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  const int64_t y = yoe + era * 400 + (m <= 2);
-  char buf[96];
-  std::snprintf(
-      buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ",
-      static_cast<long long>(y), static_cast<long long>(m),
-      static_cast<long long>(d), static_cast<long long>(rem / 3600),
-      static_cast<long long>(rem % 3600 / 60), static_cast<long long>(rem % 60),
-      static_cast<long long>(ms % 1000));
-  return buf;
-}
 
 json ToJson(const ChainView& v) {
   json steps = json::array();
@@ -61,8 +22,8 @@ json ToJson(const ChainView& v) {
                      {"provider", s.provider},
                      {"verification_id", s.verification_id},
                      {"status", s.status},
-                     {"sent_at", Rfc3339(s.sent_at_ms)},
-                     {"deadline_at", Rfc3339(s.deadline_at_ms)}});
+                     {"sent_at", FormatTimestampMs(s.sent_at_ms)},
+                     {"deadline_at", FormatTimestampMs(s.deadline_at_ms)}});
   }
   json jobs = json::array();
   for (const auto& j : v.jobs) {
@@ -72,8 +33,8 @@ json ToJson(const ChainView& v) {
                     {"attempts", j.attempts},
                     {"last_error", j.last_error},
                     {"provider_ref", j.provider_ref},
-                    {"created_at", Rfc3339(j.created_at_ms)},
-                    {"updated_at", Rfc3339(j.updated_at_ms)}});
+                    {"created_at", FormatTimestampMs(j.created_at_ms)},
+                    {"updated_at", FormatTimestampMs(j.updated_at_ms)}});
   }
   json decisions = json::array();
   for (const auto& d : v.decisions) {
@@ -84,7 +45,7 @@ json ToJson(const ChainView& v) {
                          {"result", d.result},
                          {"reason", d.reason},
                          {"wasted", d.wasted},
-                         {"at", Rfc3339(d.at_ms)}});
+                         {"at", FormatTimestampMs(d.at_ms)}});
   }
   json events = json::array();
   for (const auto& e : v.events) {
@@ -93,7 +54,7 @@ json ToJson(const ChainView& v) {
                       {"status", e.status},
                       {"raw_status", e.raw_status},
                       {"error_code", e.error_code},
-                      {"received_at", Rfc3339(e.received_at_ms)}});
+                      {"received_at", FormatTimestampMs(e.received_at_ms)}});
   }
   return json{{"verification_id", v.root_id},
               {"source", v.source},
@@ -102,7 +63,7 @@ json ToJson(const ChainView& v) {
               {"fraud", v.fraud},
               {"invalid_number", v.invalid_number},
               {"opted_out", v.opted_out},
-              {"created_at", Rfc3339(v.created_at_ms)},
+              {"created_at", FormatTimestampMs(v.created_at_ms)},
               {"outcome", v.outcome},
               {"steps", steps},
               {"jobs", jobs},
@@ -113,14 +74,9 @@ json ToJson(const ChainView& v) {
 }  // namespace
 
 void VerificationApi::Handle(HttpRequest request, Respond respond) {
-  std::string auth;
-  for (const auto& [k, v] : request.headers) {
-    if (EqualsIgnoreCase(k, "Authorization")) auth = v;
-  }
-  if (token_.empty() || !ConstantTimeEquals(auth, "Bearer " + token_)) {
-    HttpResponse r = ErrorResponse(401, "missing or wrong bearer token");
-    r.headers.emplace_back("WWW-Authenticate", "Bearer");
-    return respond(std::move(r));
+  HttpResponse denied;
+  if (!BearerAuthorized(request, token_, &denied)) {
+    return respond(std::move(denied));
   }
   std::string_view path = request.target;
   path = path.substr(0, path.find('?'));

@@ -79,9 +79,6 @@ FallbackMetrics::FallbackMetrics(prometheus::Registry& registry,
                   .Register(registry);
   for (Channel from : kSendChannels) {
     wasted_->Add({{"channel", Label(from)}});
-    for (const auto& p : providers) {
-      registered_->Add({{"provider", p}, {"channel", Label(from)}});
-    }
     for (Channel to : kSendChannels) {
       if (from == to) continue;
       for (const char* result : {"sent", "failed", "skipped"}) {
@@ -122,6 +119,12 @@ FallbackMetrics::FallbackMetrics(prometheus::Registry& registry,
     }
   }
   for (const char* s : kJobStates) jobs_->Add({{"state", s}}).Set(0);
+}
+
+void FallbackMetrics::PrepareRegistered(const std::string& provider) {
+  for (Channel c : kSendChannels) {
+    registered_->Add({{"provider", provider}, {"channel", Label(c)}});
+  }
 }
 
 void FallbackMetrics::Registered(const std::string& provider, Channel c) {

@@ -1,6 +1,7 @@
 #include "dlrd/normalize/field_reader.h"
 
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -191,6 +192,31 @@ std::optional<int64_t> ParseTimestampMs(std::string_view s) {
   const int64_t secs =
       days * 86400 + hour * 3600 + minute * 60 + second - offset_min * 60;
   return secs * 1000 + ms;
+}
+
+std::string FormatTimestampMs(int64_t ms) {
+  if (ms <= 0) return "";
+  const int64_t secs = ms / 1000;
+  int64_t days = secs / 86400;
+  const int64_t rem = secs % 86400;
+  // Civil from days (H. Hinnant).
+  days += 719468;
+  const int64_t era = days / 146097;
+  const int64_t doe = days - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t y = yoe + era * 400 + (m <= 2);
+  char buf[96];
+  std::snprintf(
+      buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ",
+      static_cast<long long>(y), static_cast<long long>(m),
+      static_cast<long long>(d), static_cast<long long>(rem / 3600),
+      static_cast<long long>(rem % 3600 / 60), static_cast<long long>(rem % 60),
+      static_cast<long long>(ms % 1000));
+  return buf;
 }
 
 }  // namespace dlrd

@@ -13,24 +13,6 @@ constexpr const char* kInsertEvent =
     " verification_id, message_id, channel, status, raw_status, error_code,"
     " latency_ms, recipient, country, received_at_ms, raw_request_id)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
-// SET expressions read the old row, so the CASEs compare against the stored
-// rank: status/channel/updated_at move only on a strictly higher rank.
-constexpr const char* kUpsertVerification =
-    "INSERT INTO verifications(source, verification_id, provider, channel,"
-    " status, status_rank, recipient, country, first_event_at_ms,"
-    " updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
-    " ON CONFLICT(source, verification_id) DO UPDATE SET"
-    "  status = CASE WHEN excluded.status_rank > status_rank"
-    "    THEN excluded.status ELSE status END,"
-    "  channel = CASE WHEN excluded.status_rank > status_rank"
-    "    THEN excluded.channel ELSE channel END,"
-    "  updated_at_ms = CASE WHEN excluded.status_rank > status_rank"
-    "    THEN excluded.updated_at_ms ELSE updated_at_ms END,"
-    "  status_rank = MAX(status_rank, excluded.status_rank),"
-    "  recipient = CASE WHEN recipient = '' THEN excluded.recipient"
-    "    ELSE recipient END,"
-    "  country = CASE WHEN country = '' THEN excluded.country ELSE country END";
-
 StoreErrorKind KindOf(int rc) {
   switch (rc & 0xFF) {
     case SQLITE_OK:
@@ -72,8 +54,8 @@ Result<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(
   std::unique_ptr<SqliteEventStore> store(new SqliteEventStore(std::move(db)));
   if (Status s = store->Prepare(); !s.ok()) return s;
   if (!options.fallback.empty()) {
-    store->fallback_ =
-        std::make_unique<FallbackSql>(store->db_.get(), options.fallback);
+    store->fallback_ = std::make_unique<FallbackSql>(
+        store->db_.get(), options.fallback, &store->stats_);
   }
   return store;
 }
@@ -138,7 +120,6 @@ Status SqliteEventStore::Prepare() {
     SqliteStmt* out;
   } stmts[] = {{kInsertRaw, &insert_raw_},
                {kInsertEvent, &insert_event_},
-               {kUpsertVerification, &upsert_verification_},
                {"BEGIN IMMEDIATE", &begin_},
                {"COMMIT", &commit_},
                {"ROLLBACK", &rollback_},
@@ -227,18 +208,7 @@ Status SqliteEventStore::WriteSubmission(const Submission& sub,
     if (sqlite3_changes(db_.get()) == 0) continue;  // duplicate
     out.inserted[i] = true;
 
-    s = upsert_verification_.get();
-    sqlite3_reset(s);
-    BindText(s, 1, e.source);
-    BindText(s, 2, e.verification_id);
-    BindText(s, 3, e.provider);
-    BindText(s, 4, ToString(e.channel));
-    BindText(s, 5, ToString(e.status));
-    sqlite3_bind_int(s, 6, StatusRank(e.status));
-    BindText(s, 7, e.recipient);
-    BindText(s, 8, e.country);
-    sqlite3_bind_int64(s, 9, e.received_at_ms);
-    if (sqlite3_step(s) != SQLITE_DONE) return Error("upsert verification");
+    if (Status st = stats_.OnEvent(e); !st.ok()) return st;
     if (fallback_) {
       Status fs = fallback_->OnEvent(e, sub.raw.received_at_ms, &out.fallback,
                                      &out.job_created);

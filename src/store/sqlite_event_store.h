@@ -17,6 +17,7 @@
 #include "dlrd/core/status.h"
 #include "dlrd/store/event_store.h"
 #include "store/sqlite_fallback.h"
+#include "store/sqlite_stats.h"
 #include "store/sqlite_handle.h"
 
 namespace dlrd {
@@ -40,7 +41,8 @@ class SqliteEventStore final : public EventStore {
   static int LatestSchemaVersion();
 
  private:
-  explicit SqliteEventStore(SqliteDb db) : db_(std::move(db)) {}
+  explicit SqliteEventStore(SqliteDb db)
+      : db_(std::move(db)), stats_(db_.get()) {}
   Status Prepare();
   Status Migrate();
   Status WriteSubmission(const Submission& s, SubmissionResult& out);
@@ -51,11 +53,11 @@ class SqliteEventStore final : public EventStore {
   StoreErrorKind LastErrorKind() const;
 
   SqliteDb db_;
+  StatsSql stats_;
   std::unique_ptr<FallbackSql> fallback_;  // null: no source has fallback
   int schema_version_ = 0;
   SqliteStmt insert_raw_;
   SqliteStmt insert_event_;
-  SqliteStmt upsert_verification_;
   SqliteStmt begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
 };
 

@@ -5,7 +5,6 @@
 namespace dlrd {
 namespace {
 
-constexpr int64_t kHourMs = 3'600'000;
 constexpr int64_t kMinuteMs = 60'000;
 
 std::string_view ResultName(DecisionResult r) {
@@ -34,8 +33,8 @@ std::string ColumnText(sqlite3_stmt* s, int i) {
                      static_cast<size_t>(sqlite3_column_bytes(s, i)));
 }
 
-FallbackSql::FallbackSql(sqlite3* db, FallbackRules rules)
-    : db_(db), rules_(std::move(rules)), cache_(db) {}
+FallbackSql::FallbackSql(sqlite3* db, FallbackRules rules, StatsSql* stats)
+    : db_(db), rules_(std::move(rules)), stats_(stats), cache_(db) {}
 
 sqlite3_stmt* FallbackSql::Stmt(const char* sql) { return cache_.Get(sql); }
 
@@ -44,7 +43,24 @@ Status FallbackSql::Error(const char* what) const {
                        sqlite3_errmsg(db_));
 }
 
-Status FallbackSql::SetStatus(const StepKey& key, DeliveryStatus s) {
+Status FallbackSql::SetStatus(const StepKey& key, DeliveryStatus s,
+                              int64_t at_ms) {
+  int old_rank = 0;
+  {
+    StmtUse st(
+        Stmt("SELECT status_rank FROM fallback_steps"
+             " WHERE source = ?1 AND root_id = ?2 AND step = ?3"));
+    if (!st.get()) return Error("prepare rank");
+    BindText(st.get(), 1, key.source);
+    BindText(st.get(), 2, key.root_id);
+    sqlite3_bind_int(st.get(), 3, key.step);
+    const int rc = sqlite3_step(st.get());
+    if (rc == SQLITE_ROW) {
+      old_rank = sqlite3_column_int(st.get(), 0);
+    } else if (rc != SQLITE_DONE) {
+      return Error("rank");
+    }
+  }
   StmtUse st(
       Stmt("UPDATE fallback_steps SET status = ?1, status_rank = ?2"
            " WHERE source = ?3 AND root_id = ?4 AND step = ?5 AND status_rank "
@@ -56,6 +72,10 @@ Status FallbackSql::SetStatus(const StepKey& key, DeliveryStatus s) {
   BindText(st.get(), 4, key.root_id);
   sqlite3_bind_int(st.get(), 5, key.step);
   if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("status");
+  constexpr int kDelivered = 4;
+  if (stats_ && old_rank < kDelivered && StatusRank(s) >= kDelivered) {
+    return stats_->OnStepDelivered(key.source, key.root_id, key.step, at_ms);
+  }
   return Status::Ok();
 }
 
@@ -126,7 +146,9 @@ Status FallbackSql::OnEvent(const DeliveryEvent& e, int64_t now_ms,
                        e.received_at_ms + rule->second.DeadlineFor(e.channel));
     if (sqlite3_step(step.get()) != SQLITE_DONE) return Error("step");
   }
-  if (Status s = SetStatus(key, e.status); !s.ok()) return s;
+  if (Status s = SetStatus(key, e.status, e.received_at_ms); !s.ok()) {
+    return s;
+  }
   const bool fraud =
       !e.error_code.empty() && IsFraudError(e.provider, e.error_code);
   const bool invalid =
@@ -199,7 +221,9 @@ Status FallbackSql::OnSendFailed(const std::string& source,
                                  std::vector<FallbackNote>* notes,
                                  bool* job_created) {
   StepKey key{source, root_id, step};
-  if (Status s = SetStatus(key, DeliveryStatus::kFailed); !s.ok()) return s;
+  if (Status s = SetStatus(key, DeliveryStatus::kFailed, now_ms); !s.ok()) {
+    return s;
+  }
   if (fraud || invalid_number) {
     StmtUse st(
         Stmt("UPDATE fallback_roots SET fraud = MAX(fraud, ?3),"
@@ -311,6 +335,11 @@ Status FallbackSql::Record(const StepKey& key, const char* trigger,
   sqlite3_bind_int(st.get(), 9, d.wasted ? 1 : 0);
   sqlite3_bind_int64(st.get(), 10, now_ms);
   if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("record");
+  if (stats_) {
+    return stats_->OnDecision(key.source, key.root_id, key.step, d.from,
+                              d.result == DecisionResult::kEscalate, d.wasted,
+                              now_ms);
+  }
   return Status::Ok();
 }
 

@@ -23,6 +23,7 @@
 #include "dlrd/core/status.h"
 #include "dlrd/fallback/policy.h"
 #include "store/sqlite_handle.h"
+#include "store/sqlite_stats.h"
 
 namespace dlrd {
 
@@ -31,7 +32,8 @@ using FallbackRules = std::map<std::string, FallbackConfig, std::less<>>;
 
 class FallbackSql {
  public:
-  FallbackSql(sqlite3* db, FallbackRules rules);
+  // `stats` (may be null) is told of decisions and delivered steps.
+  FallbackSql(sqlite3* db, FallbackRules rules, StatsSql* stats = nullptr);
 
   bool enabled() const { return !rules_.empty(); }
   const FallbackRules& rules() const { return rules_; }
@@ -69,13 +71,14 @@ class FallbackSql {
   Status Escalate(const StepKey& key, const Decision& d,
                   const FallbackConfig& cfg, const std::string& recipient,
                   int64_t now_ms, bool* job_created);
-  Status SetStatus(const StepKey& key, DeliveryStatus s);
+  Status SetStatus(const StepKey& key, DeliveryStatus s, int64_t at_ms);
   // A cached prepared statement for `sql` (a string literal).
   sqlite3_stmt* Stmt(const char* sql);
   Status Error(const char* what) const;
 
   sqlite3* db_;
   FallbackRules rules_;
+  StatsSql* stats_;
   StmtCache cache_;
 };
 

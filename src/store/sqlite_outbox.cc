@@ -31,7 +31,8 @@ constexpr const char* kJobColumns =
 
 SqliteOutbox::SqliteOutbox(SqliteDb db, FallbackRules rules)
     : db_(std::move(db)),
-      fallback_(db_.get(), std::move(rules)),
+      stats_(db_.get()),
+      fallback_(db_.get(), std::move(rules), &stats_),
       cache_(db_.get()) {}
 
 Result<std::unique_ptr<SqliteOutbox>> SqliteOutbox::Open(
@@ -123,11 +124,12 @@ Result<bool> SqliteOutbox::Register(const Registration& r, int64_t now_ms) {
     // came from another source): the registration's clock then applies.
     StmtUse step(Stmt(
         "INSERT INTO fallback_steps(source, root_id, step, channel, provider,"
-        " verification_id, sent_at_ms, deadline_at_ms)"
-        " VALUES (?1, ?2, 0, ?3, ?4, ?2, ?5, ?6)"
+        " verification_id, sent_at_ms, deadline_at_ms, send_time_known)"
+        " VALUES (?1, ?2, 0, ?3, ?4, ?2, ?5, ?6, 1)"
         " ON CONFLICT(source, root_id, step) DO UPDATE SET"
         "  sent_at_ms = excluded.sent_at_ms,"
-        "  deadline_at_ms = excluded.deadline_at_ms"
+        "  deadline_at_ms = excluded.deadline_at_ms,"
+        "  send_time_known = 1"
         " WHERE deadline_at_ms = 0"));
     if (!step.get()) return Error("prepare");
     BindText(step.get(), 1, r.source);
@@ -138,7 +140,9 @@ Result<bool> SqliteOutbox::Register(const Registration& r, int64_t now_ms) {
     sqlite3_bind_int64(step.get(), 6,
                        r.sent_at_ms + rule->second.DeadlineFor(r.channel));
     if (sqlite3_step(step.get()) != SQLITE_DONE) return Error("step");
-    return Status::Ok();
+    return stats_.OnRegistered(r.source, r.verification_id, r.provider,
+                               r.channel, r.recipient, r.country,
+                               r.sent_at_ms);
   });
   if (!s.ok()) return s;
   return created;
@@ -219,6 +223,7 @@ Status SqliteOutbox::MarkAccepted(const OutboxJob& job, std::string_view ref,
     if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("accepted");
     StmtUse step(
         Stmt("UPDATE fallback_steps SET verification_id = ?4, sent_at_ms = ?5,"
+             " send_time_known = 1,"
              " deadline_at_ms = ?6, status = CASE WHEN status_rank < 2"
              " THEN 'sent' ELSE status END, status_rank = MAX(status_rank, 2)"
              " WHERE source = ?1 AND root_id = ?2 AND step = ?3"));

@@ -10,6 +10,7 @@
 #include "dlrd/store/outbox_store.h"
 #include "store/sqlite_event_store.h"
 #include "store/sqlite_fallback.h"
+#include "store/sqlite_stats.h"
 #include "store/sqlite_handle.h"
 
 namespace dlrd {
@@ -50,6 +51,7 @@ class SqliteOutbox final : public OutboxStore {
   sqlite3_stmt* Stmt(const char* sql);
 
   SqliteDb db_;
+  StatsSql stats_;
   FallbackSql fallback_;
   StmtCache cache_;
 };

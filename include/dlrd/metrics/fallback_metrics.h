@@ -41,6 +41,8 @@ class FallbackMetrics {
 
   // Counts a decision, its skip (as a skipped send) and a wasted fallback.
   void Decided(const Decision& d);
+  // Creates the zero series of registrations for a source's provider.
+  void PrepareRegistered(const std::string& provider);
   // The app registered a new send (POST /v1/verifications, created).
   void Registered(const std::string& provider, Channel c);
   // A send finished: accepted, or dead after its last attempt.

@@ -61,4 +61,8 @@ Result<std::string> FormRead(const FormParams& params, std::string_view name,
 // nullopt when it is not one of those forms.
 std::optional<int64_t> ParseTimestampMs(std::string_view text);
 
+// RFC 3339 UTC with milliseconds, "2024-05-01T10:00:00.000Z"; "" for
+// ms <= 0 (not set).
+std::string FormatTimestampMs(int64_t ms);
+
 }  // namespace dlrd
