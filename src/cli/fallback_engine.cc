@@ -15,7 +15,8 @@ FallbackRules FallbackRulesOf(const Config& config) {
 Result<std::unique_ptr<FallbackEngine>> FallbackEngine::Build(
     const Config& config,
     const std::map<std::string, std::string>& source_providers,
-    prometheus::Registry& registry, const Clock& clock, Logger& log) {
+    prometheus::Registry& registry, const Clock& clock, Logger& log,
+    std::shared_ptr<const SharedString> admin_token) {
   using Out = Result<std::unique_ptr<FallbackEngine>>;
   FallbackRules rules = FallbackRulesOf(config);
   if (rules.empty()) return std::unique_ptr<FallbackEngine>();
@@ -47,7 +48,7 @@ Result<std::unique_ptr<FallbackEngine>> FallbackEngine::Build(
     providers[name] = p->second;
     e->metrics_->PrepareRegistered(p->second);
   }
-  e->api_ = std::make_unique<VerificationApi>(config.admin_token,
+  e->api_ = std::make_unique<VerificationApi>(std::move(admin_token),
                                               *e->dispatcher_, *e->store_,
                                               std::move(providers), clock,
                                               e->metrics_.get());
@@ -61,6 +62,32 @@ Result<std::unique_ptr<FallbackEngine>> FallbackEngine::Build(
 }
 
 FallbackEngine::~FallbackEngine() { Stop(); }
+
+Status FallbackEngine::Reload(const Config& config) {
+  if (config.providers.size() != providers_.size()) {
+    return Status::Error("providers: added or removed; restart to apply");
+  }
+  auto adapters = std::make_shared<SendAdapters>();
+  for (const auto& [name, provider] : config.providers) {
+    if (providers_.find(name) == providers_.end()) {
+      return Status::Error("providers." + name + ": added; restart to apply");
+    }
+    auto adapter = MakeSendAdapter(provider);
+    if (!adapter.ok()) {
+      return Status::Error("providers." + name + ": " +
+                           adapter.status().message());
+    }
+    (*adapters)[name] = std::move(adapter).value();
+  }
+  auto providers =
+      std::make_shared<std::map<std::string, ProviderConfig>>(config.providers);
+  // The dispatcher reads both maps only on its own thread.
+  dispatcher_->Post([this, adapters, providers] {
+    for (auto& [name, adapter] : *adapters) adapters_[name] = std::move(adapter);
+    providers_ = *providers;
+  });
+  return Status::Ok();
+}
 
 void FallbackEngine::Start() {
   client_->Start();

@@ -16,6 +16,7 @@
 
 #include "dlrd/config/config.h"
 #include "dlrd/core/clock.h"
+#include "dlrd/core/shared_string.h"
 #include "dlrd/dispatch/dispatcher.h"
 #include "dlrd/log/logger.h"
 #include "dlrd/metrics/fallback_metrics.h"
@@ -34,8 +35,15 @@ class FallbackEngine {
   static Result<std::unique_ptr<FallbackEngine>> Build(
       const Config& config,
       const std::map<std::string, std::string>& source_providers,
-      prometheus::Registry& registry, const Clock& clock, Logger& log);
+      prometheus::Registry& registry, const Clock& clock, Logger& log,
+      std::shared_ptr<const SharedString> admin_token);
   ~FallbackEngine();
+
+  // Rotated provider credentials (SIGHUP): rebuilds each provider's send
+  // adapter and swaps it in on the dispatcher thread, so a send in
+  // progress finishes with the adapter it started with. The set of
+  // providers must not change (that needs a restart).
+  Status Reload(const Config& config);
 
   void Start();
   void Stop();

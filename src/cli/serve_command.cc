@@ -87,6 +87,34 @@ class Shutdown {
   std::atomic<bool> started_{false};
 };
 
+// Applies a re-read config's secrets: source settings (signature secrets),
+// provider credentials and the admin token. Nothing is applied unless all
+// of it is valid.
+Status Reload(const std::string& config_path, IngestService& ingest,
+              FallbackEngine* fallback, SharedString& admin_token,
+              bool admin_was_off) {
+  auto loaded = LoadConfig(config_path);
+  if (!loaded.ok()) return loaded.status();
+  const Config& next = loaded.value();
+  if (admin_was_off != next.admin_token.empty()) {
+    return Status::Error("admin_token: set or unset; restart to apply");
+  }
+  auto sources = BuildSources(next);
+  if (!sources.ok()) return sources.status();
+  if (fallback == nullptr && !FallbackRulesOf(next).empty()) {
+    return Status::Error("fallback: enabled; restart to apply");
+  }
+  auto next_sources =
+      std::make_shared<const SourceMap>(std::move(sources).value());
+  if (Status s = ingest.CheckReplaceable(*next_sources); !s.ok()) return s;
+  if (fallback != nullptr) {
+    if (Status s = fallback->Reload(next); !s.ok()) return s;
+  }
+  if (Status s = ingest.ReplaceSources(next_sources); !s.ok()) return s;
+  admin_token.Set(next.admin_token);
+  return Status::Ok();
+}
+
 }  // namespace
 
 int RunServe(const std::string& config_path) {
@@ -132,7 +160,9 @@ int RunServe(const std::string& config_path) {
                       });
                     });
   SystemClock clock;
-  IngestService ingest(sources.value(), queue, metrics, log);
+  auto source_set =
+      std::make_shared<const SourceMap>(std::move(sources).value());
+  IngestService ingest(source_set, queue, metrics, log);
   std::optional<RateLimiter> rate_limiter;
   if (config.rate_limit) {
     RateLimiterOptions options;
@@ -145,11 +175,12 @@ int RunServe(const std::string& config_path) {
       MakeWebhookGuards(config, rate_limiter ? &*rate_limiter : nullptr),
       &metrics, &log);
   std::map<std::string, std::string> source_providers;
-  for (const auto& [name, src] : sources.value()) {
+  for (const auto& [name, src] : *source_set) {
     source_providers[name] = std::string(src.provider());
   }
-  auto fallback =
-      FallbackEngine::Build(config, source_providers, *registry, clock, log);
+  auto admin_token = std::make_shared<SharedString>(config.admin_token);
+  auto fallback = FallbackEngine::Build(config, source_providers, *registry,
+                                        clock, log, admin_token);
   if (!fallback.ok()) {
     log.Error("fallback_init_failed", {{"error", fallback.status().message()}});
     return 1;
@@ -162,7 +193,7 @@ int RunServe(const std::string& config_path) {
       return 1;
     }
     stats_api = std::make_unique<StatsApi>(
-        config.admin_token, std::move(reader).value(), clock);
+        admin_token, std::move(reader).value(), clock);
   }
   std::atomic<bool> draining{false};
   AdminHandler admin(
@@ -206,6 +237,24 @@ int RunServe(const std::string& config_path) {
     shutdown.Begin(sig == SIGTERM ? "SIGTERM" : "SIGINT");
   });
   std::signal(SIGPIPE, SIG_IGN);
+  // SIGHUP re-reads the config and applies its secrets; a config that does
+  // not load changes nothing.
+  net::signal_set hangup(ioc, SIGHUP);
+  std::function<void()> wait_hangup = [&] {
+    hangup.async_wait([&](boost::system::error_code ec, int) {
+      if (ec) return;
+      Status s = Reload(config_path, ingest, fallback.value().get(),
+                        *admin_token, config.admin_token.empty());
+      if (s.ok()) {
+        log.Info("reloaded", {{"config", config_path}});
+      } else {
+        log.Error("reload_failed",
+                  {{"config", config_path}, {"error", s.message()}});
+      }
+      wait_hangup();
+    });
+  };
+  wait_hangup();
 
   log.Info("started",
            {{"version", kVersion},

@@ -66,7 +66,7 @@ Result<StatsQuery> BuildQuery(const Params& p, int64_t now_ms) {
 
 void StatsApi::Handle(HttpRequest request, Respond respond) {
   HttpResponse denied;
-  if (!BearerAuthorized(request, token_, &denied)) {
+  if (!BearerAuthorized(request, token_->Get(), &denied)) {
     return respond(std::move(denied));
   }
   if (request.method != "GET" && request.method != "HEAD") {

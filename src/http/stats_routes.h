@@ -17,6 +17,7 @@
 #include <string>
 
 #include "dlrd/core/clock.h"
+#include "dlrd/core/shared_string.h"
 #include "dlrd/stats/stats.h"
 #include "http/http_types.h"
 
@@ -24,14 +25,15 @@ namespace dlrd {
 
 class StatsApi final : public HttpHandler {
  public:
-  StatsApi(std::string token, std::unique_ptr<StatsSource> source,
+  StatsApi(std::shared_ptr<const SharedString> token,
+           std::unique_ptr<StatsSource> source,
            const Clock& clock)
       : token_(std::move(token)), source_(std::move(source)), clock_(clock) {}
   ~StatsApi() override { pool_.join(); }
   void Handle(HttpRequest request, Respond respond) override;
 
  private:
-  std::string token_;
+  std::shared_ptr<const SharedString> token_;
   std::unique_ptr<StatsSource> source_;  // used on pool_ only
   const Clock& clock_;
   boost::asio::thread_pool pool_{1};

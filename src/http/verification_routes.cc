@@ -75,7 +75,7 @@ json ToJson(const ChainView& v) {
 
 void VerificationApi::Handle(HttpRequest request, Respond respond) {
   HttpResponse denied;
-  if (!BearerAuthorized(request, token_, &denied)) {
+  if (!BearerAuthorized(request, token_->Get(), &denied)) {
     return respond(std::move(denied));
   }
   std::string_view path = request.target;

@@ -17,8 +17,10 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 
+#include "dlrd/core/shared_string.h"
 #include "dlrd/dispatch/dispatcher.h"
 #include "dlrd/metrics/fallback_metrics.h"
 #include "dlrd/store/outbox_store.h"
@@ -29,7 +31,8 @@ namespace dlrd {
 class VerificationApi final : public HttpHandler {
  public:
   // `providers`: the provider of each source with fallback, by source.
-  VerificationApi(std::string token, Dispatcher& dispatcher, OutboxStore& store,
+  VerificationApi(std::shared_ptr<const SharedString> token,
+                  Dispatcher& dispatcher, OutboxStore& store,
                   std::map<std::string, std::string> providers,
                   const Clock& clock, FallbackMetrics* metrics = nullptr)
       : token_(std::move(token)),
@@ -45,7 +48,7 @@ class VerificationApi final : public HttpHandler {
   void Register(const HttpRequest& request, Respond respond);
   void Get(std::string id, Respond respond);
 
-  std::string token_;
+  std::shared_ptr<const SharedString> token_;
   Dispatcher& dispatcher_;
   OutboxStore& store_;
   std::map<std::string, std::string> providers_;

@@ -33,11 +33,55 @@ std::vector<SourceLabels> MetricLabels(const SourceMap& sources) {
 
 IngestService::IngestService(const SourceMap& sources, IngestQueue& queue,
                              Metrics& metrics, Logger& logger)
-    : sources_(sources), queue_(queue), metrics_(metrics), log_(logger) {}
+    : IngestService(std::shared_ptr<const SourceMap>(
+                        std::shared_ptr<const SourceMap>(), &sources),
+                    queue, metrics, logger) {}
+
+IngestService::IngestService(std::shared_ptr<const SourceMap> sources,
+                             IngestQueue& queue, Metrics& metrics,
+                             Logger& logger)
+    : sources_(std::move(sources)),
+      queue_(queue),
+      metrics_(metrics),
+      log_(logger) {}
+
+std::shared_ptr<const SourceMap> IngestService::Current() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return sources_;
+}
+
+Status IngestService::ReplaceSources(std::shared_ptr<const SourceMap> next) {
+  if (Status s = CheckReplaceable(*next); !s.ok()) return s;
+  std::lock_guard<std::mutex> lock(mu_);
+  sources_ = std::move(next);
+  return Status::Ok();
+}
+
+Status IngestService::CheckReplaceable(const SourceMap& next) const {
+  std::shared_ptr<const SourceMap> now = Current();
+  for (const auto& [name, src] : next) {
+    auto it = now->find(name);
+    if (it == now->end()) {
+      return Status::Error("sources." + name + ": added; restart to add it");
+    }
+    if (it->second.provider() != src.provider()) {
+      return Status::Error("sources." + name +
+                           ": format changed provider; restart to apply");
+    }
+  }
+  for (const auto& [name, src] : *now) {
+    if (next.find(name) == next.end()) {
+      return Status::Error("sources." + name +
+                           ": removed; restart to remove it");
+    }
+  }
+  return Status::Ok();
+}
 
 void IngestService::Accept(InboundWebhook hook, int64_t now_ms, Done done) {
-  auto it = sources_.find(hook.source);
-  if (it == sources_.end()) {
+  const std::shared_ptr<const SourceMap> sources = Current();
+  auto it = sources->find(hook.source);
+  if (it == sources->end()) {
     done(IngestOutcome::kUnknownSource, std::nullopt);
     return;
   }

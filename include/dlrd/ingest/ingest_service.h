@@ -21,12 +21,15 @@
 // index, and delivery events / latency only for events stored the first
 // time, so provider retries do not inflate failure ratios.
 //
-// Thread-safe: sources are immutable after construction.
+// Thread-safe. The sources are immutable once built; ReplaceSources swaps
+// the whole set (SIGHUP), and a request in progress keeps the set it
+// started with.
 #pragma once
 
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -62,11 +65,24 @@ class IngestService {
   // All references must outlive the service.
   IngestService(const SourceMap& sources, IngestQueue& queue, Metrics& metrics,
                 Logger& logger);
+  IngestService(std::shared_ptr<const SourceMap> sources, IngestQueue& queue,
+                Metrics& metrics, Logger& logger);
+
+  // Swaps in a rebuilt set (rotated secrets, changed settings). It must
+  // name the same sources with the same providers, since metrics are
+  // created per source at start; otherwise nothing changes and the error
+  // says what differs.
+  Status ReplaceSources(std::shared_ptr<const SourceMap> sources);
+  // The check ReplaceSources makes, without replacing.
+  Status CheckReplaceable(const SourceMap& next) const;
 
   void Accept(InboundWebhook hook, int64_t now_ms, Done done);
 
  private:
-  const SourceMap& sources_;
+  std::shared_ptr<const SourceMap> Current() const;
+
+  mutable std::mutex mu_;
+  std::shared_ptr<const SourceMap> sources_;
   IngestQueue& queue_;
   Metrics& metrics_;
   Logger& log_;
