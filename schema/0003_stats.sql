@@ -61,9 +61,11 @@ ALTER TABLE fallback_steps ADD COLUMN send_time_known INTEGER NOT NULL
 UPDATE fallback_steps SET send_time_known = 1
   WHERE step > 0 AND sent_at_ms > 0;
 
--- Retention prunes by time.
+-- Retention prunes by time (store/sqlite_retention.h).
 CREATE INDEX raw_requests_by_time ON raw_requests (received_at_ms);
+CREATE INDEX verifications_by_first_seen ON verifications (first_event_at_ms);
 CREATE INDEX fallback_decisions_by_time ON fallback_decisions (at_ms);
+CREATE INDEX fallback_roots_by_time ON fallback_roots (created_at_ms);
 
 -- Backfill. Each INSERT adds to the rows the previous ones created.
 INSERT INTO stats_hourly (hour_ms, source, provider, channel, country,

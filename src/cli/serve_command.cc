@@ -24,6 +24,7 @@
 #include "dlrd/ingest/rate_limiter.h"
 #include "dlrd/metrics/process_collector.h"
 #include "http/admin_routes.h"
+#include "cli/retention_worker.h"
 #include "http/stats_routes.h"
 #include "store/sqlite_stats.h"
 #include "http/http_listener.h"
@@ -185,6 +186,18 @@ int RunServe(const std::string& config_path) {
     log.Error("fallback_init_failed", {{"error", fallback.status().message()}});
     return 1;
   }
+  std::unique_ptr<RetentionWorker> retention;
+  if (config.retention.events_days > 0) {
+    auto pruner = SqliteRetention::Open(
+        config.store.path, config.store.busy_timeout_ms, config.retention);
+    if (!pruner.ok()) {
+      log.Error("retention_open_failed",
+                {{"error", pruner.status().message()}});
+      return 1;
+    }
+    retention = std::make_unique<RetentionWorker>(
+        std::move(pruner).value(), config.retention, clock, log);
+  }
   std::unique_ptr<StatsApi> stats_api;
   if (!config.admin_token.empty()) {
     auto reader = StatsReader::Open(config.store.path);
@@ -221,6 +234,7 @@ int RunServe(const std::string& config_path) {
 
   queue.Start();
   if (fallback.value()) fallback.value()->Start();
+  if (retention) retention->Start();
   pub.value()->Start();
   adm.value()->Start();
 
@@ -287,6 +301,7 @@ int RunServe(const std::string& config_path) {
   ioc.run();
   for (auto& t : threads) t.join();
   queue.Stop();
+  if (retention) retention->Stop();
   if (fallback.value()) fallback.value()->Stop();
   return fatal ? 1 : 0;
 }

@@ -52,6 +52,22 @@ Status ReadStore(const json& j, const std::string& path, StoreConfig* s) {
   return r.NoUnknownKeys();
 }
 
+Status ReadRetention(const json& j, const std::string& path,
+                     RetentionConfig* out) {
+  if (!j.is_object()) return Status::Error(path + ": must be an object");
+  ObjectReader r(j, path);
+  DLRD_TRY(r.Integer("events_days", &out->events_days, 0, 36'500));
+  if (out->events_days == 1) {
+    return Status::Error(path +
+                         ".events_days: must be 0 (keep) or at least 2, so "
+                         "provider retries still find their duplicates");
+  }
+  DLRD_TRY(r.Integer("rollup_days", &out->rollup_days, 1, 36'500));
+  DLRD_TRY(r.Integer("batch_rows", &out->batch_rows, 1, 100'000));
+  DLRD_TRY(r.Integer("interval_s", &out->interval_s, 1, 86'400));
+  return r.NoUnknownKeys();
+}
+
 // An array of CIDR strings (or bare addresses); empty is allowed.
 Status ReadCidrList(const json& j, const std::string& path, CidrSet* out) {
   if (!j.is_array()) {
@@ -255,6 +271,9 @@ Result<Config> ParseConfig(std::string_view text,
     }
     if (const json* s = r.Find("store")) {
       DLRD_TRY(ReadStore(*s, "store", &c.store));
+    }
+    if (const json* t = r.Find("retention")) {
+      DLRD_TRY(ReadRetention(*t, "retention", &c.retention));
     }
     if (const json* t = r.Find("admin_token")) {
       DLRD_TRY(

@@ -62,6 +62,17 @@ struct StoreConfig {
   int64_t busy_timeout_ms = 5'000;
 };
 
+// Pruning of old rows (store/sqlite_retention.h). Off unless events_days
+// is set. Events (with their raw requests, verifications, decisions and
+// finished fallback chains) older than events_days are deleted in small
+// batches; the hourly analytics rollups are kept for rollup_days.
+struct RetentionConfig {
+  int64_t events_days = 0;    // 0: keep forever; else >= 2 (dedupe window)
+  int64_t rollup_days = 400;
+  int64_t batch_rows = 1000;  // rows per delete transaction
+  int64_t interval_s = 60;    // between pruning passes
+};
+
 // Per-client-IP token bucket on the public listener (429 + Retry-After).
 // Off unless the config has a `rate_limit` object, which must set both keys.
 // Size it well above the busiest provider's callback rate per egress IP:
@@ -118,6 +129,7 @@ struct Config {
   // Send APIs used by fallbacks, by provider name, secrets resolved.
   std::map<std::string, ProviderConfig> providers;
   OutboxConfig outbox;
+  RetentionConfig retention;
 };
 
 // Parses and validates `text`. Also checks that each source's format and

@@ -1,0 +1,52 @@
+#include "cli/retention_worker.h"
+
+#include <chrono>
+#include <map>
+#include <string>
+
+namespace dlrd {
+namespace {
+constexpr int64_t kPauseMs = 20;  // between batches: the writer goes first
+}  // namespace
+
+void RetentionWorker::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void RetentionWorker::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool RetentionWorker::Sleep(int64_t ms) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stop_; });
+  return !stop_;
+}
+
+void RetentionWorker::Run() {
+  do {
+    std::map<std::string, int64_t> deleted;
+    const int64_t now = clock_.NowMs();
+    while (true) {
+      std::string table;
+      Result<int64_t> n = store_->PruneBatch(now, &table);
+      if (!n.ok()) {
+        log_.Warn("retention_failed", {{"error", n.status().message()}});
+        break;
+      }
+      if (n.value() == 0) break;
+      deleted[table] += n.value();
+      if (!Sleep(kPauseMs)) return;
+    }
+    for (const auto& [table, n] : deleted) {
+      log_.Info("retention_pruned", {{"table", table}, {"rows", n}});
+    }
+  } while (Sleep(config_.interval_s * 1000));
+}
+
+}  // namespace dlrd

@@ -1,0 +1,162 @@
+#include "store/sqlite_retention.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "store/sqlite_fallback.h"
+
+namespace dlrd {
+namespace {
+
+constexpr int64_t kDayMs = 86'400'000;
+
+// Each statement deletes at most ?2 rows older than ?1. The inner SELECTs
+// walk an index on the time column.
+struct Step {
+  const char* table;
+  const char* sql;
+  bool rollup;  // cutoff from rollup_days instead of events_days
+};
+constexpr Step kSteps[] = {
+    {"delivery_events",
+     "DELETE FROM delivery_events WHERE id IN (SELECT id FROM delivery_events"
+     " WHERE received_at_ms < ?1 ORDER BY received_at_ms LIMIT ?2)",
+     false},
+    {"raw_requests",
+     "DELETE FROM raw_requests WHERE id IN (SELECT id FROM raw_requests"
+     " WHERE received_at_ms < ?1 ORDER BY received_at_ms LIMIT ?2)",
+     false},
+    {"verifications",
+     "DELETE FROM verifications WHERE (source, verification_id) IN"
+     " (SELECT source, verification_id FROM verifications"
+     "  WHERE first_event_at_ms < ?1 AND updated_at_ms < ?1"
+     "  ORDER BY first_event_at_ms LIMIT ?2)",
+     false},
+    {"fallback_decisions",
+     "DELETE FROM fallback_decisions WHERE id IN (SELECT id FROM"
+     " fallback_decisions WHERE at_ms < ?1 ORDER BY at_ms LIMIT ?2)",
+     false},
+    // Rollups go one hour at a time (a few hundred rows per hour).
+    {"stats_hourly",
+     "DELETE FROM stats_hourly WHERE hour_ms = (SELECT MIN(hour_ms) FROM"
+     " stats_hourly) AND hour_ms < ?1 AND ?2 > 0",
+     true},
+    {"stats_latency",
+     "DELETE FROM stats_latency WHERE hour_ms = (SELECT MIN(hour_ms) FROM"
+     " stats_latency) AND hour_ms < ?1 AND ?2 > 0",
+     true},
+    {"stats_errors",
+     "DELETE FROM stats_errors WHERE hour_ms = (SELECT MIN(hour_ms) FROM"
+     " stats_errors) AND hour_ms < ?1 AND ?2 > 0",
+     true},
+};
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteRetention>> SqliteRetention::Open(
+    const std::string& path, int64_t busy_timeout_ms,
+    const RetentionConfig& config) {
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
+  SqliteDb db(raw);
+  if (rc != SQLITE_OK) {
+    return Status::Error("retention: open " + path + ": " +
+                         (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_busy_timeout(raw, static_cast<int>(busy_timeout_ms));
+  return std::unique_ptr<SqliteRetention>(
+      new SqliteRetention(std::move(db), config));
+}
+
+Status SqliteRetention::Error(const char* what) const {
+  return Status::Error(std::string("retention ") + what + ": " +
+                       sqlite3_errmsg(db_.get()));
+}
+
+Result<int64_t> SqliteRetention::Run(const char* sql, int64_t cutoff_ms) {
+  StmtUse st(cache_.Get(sql));
+  if (!st.get()) return Error("prepare");
+  sqlite3_bind_int64(st.get(), 1, cutoff_ms);
+  sqlite3_bind_int64(st.get(), 2, config_.batch_rows);
+  if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("delete");
+  return static_cast<int64_t>(sqlite3_changes(db_.get()));
+}
+
+// Fallback chains whose root is older than the cutoff and that have no job
+// left to send: their outbox rows, steps and root, in one transaction.
+Result<int64_t> SqliteRetention::PruneChains(int64_t cutoff_ms) {
+  std::vector<std::pair<std::string, std::string>> roots;
+  {
+    StmtUse st(cache_.Get(
+        "SELECT source, root_id FROM fallback_roots r WHERE created_at_ms < ?1"
+        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.source = r.source"
+        "  AND o.root_id = r.root_id"
+        "  AND o.state IN ('pending', 'in_flight', 'retry_wait'))"
+        " ORDER BY created_at_ms LIMIT ?2"));
+    if (!st.get()) return Error("prepare chains");
+    sqlite3_bind_int64(st.get(), 1, cutoff_ms);
+    // Each chain is a handful of rows.
+    sqlite3_bind_int64(st.get(), 2, std::max<int64_t>(1, config_.batch_rows / 4));
+    int rc;
+    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+      roots.emplace_back(ColumnText(st.get(), 0), ColumnText(st.get(), 1));
+    }
+    if (rc != SQLITE_DONE) return Error("chains");
+  }
+  int64_t deleted = 0;
+  for (const auto& [source, root] : roots) {
+    for (const char* sql :
+         {"DELETE FROM outbox WHERE source = ?1 AND root_id = ?2",
+          "DELETE FROM fallback_steps WHERE source = ?1 AND root_id = ?2",
+          "DELETE FROM fallback_roots WHERE source = ?1 AND root_id = ?2"}) {
+      StmtUse st(cache_.Get(sql));
+      if (!st.get()) return Error("prepare chain");
+      BindText(st.get(), 1, source);
+      BindText(st.get(), 2, root);
+      if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("chain");
+      deleted += sqlite3_changes(db_.get());
+    }
+  }
+  return deleted;
+}
+
+Result<int64_t> SqliteRetention::PruneBatch(int64_t now_ms,
+                                            std::string* table) {
+  if (config_.events_days <= 0) return int64_t{0};
+  const int64_t events_cutoff = now_ms - config_.events_days * kDayMs;
+  const int64_t rollup_cutoff = now_ms - config_.rollup_days * kDayMs;
+  const auto in_txn = [&](auto body) -> Result<int64_t> {
+    if (sqlite3_exec(db_.get(), "BEGIN IMMEDIATE", nullptr, nullptr,
+                     nullptr) != SQLITE_OK) {
+      return Error("begin");
+    }
+    Result<int64_t> n = body();
+    if (!n.ok()) {
+      sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+      return n;
+    }
+    if (sqlite3_exec(db_.get(), "COMMIT", nullptr, nullptr, nullptr) !=
+        SQLITE_OK) {
+      Status s = Error("commit");
+      sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+      return s;
+    }
+    return n;
+  };
+  for (const Step& step : kSteps) {
+    const int64_t cutoff = step.rollup ? rollup_cutoff : events_cutoff;
+    Result<int64_t> n = in_txn([&] { return Run(step.sql, cutoff); });
+    if (!n.ok()) return n;
+    if (n.value() > 0) {
+      *table = step.table;
+      return n;
+    }
+  }
+  Result<int64_t> n = in_txn([&] { return PruneChains(events_cutoff); });
+  if (n.ok() && n.value() > 0) *table = "fallback_chains";
+  return n;
+}
+
+}  // namespace dlrd

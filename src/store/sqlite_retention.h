@@ -1,0 +1,45 @@
+// SqliteRetention: deletes rows older than the configured ages, a small
+// batch per transaction, on a connection of its own.
+//
+// Invariant: ingest never waits long on pruning. Each call to PruneBatch
+// holds the write lock for one bounded DELETE (batch_rows rows, or one
+// hour of rollups), and the caller pauses between calls, so the ingest
+// writer's BEGIN IMMEDIATE gets the lock within one batch's time.
+// What is kept: opt-outs (never pruned), fallback chains that still have a
+// job to send, and the rollups younger than rollup_days.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "dlrd/config/config.h"
+#include "dlrd/core/status.h"
+#include "store/sqlite_handle.h"
+
+namespace dlrd {
+
+class SqliteRetention {
+ public:
+  static Result<std::unique_ptr<SqliteRetention>> Open(
+      const std::string& path, int64_t busy_timeout_ms,
+      const RetentionConfig& config);
+
+  // Deletes one batch from the first table that has prunable rows; returns
+  // how many rows went (0: nothing left to prune as of `now_ms`).
+  // `*table` names the table.
+  Result<int64_t> PruneBatch(int64_t now_ms, std::string* table);
+
+ private:
+  SqliteRetention(SqliteDb db, const RetentionConfig& config)
+      : db_(std::move(db)), config_(config), cache_(db_.get()) {}
+  Result<int64_t> Run(const char* sql, int64_t cutoff_ms);
+  Result<int64_t> PruneChains(int64_t cutoff_ms);
+  Status Error(const char* what) const;
+
+  SqliteDb db_;
+  RetentionConfig config_;
+  StmtCache cache_;
+};
+
+}  // namespace dlrd

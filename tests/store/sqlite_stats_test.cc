@@ -1,0 +1,243 @@
+// The analytics rollups on a real SQLite file: they always equal GROUP BYs
+// over the rows they summarise (store/sqlite_stats.h), the migration's
+// backfill builds the same rollups as live ingest, and the reader turns
+// them into the figures of dlrd/stats/stats.h.
+#include "store/sqlite_stats.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "store/sqlite_event_store.h"
+#include "testutil/sqlite_file.h"
+#include "testutil/status_matchers.h"
+#include "testutil/temp_dir.h"
+
+namespace dlrd {
+namespace {
+
+using testutil::SqliteFile;
+using testutil::TempDir;
+
+constexpr int64_t kT0 = 1'700'000'000'000;  // 2023-11-14T22:13:20Z
+
+DeliveryEvent Event(const std::string& id, DeliveryStatus status, Channel c,
+                    const std::string& country, int64_t at_ms, int n) {
+  DeliveryEvent e;
+  e.source = "src";
+  e.provider = "verifynow";
+  e.dedupe_key = id + "/" + std::to_string(n);
+  e.verification_id = id;
+  e.channel = c;
+  e.status = status;
+  e.raw_status = std::string(ToString(status));
+  e.country = country;
+  e.received_at_ms = at_ms;
+  if (status == DeliveryStatus::kDelivered) e.latency_ms = 400 + 997 * n % 9000;
+  if (status == DeliveryStatus::kFailed) e.error_code = n % 2 ? "E30" : "E7";
+  return e;
+}
+
+// A random but reproducible stream: statuses in any order (a late `sent`
+// after `failed`, `delivered` after `failed`), channel changes with rank,
+// countries filled in late, events over four hours, some duplicates.
+std::vector<DeliveryEvent> Stream(int n, unsigned seed) {
+  std::mt19937 rng(seed);
+  const DeliveryStatus statuses[] = {
+      DeliveryStatus::kSent, DeliveryStatus::kDelivered,
+      DeliveryStatus::kFailed, DeliveryStatus::kVerified,
+      DeliveryStatus::kRead, DeliveryStatus::kExpired};
+  const Channel channels[] = {Channel::kSms, Channel::kWhatsapp,
+                              Channel::kVoice};
+  const std::string countries[] = {"", "GB", "US", "IN"};
+  std::vector<DeliveryEvent> out;
+  for (int i = 0; i < n; ++i) {
+    const std::string id = "v" + std::to_string(rng() % (n / 3 + 1));
+    const int k = static_cast<int>(rng() % 1000);
+    out.push_back(Event(id, statuses[rng() % 6], channels[rng() % 3],
+                        countries[rng() % 4], kT0 + (rng() % 4) * kHourMs + k,
+                        static_cast<int>(rng() % 5)));
+  }
+  return out;
+}
+
+void Ingest(SqliteEventStore& store, const std::vector<DeliveryEvent>& events) {
+  // Small batches, one event per submission, like the writer under load.
+  for (size_t i = 0; i < events.size(); i += 7) {
+    std::vector<Submission> subs;
+    for (size_t j = i; j < events.size() && j < i + 7; ++j) {
+      Submission s;
+      s.raw.source = "src";
+      s.raw.target = "/webhooks/src";
+      s.raw.head = "POST /webhooks/src HTTP/1.1\r\n\r\n";
+      s.raw.received_at_ms = events[j].received_at_ms;
+      s.events = {events[j]};
+      subs.push_back(std::move(s));
+    }
+    std::vector<const Submission*> batch;
+    for (const Submission& s : subs) batch.push_back(&s);
+    BatchResult r = store.CommitBatch(batch);
+    ASSERT_OK(r.status);
+  }
+}
+
+// The rollup columns next to the GROUP BY they must equal, as one string
+// per query, so a mismatch prints both sides.
+std::string Summary(SqliteFile& db, const std::string& sql) {
+  return db.Value(sql);
+}
+
+constexpr const char* kOutcomeRollup =
+    "SELECT group_concat(k || '=' || v, ' ') FROM (SELECT hour_ms || '/' ||"
+    " channel || '/' || country AS k, sent || ',' || delivered || ',' ||"
+    " failed || ',' || verified AS v FROM stats_hourly WHERE sent != 0 OR"
+    " delivered != 0 OR failed != 0 OR verified != 0 ORDER BY k)";
+constexpr const char* kOutcomeTruth =
+    "SELECT group_concat(k || '=' || v, ' ') FROM (SELECT (first_event_at_ms"
+    " - first_event_at_ms % 3600000) || '/' || channel || '/' || country AS"
+    " k, count(*) || ',' || sum(status_rank >= 4) || ',' || sum(status_rank"
+    " = 3) || ',' || sum(status_rank = 6) AS v FROM verifications GROUP BY"
+    " k ORDER BY k)";
+constexpr const char* kCallbackRollup =
+    "SELECT group_concat(k || '=' || v, ' ') FROM (SELECT hour_ms || '/' ||"
+    " channel || '/' || country AS k, callbacks AS v FROM stats_hourly WHERE"
+    " callbacks != 0 ORDER BY k)";
+constexpr const char* kCallbackTruth =
+    "SELECT group_concat(k || '=' || v, ' ') FROM (SELECT (received_at_ms -"
+    " received_at_ms % 3600000) || '/' || channel || '/' || country AS k,"
+    " count(*) AS v FROM delivery_events GROUP BY k ORDER BY k)";
+constexpr const char* kLatencyRollup =
+    "SELECT group_concat(k || '=' || n, ' ') FROM (SELECT hour_ms || '/' ||"
+    " channel || '/' || country || '/' || bucket AS k, n FROM stats_latency"
+    " WHERE kind = 'provider' ORDER BY k)";
+constexpr const char* kErrorRollup =
+    "SELECT group_concat(k || '=' || n, ' ') FROM (SELECT hour_ms || '/' ||"
+    " channel || '/' || error_code AS k, sum(n) AS n FROM stats_errors"
+    " GROUP BY k ORDER BY k)";
+constexpr const char* kErrorTruth =
+    "SELECT group_concat(k || '=' || n, ' ') FROM (SELECT (received_at_ms -"
+    " received_at_ms % 3600000) || '/' || channel || '/' || error_code AS k,"
+    " count(*) AS n FROM delivery_events WHERE error_code != '' GROUP BY k"
+    " ORDER BY k)";
+
+class StatsStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_.File("dlrd.db");
+    auto r = SqliteEventStore::Open(path_, SqliteOptions{});
+    ASSERT_OK(r.status());
+    store_ = std::move(r).value();
+  }
+  TempDir dir_;
+  std::string path_;
+  std::unique_ptr<SqliteEventStore> store_;
+};
+
+TEST_F(StatsStoreTest, RollupsEqualGroupByOverTheStoredRows) {
+  Ingest(*store_, Stream(600, 7));
+  SqliteFile db(path_);
+  ASSERT_GT(db.Int("SELECT count(*) FROM verifications"), 100);
+  // Status moved after the first event for some verifications, so the
+  // "move the contribution" path ran.
+  ASSERT_GT(db.Int("SELECT count(*) FROM verifications WHERE status_rank = 6"),
+            0);
+  EXPECT_EQ(Summary(db, kOutcomeRollup), Summary(db, kOutcomeTruth));
+  EXPECT_EQ(Summary(db, kCallbackRollup), Summary(db, kCallbackTruth));
+  EXPECT_EQ(Summary(db, kErrorRollup), Summary(db, kErrorTruth));
+}
+
+TEST_F(StatsStoreTest, MigrationBackfillBuildsTheSameRollupsAsIngest) {
+  Ingest(*store_, Stream(500, 11));
+  store_.reset();
+  std::string outcome, callbacks, latency, errors;
+  {
+    SqliteFile db(path_);
+    outcome = Summary(db, kOutcomeRollup);
+    callbacks = Summary(db, kCallbackRollup);
+    latency = Summary(db, kLatencyRollup);
+    errors = Summary(db, kErrorRollup);
+    ASSERT_FALSE(latency.empty());
+    // Back to schema 2: what a database from before analytics looks like.
+    db.Exec(
+        "DROP TABLE stats_hourly; DROP TABLE stats_latency;"
+        " DROP TABLE stats_errors; DROP INDEX raw_requests_by_time;"
+        " DROP INDEX verifications_by_first_seen;"
+        " DROP INDEX fallback_decisions_by_time;"
+        " DROP INDEX fallback_roots_by_time;"
+        " ALTER TABLE fallback_steps DROP COLUMN send_time_known;"
+        " PRAGMA user_version = 2;");
+  }
+  auto reopened = SqliteEventStore::Open(path_, SqliteOptions{});
+  ASSERT_OK(reopened.status());
+  EXPECT_EQ(reopened.value()->schema_version(), 3);
+  SqliteFile db(path_);
+  EXPECT_EQ(Summary(db, kOutcomeRollup), outcome);
+  EXPECT_EQ(Summary(db, kCallbackRollup), callbacks);
+  EXPECT_EQ(Summary(db, kLatencyRollup), latency);
+  EXPECT_EQ(Summary(db, kErrorRollup), errors);
+}
+
+TEST_F(StatsStoreTest, ReaderReportsFiguresByGroupAndHour) {
+  const Channel sms = Channel::kSms, wa = Channel::kWhatsapp;
+  Ingest(*store_,
+         {
+             Event("a", DeliveryStatus::kSent, sms, "GB", kT0, 0),
+             Event("a", DeliveryStatus::kDelivered, sms, "GB", kT0 + 10, 1),
+             Event("a", DeliveryStatus::kVerified, sms, "GB", kT0 + 20, 2),
+             Event("b", DeliveryStatus::kFailed, sms, "GB", kT0 + 30, 1),
+             Event("b", DeliveryStatus::kFailed, sms, "GB", kT0 + 30, 1),  // dup
+             Event("c", DeliveryStatus::kDelivered, wa, "US",
+                   kT0 + kHourMs, 3),
+         });
+  auto reader = StatsReader::Open(path_);
+  ASSERT_OK(reader.status());
+  auto q = MakeQuery(kT0, kT0 + 2 * kHourMs, {StatsDim::kChannel}, true);
+  ASSERT_OK(q.status());
+  auto r = reader.value()->Query(q.value());
+  ASSERT_OK(r.status());
+  const StatsReport& rep = r.value();
+  EXPECT_EQ(rep.total.callbacks, 5);
+  EXPECT_EQ(rep.total.sent, 3);
+  EXPECT_EQ(rep.total.delivered, 2);
+  EXPECT_EQ(rep.total.failed, 1);
+  EXPECT_EQ(rep.total.verified, 1);
+  ASSERT_EQ(rep.groups.size(), 2u);
+  EXPECT_EQ(rep.groups[0].key, std::vector<std::string>{"sms"});
+  EXPECT_EQ(rep.groups[0].figures.sent, 2);
+  EXPECT_EQ(rep.groups[0].figures.errors.at("E30"), 1);
+  EXPECT_EQ(rep.groups[1].key, std::vector<std::string>{"whatsapp"});
+  // latency_ms of the delivered events: 1397 (a) and 3391 (c).
+  EXPECT_EQ(QuantileMs(rep.groups[0].figures.provider_latency, 0.5), 2000);
+  EXPECT_EQ(QuantileMs(rep.total.provider_latency, 0.99), 5000);
+  ASSERT_EQ(rep.series.size(), 2u);
+  EXPECT_EQ(rep.series[0].hour_ms, HourFloor(kT0));
+  EXPECT_EQ(rep.series[1].hour_ms, HourFloor(kT0) + kHourMs);
+
+  // A window that ends before the second hour leaves WhatsApp out.
+  auto first = MakeQuery(kT0, kT0 + 1, {StatsDim::kChannel}, false);
+  ASSERT_OK(first.status());
+  auto r1 = reader.value()->Query(first.value());
+  ASSERT_OK(r1.status());
+  ASSERT_EQ(r1.value().groups.size(), 1u);
+  EXPECT_EQ(r1.value().total.sent, 2);
+}
+
+TEST(StatsReaderTest, RefusesADatabaseWithoutAnalytics) {
+  TempDir dir;
+  const std::string path = dir.File("old.db");
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  sqlite3_exec(raw, "CREATE TABLE t(x); PRAGMA user_version = 2;", nullptr,
+               nullptr, nullptr);
+  sqlite3_close(raw);
+  auto r = StatsReader::Open(path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("schema version 2"), std::string::npos)
+      << r.status().message();
+}
+
+}  // namespace
+}  // namespace dlrd
