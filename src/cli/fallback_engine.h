@@ -48,6 +48,8 @@ class FallbackEngine {
   void Start();
   void Stop();
   HttpHandler* api() { return api_.get(); }
+  // A job was committed by the ingest writer: send it now.
+  void Wake() { dispatcher_->Wake(); }
 
  private:
   FallbackEngine() = default;

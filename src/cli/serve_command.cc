@@ -232,6 +232,9 @@ int RunServe(const std::string& config_path) {
     return 1;
   }
 
+  if (fallback.value()) {
+    queue.OnJobCreated([engine = fallback.value().get()] { engine->Wake(); });
+  }
   queue.Start();
   if (fallback.value()) fallback.value()->Start();
   if (retention) retention->Start();

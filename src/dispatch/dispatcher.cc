@@ -64,6 +64,14 @@ void Dispatcher::Post(std::function<void()> task) {
   cv_.notify_all();
 }
 
+void Dispatcher::Wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    poll_now_ = true;
+  }
+  cv_.notify_all();
+}
+
 void Dispatcher::Recover() {
   std::vector<FallbackNote> notes;
   Result<int> n = store_.RecoverInFlight(clock_.NowMs(), &notes);
@@ -93,14 +101,17 @@ void Dispatcher::RunTasks() {
 void Dispatcher::Loop() {
   auto next_poll = std::chrono::steady_clock::now();
   for (;;) {
+    bool poll_now = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_until(lock, next_poll,
-                     [this] { return stop_ || !tasks_.empty(); });
+      cv_.wait_until(lock, next_poll, [this] {
+        return stop_ || poll_now_ || !tasks_.empty();
+      });
       if (stop_) return;
+      poll_now = std::exchange(poll_now_, false);
     }
     RunTasks();
-    if (std::chrono::steady_clock::now() >= next_poll) {
+    if (poll_now || std::chrono::steady_clock::now() >= next_poll) {
       Poll();
       next_poll = std::chrono::steady_clock::now() +
                   std::chrono::milliseconds(config_.poll_ms);
@@ -116,10 +127,13 @@ void Dispatcher::Poll() {
   }
   Note(notes);
   if (in_flight_ < kMaxInFlight) {
-    auto jobs = store_.ClaimDue(now, kMaxInFlight - in_flight_);
+    const int limit = kMaxInFlight - in_flight_;
+    auto jobs = store_.ClaimDue(now, limit);
     if (!jobs.ok()) {
       StoreFailed("claim", jobs.status());
     } else {
+      // More may be due: claim again as soon as a send finishes.
+      saturated_ = static_cast<int>(jobs.value().size()) == limit;
       for (const OutboxJob& job : jobs.value()) SendJob(job);
     }
   }
@@ -189,6 +203,11 @@ void Dispatcher::SendJob(const OutboxJob& job) {
 void Dispatcher::OnResult(const OutboxJob& job, int64_t started_ms,
                           ClientResult r) {
   --in_flight_;
+  if (saturated_) {
+    saturated_ = false;
+    std::lock_guard<std::mutex> lock(mu_);
+    poll_now_ = true;
+  }
   const int64_t now = clock_.NowMs();
   const SendAdapter& adapter = *adapters_.at(job.provider);
   SendOutcome out;

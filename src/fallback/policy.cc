@@ -224,8 +224,12 @@ bool IsInvalidNumberError(std::string_view provider,
   return InTable(kInvalidNumber, provider, error_code);
 }
 
-bool IsStopKeyword(std::string_view text) {
-  // Trim, drop trailing '.'/'!', collapse inner whitespace, upper-case.
+namespace {
+
+// The message as one keyword: trimmed, trailing '.'/'!' dropped, inner
+// whitespace runs as one space, upper-case; "" when longer than any
+// keyword.
+std::string KeywordOf(std::string_view text) {
   size_t begin = 0;
   size_t end = text.size();
   while (begin < end && IsSpace(text[begin])) ++begin;
@@ -240,12 +244,26 @@ bool IsStopKeyword(std::string_view text) {
       continue;
     }
     word.push_back(ToUpper(text[i]));
-    if (word.size() > 16) return false;  // longer than any keyword
+    if (word.size() > 16) return std::string();
   }
+  return word;
+}
+
+}  // namespace
+
+bool IsStopKeyword(std::string_view text) {
   static constexpr std::string_view kKeywords[] = {
       "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL",  "END",
       "QUIT", "REVOKE",  "OPTOUT",      "OPT OUT",
   };
+  const std::string word = KeywordOf(text);
+  return std::find(std::begin(kKeywords), std::end(kKeywords), word) !=
+         std::end(kKeywords);
+}
+
+bool IsStartKeyword(std::string_view text) {
+  static constexpr std::string_view kKeywords[] = {"START", "UNSTOP", "YES"};
+  const std::string word = KeywordOf(text);
   return std::find(std::begin(kKeywords), std::end(kKeywords), word) !=
          std::end(kKeywords);
 }

@@ -86,7 +86,7 @@ class HttpsClient : public OutboundClient {
     // Largest reply header block (status line + fields).
     uint32_t max_reply_header_bytes = 16 * 1024;
     // Idle keep-alive connections kept per (host, port, ca_file).
-    size_t max_idle_per_host = 4;
+    size_t max_idle_per_host = 32;  // the dispatcher keeps 32 in flight
     // An idle connection older than this is closed instead of reused. Kept
     // below common server keep-alive timeouts (nginx 75 s, ALB 60 s) so we
     // rarely race a server-side close.

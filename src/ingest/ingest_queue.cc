@@ -146,6 +146,14 @@ void IngestQueue::CommitOne(std::vector<Item>& batch) {
     outcome.inserted = sr.inserted;
     batch[i].done(batch[i].submission, outcome);
   }
+  if (on_job_) {
+    for (const SubmissionResult& sr : result.submissions) {
+      if (sr.status.ok() && sr.job_created) {
+        on_job_();
+        break;
+      }
+    }
+  }
 }
 
 }  // namespace dlrd

@@ -5,6 +5,8 @@
 #include <string_view>
 
 #include "dlrd/core/inbound_webhook.h"
+#include "dlrd/core/phone.h"
+#include "dlrd/fallback/policy.h"
 #include "dlrd/normalize/sinch_sms_normalizer.h"
 #include "dlrd/normalize/sinch_verification_normalizer.h"
 #include "dlrd/normalize/twilio_normalizer.h"
@@ -86,6 +88,18 @@ std::string JoinKeyParts(std::initializer_list<std::string_view> parts) {
     }
   }
   return key;
+}
+
+void AddKeywordOptChange(std::string_view provider, std::string_view from,
+                         std::string_view text, bool assume_international,
+                         Normalized* out) {
+  const bool stop = IsStopKeyword(text);
+  if (!stop && !IsStartKeyword(text)) return;
+  auto number = NormalizeRecipient(from, assume_international);
+  if (!number) return;
+  out->opt_changes.push_back(
+      OptChange{number->e164, stop,
+                std::string(provider) + " inbound " + (stop ? "STOP" : "START")});
 }
 
 }  // namespace dlrd

@@ -202,6 +202,17 @@ Result<Normalized> SinchSmsNormalizer::Normalize(
   if (!type.ok()) return type.status();
   const ReportType report = TypeOf(type.value());
   Normalized out;
+  if (type.value() == "mo_text") {
+    // An inbound (mobile-originated) message: a STOP or START from the
+    // recipient is recorded.
+    Result<std::string> from = ReadString(body.value(), "from", "from", true);
+    if (!from.ok()) return from.status();
+    Result<std::string> text = ReadString(body.value(), "body", "body", false);
+    if (!text.ok()) return text.status();
+    AddKeywordOptChange("sinch", from.value(), text.value(),
+                        /*assume_international=*/true, &out);
+    return out;
+  }
   if (report.kind == ReportKind::kOther) return out;
   Result<std::string> batch_id =
       ReadString(body.value(), "batch_id", "batch_id", true);

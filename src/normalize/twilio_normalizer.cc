@@ -1,5 +1,6 @@
 #include "dlrd/normalize/twilio_normalizer.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -123,9 +124,29 @@ Result<Normalized> TwilioMessagingNormalizer::Normalize(
   if (hook.body.empty()) return Status::Error("body: empty");
   std::optional<FormParams> params = ParseForm(hook.body);
   if (!params) return Status::Error("body: malformed form encoding");
+  Normalized out;
+  Result<std::string> status = FormRead(*params, "MessageStatus", false);
+  if (!status.ok()) return status.status();
+  Result<std::string> body = FormRead(*params, "Body", false);
+  if (!body.ok()) return body.status();
+  const bool has_body =
+      std::any_of(params->begin(), params->end(),
+                  [](const auto& kv) { return kv.first == "Body"; });
+  if (status.value().empty() && has_body) {
+    // An incoming message (the "A message comes in" webhook): no delivery
+    // event, but a STOP or START from the recipient is recorded.
+    Result<std::string> from = FormRead(*params, "From", true);
+    if (!from.ok()) return from.status();
+    std::string_view number = from.value();
+    if (size_t colon = number.find(':'); colon != std::string_view::npos) {
+      number = number.substr(colon + 1);  // "whatsapp:+44..."
+    }
+    AddKeywordOptChange("twilio", number, body.value(),
+                        /*assume_international=*/false, &out);
+    return out;
+  }
   Result<TwilioFields> fields = ReadFields(*params);
   if (!fields.ok()) return fields.status();
-  Normalized out;
   out.events.push_back(ToEvent(std::move(fields).value(), ctx));
   return out;
 }

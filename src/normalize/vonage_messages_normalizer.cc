@@ -155,6 +155,15 @@ Result<Normalized> VonageMessagesNormalizer::Normalize(
   Normalized out;
   if (fields.value()) {
     out.events.push_back(ToEvent(std::move(*fields.value()), ctx));
+  } else {
+    // An inbound message: a STOP or START from the recipient is recorded.
+    const json* text = Member(body.value(), "text");
+    const json* from = Member(body.value(), "from");
+    if (text && text->is_string() && from && from->is_string()) {
+      AddKeywordOptChange("vonage", from->get<std::string>(),
+                          text->get<std::string>(),
+                          /*assume_international=*/true, &out);
+    }
   }
   return out;
 }

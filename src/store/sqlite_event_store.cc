@@ -8,6 +8,11 @@ namespace {
 constexpr const char* kInsertRaw =
     "INSERT INTO raw_requests(source, received_at_ms, target, head, body)"
     " VALUES (?1, ?2, ?3, ?4, ?5)";
+// A STOP keeps its first reason; a START removes the opt-out.
+constexpr const char* kOptOut =
+    "INSERT OR IGNORE INTO opt_outs(recipient, source, reason, at_ms)"
+    " VALUES (?1, ?2, ?3, ?4)";
+constexpr const char* kOptIn = "DELETE FROM opt_outs WHERE recipient = ?1";
 constexpr const char* kInsertEvent =
     "INSERT OR IGNORE INTO delivery_events(source, provider, dedupe_key,"
     " verification_id, message_id, channel, status, raw_status, error_code,"
@@ -120,6 +125,8 @@ Status SqliteEventStore::Prepare() {
     SqliteStmt* out;
   } stmts[] = {{kInsertRaw, &insert_raw_},
                {kInsertEvent, &insert_event_},
+               {kOptOut, &opt_out_},
+               {kOptIn, &opt_in_},
                {"BEGIN IMMEDIATE", &begin_},
                {"COMMIT", &commit_},
                {"ROLLBACK", &rollback_},
@@ -180,6 +187,18 @@ Status SqliteEventStore::WriteSubmission(const Submission& sub,
                     static_cast<int>(sub.raw.body.size()), SQLITE_TRANSIENT);
   if (sqlite3_step(s) != SQLITE_DONE) return Error("insert raw request");
   const int64_t raw_id = sqlite3_last_insert_rowid(db_.get());
+
+  for (const OptChange& c : sub.opt_changes) {
+    s = c.opt_out ? opt_out_.get() : opt_in_.get();
+    sqlite3_reset(s);
+    BindText(s, 1, c.recipient);
+    if (c.opt_out) {
+      BindText(s, 2, sub.raw.source);
+      BindText(s, 3, c.reason);
+      sqlite3_bind_int64(s, 4, sub.raw.received_at_ms);
+    }
+    if (sqlite3_step(s) != SQLITE_DONE) return Error("opt change");
+  }
 
   out.inserted.assign(sub.events.size(), false);
   for (size_t i = 0; i < sub.events.size(); ++i) {

@@ -58,6 +58,7 @@ class SqliteEventStore final : public EventStore {
   int schema_version_ = 0;
   SqliteStmt insert_raw_;
   SqliteStmt insert_event_;
+  SqliteStmt opt_out_, opt_in_;
   SqliteStmt begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
 };
 

@@ -631,5 +631,25 @@ TEST_F(SqliteStoreTest, DuplicateEventDoesNotTouchVerification) {
   EXPECT_EQ(db.Value("SELECT recipient FROM verifications"), "");
 }
 
+// --- opt-outs from inbound STOP / START ----------------------------------------
+
+TEST_F(SqliteStoreTest, StopIsStoredAndStartRemovesIt) {
+  Submission stop = Sub({});
+  stop.opt_changes = {{"+447700900123", true, "twilio inbound STOP"}};
+  Commit(*store_, {stop});
+  EXPECT_EQ(Count("opt_outs"), 1);
+  EXPECT_EQ(SqliteFile(path_).Value("SELECT reason FROM opt_outs"),
+            "twilio inbound STOP");
+  // The message itself is kept, as any accepted request without events.
+  EXPECT_EQ(Count("raw_requests"), 1);
+  Commit(*store_, {stop});  // a retried STOP changes nothing
+  EXPECT_EQ(Count("opt_outs"), 1);
+
+  Submission start = Sub({});
+  start.opt_changes = {{"+447700900123", false, "twilio inbound START"}};
+  Commit(*store_, {start});
+  EXPECT_EQ(Count("opt_outs"), 0);
+}
+
 }  // namespace
 }  // namespace dlrd

@@ -511,5 +511,15 @@ TEST(FallbackPolicy, StopKeywords) {
   }
 }
 
+TEST(StartKeywordTest, OptInWordsOnlyAsTheWholeMessage) {
+  EXPECT_TRUE(IsStartKeyword("START"));
+  EXPECT_TRUE(IsStartKeyword(" unstop! "));
+  EXPECT_TRUE(IsStartKeyword("Yes."));
+  EXPECT_FALSE(IsStartKeyword("START NOW"));
+  EXPECT_FALSE(IsStartKeyword("STOP"));
+  EXPECT_FALSE(IsStartKeyword("yess"));
+  EXPECT_FALSE(IsStartKeyword(""));
+}
+
 }  // namespace
 }  // namespace dlrd

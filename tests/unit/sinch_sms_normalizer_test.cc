@@ -481,5 +481,27 @@ TEST(SinchSmsFactoryTest, MakesSinchSms) {
   EXPECT_NE(dynamic_cast<SinchSmsNormalizer*>(r.value().get()), nullptr);
 }
 
+TEST(SinchSmsInboundTest, MoStopOptsTheSenderOut) {
+  SinchSmsNormalizer n;
+  Result<Normalized> r = n.Normalize(
+      HookWithBody(R"({"type":"mo_text","id":"01F","from":"447700900001",)"
+                   R"("to":"12345","body":"STOP","received_at":)"
+                   R"("2024-01-01T00:00:00Z"})"),
+      Context());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r.value().events.empty());
+  ASSERT_EQ(r.value().opt_changes.size(), 1u);
+  EXPECT_EQ(r.value().opt_changes[0].recipient, "+447700900001");
+  EXPECT_EQ(r.value().opt_changes[0].reason, "sinch inbound STOP");
+}
+
+TEST(SinchSmsInboundTest, MoWithoutSenderIsRejected) {
+  SinchSmsNormalizer n;
+  Result<Normalized> r =
+      n.Normalize(HookWithBody(R"({"type":"mo_text","body":"STOP"})"), Context());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "from: missing");
+}
+
 }  // namespace
 }  // namespace dlrd

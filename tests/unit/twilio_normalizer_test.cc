@@ -290,5 +290,46 @@ TEST(TwilioMessagingFactoryTest, ErrorListsEveryFormat) {
   }
 }
 
+// --- Incoming messages: STOP and START ---------------------------------------
+
+TEST(TwilioMessagingNormalizerTest, IncomingStopOptsTheSenderOut) {
+  TwilioMessagingNormalizer n;
+  Result<Normalized> r = n.Normalize(
+      HookWithBody("ToCountry=GB&SmsStatus=received&Body=Stop.&From=%2B447700900"
+                   "123&To=%2B447700900001&MessageSid=SM11&NumMedia=0"),
+      Context());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r.value().events.empty());
+  ASSERT_EQ(r.value().opt_changes.size(), 1u);
+  EXPECT_EQ(r.value().opt_changes[0].recipient, "+447700900123");
+  EXPECT_TRUE(r.value().opt_changes[0].opt_out);
+  EXPECT_EQ(r.value().opt_changes[0].reason, "twilio inbound STOP");
+}
+
+TEST(TwilioMessagingNormalizerTest, IncomingStartOnWhatsappOptsBackIn) {
+  TwilioMessagingNormalizer n;
+  Result<Normalized> r = n.Normalize(
+      HookWithBody("SmsStatus=received&Body=START&From=whatsapp%3A%2B4477009001"
+                   "24&To=whatsapp%3A%2B447700900001&MessageSid=SM12"),
+      Context());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r.value().opt_changes.size(), 1u);
+  EXPECT_EQ(r.value().opt_changes[0].recipient, "+447700900124");
+  EXPECT_FALSE(r.value().opt_changes[0].opt_out);
+}
+
+TEST(TwilioMessagingNormalizerTest, OtherIncomingTextChangesNothing) {
+  TwilioMessagingNormalizer n;
+  for (const char* text : {"stop%20please", "Hello", ""}) {
+    Result<Normalized> r = n.Normalize(
+        HookWithBody(std::string("SmsStatus=received&Body=") + text +
+                     "&From=%2B447700900125&MessageSid=SM13"),
+        Context());
+    ASSERT_TRUE(r.ok()) << text << ": " << r.status().message();
+    EXPECT_TRUE(r.value().events.empty()) << text;
+    EXPECT_TRUE(r.value().opt_changes.empty()) << text;
+  }
+}
+
 }  // namespace
 }  // namespace dlrd

@@ -393,5 +393,26 @@ TEST(VonageMessagesFactoryTest, MakesVonageMessages) {
   EXPECT_NE(dynamic_cast<VonageMessagesNormalizer*>(r.value().get()), nullptr);
 }
 
+TEST(VonageMessagesInboundTest, StopKeywordOptsTheSenderOut) {
+  VonageMessagesNormalizer n;
+  Result<Normalized> r = n.Normalize(
+      HookWithBody(R"({"channel":"sms","message_uuid":"u-1","to":"447700900000",)"
+                   R"("from":"447700900001","text":" unsubscribe "})"),
+      Context());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r.value().events.empty());
+  ASSERT_EQ(r.value().opt_changes.size(), 1u);
+  EXPECT_EQ(r.value().opt_changes[0].recipient, "+447700900001");
+  EXPECT_TRUE(r.value().opt_changes[0].opt_out);
+}
+
+TEST(VonageMessagesInboundTest, OrdinaryInboundTextChangesNothing) {
+  VonageMessagesNormalizer n;
+  Result<Normalized> r =
+      n.Normalize(HookFor("inbound_sms_dotnet_sdk.json"), Context());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r.value().opt_changes.empty());
+}
+
 }  // namespace
 }  // namespace dlrd

@@ -73,4 +73,12 @@ struct DeliveryEvent {
   int64_t received_at_ms = 0;         // unix milliseconds, dlrd's clock
 };
 
+// A recipient's own message asked to stop (STOP) or to start again
+// (START): stored, so no fallback reaches an opted-out number.
+struct OptChange {
+  std::string recipient;  // E.164
+  bool opt_out = true;    // false: opted back in
+  std::string reason;     // e.g. "twilio inbound STOP"
+};
+
 }  // namespace dlrd

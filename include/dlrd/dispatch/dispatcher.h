@@ -68,6 +68,9 @@ class Dispatcher {
 
   // Runs `task` on the dispatcher thread (or inline in RunOnce mode).
   void Post(std::function<void()> task);
+  // Polls now instead of at the next tick: a job was just committed (the
+  // ingest writer calls this), so its send does not wait up to poll_ms.
+  void Wake();
 
   // Without Start(): recovery is explicit, and RunOnce() does one poll and
   // runs every posted task (tests with a fake clock and client).
@@ -107,6 +110,8 @@ class Dispatcher {
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;
   bool stop_ = false;
+  bool poll_now_ = false;    // under mu_
+  bool saturated_ = false;   // the last claim hit kMaxInFlight; thread only
   std::thread thread_;
 };
 

@@ -198,5 +198,8 @@ bool IsInvalidNumberError(std::string_view provider,
 // ASCII case, after trimming whitespace and trailing '.' / '!'. Runs of
 // inner whitespace count as one space ("opt  out").
 bool IsStopKeyword(std::string_view text);
+// True iff the text opts back in: START, UNSTOP, YES (Twilio's opt-in
+// set), under the same rules.
+bool IsStartKeyword(std::string_view text);
 
 }  // namespace dlrd

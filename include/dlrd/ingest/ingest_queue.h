@@ -59,6 +59,9 @@ class IngestQueue {
   IngestQueue(const IngestQueue&) = delete;
   IngestQueue& operator=(const IngestQueue&) = delete;
 
+  // Called on the writer thread after a commit that wrote an outbox job
+  // (the fallback dispatcher wakes up). Set before Start().
+  void OnJobCreated(std::function<void()> f) { on_job_ = std::move(f); }
   void Start();
   // On kQueued the queue owns both arguments; otherwise neither is touched.
   SubmitResult Submit(Submission&& submission, Completion&& done);
@@ -82,6 +85,7 @@ class IngestQueue {
   EventStore& store_;
   const IngestQueueOptions options_;
   Metrics* metrics_;
+  std::function<void()> on_job_;
   FatalHandler on_fatal_;
 
   mutable std::mutex mu_;

@@ -46,7 +46,14 @@ struct WebhookReply {
 struct Normalized {
   std::vector<DeliveryEvent> events;
   std::optional<WebhookReply> reply;
+  std::vector<OptChange> opt_changes;  // from inbound STOP/START messages
 };
+
+// Adds an opt change when `text` (an inbound message from `from`) is a
+// STOP or START keyword (fallback/policy.h) and `from` is a phone number.
+void AddKeywordOptChange(std::string_view provider, std::string_view from,
+                         std::string_view text, bool assume_international,
+                         Normalized* out);
 
 // Per-source settings some formats read; the defaults suit every format.
 struct FormatOptions {

@@ -42,6 +42,7 @@ struct RawRequest {
 struct Submission {
   RawRequest raw;
   std::vector<DeliveryEvent> events;
+  std::vector<OptChange> opt_changes;  // applied in order, with the events
 };
 
 struct SubmissionResult {
