@@ -340,6 +340,29 @@ TEST_F(DispatcherTest, LiveUnknownOutcomeResendsOnceThenEscalates) {
             "unknown_outcome");
 }
 
+// A 500 may have been sent (the provider took the request): without an
+// idempotency key it is re-sent once, like a timeout, then escalates; a
+// 503 (turned away) is retried up to max_attempts as above.
+TEST_F(DispatcherTest, InternalServerErrorIsAnUnknownOutcome) {
+  Callback("SM31", DeliveryStatus::kFailed);
+  dispatcher_->RunOnce();
+  ASSERT_EQ(client_.calls.size(), 1u);
+  client_.Answer(500);
+  dispatcher_->RunOnce();
+  clock_.now += 60'000;
+  dispatcher_->RunOnce();
+  ASSERT_EQ(client_.calls.size(), 2u);
+  client_.Answer(502);
+  dispatcher_->RunOnce();
+  clock_.now += 60'000;
+  dispatcher_->RunOnce();
+  ASSERT_EQ(client_.calls.size(), 3u);
+  EXPECT_EQ(client_.calls[2].http.url, "https://provider.test/send/voice");
+  EXPECT_EQ(Query("SELECT substr(last_error, 1, 15) FROM outbox"
+                  " WHERE step = 1"),
+            "unknown_outcome");
+}
+
 TEST_F(DispatcherTest, RegistrationStartsTheClock) {
   Registration reg;
   reg.verification_id = "APP-1";
