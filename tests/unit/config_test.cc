@@ -183,6 +183,38 @@ TEST(ParseConfig, UnknownTopLevelKeyIsNamed) {
   EXPECT_EQ(r.status().message(), "lisen: unknown key");
 }
 
+TEST(ParseConfig, RetentionIsOffByDefaultAndChecked) {
+  auto c = ParseConfig(kMinimal, FakeResolve);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c.value().retention.events_days, 0);
+  EXPECT_EQ(c.value().retention.rollup_days, 400);
+
+  const std::pair<const char*, const char*> kCases[] = {
+      {R"("retention": {"events_days": 30, "rollup_days": 90}, )", ""},
+      {R"("retention": {"events_days": 1}, )",
+       "retention.events_days: must be 0 (keep) or at least 2, so provider "
+       "retries still find their duplicates"},
+      {R"("retention": {"events_days": -3}, )", "retention.events_days"},
+      {R"("retention": {"event_days": 30}, )",
+       "retention.event_days: unknown key"},
+      {R"("retention": 30, )", "retention: must be an object"},
+  };
+  for (const auto& [insert, error] : kCases) {
+    std::string text = std::string(kMinimal);
+    text.insert(1, insert);
+    auto r = ParseConfig(text, FakeResolve);
+    if (error[0] == '\0') {
+      ASSERT_TRUE(r.ok()) << insert << ": " << r.status().message();
+      EXPECT_EQ(r.value().retention.events_days, 30);
+      EXPECT_EQ(r.value().retention.rollup_days, 90);
+      continue;
+    }
+    ASSERT_FALSE(r.ok()) << insert;
+    EXPECT_EQ(r.status().message().rfind(error, 0), 0u)
+        << insert << " -> " << r.status().message();
+  }
+}
+
 TEST(ParseConfig, AdminMustDifferFromPublic) {
   std::string text = std::string(kMinimal);
   text.replace(text.find("9464"), 4, "8080");
