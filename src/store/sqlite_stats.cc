@@ -346,84 +346,75 @@ class Prepared {
   SqliteStmt stmt_;
 };
 
-Status Collect(sqlite3* db, const StatsQuery& q, bool hourly,
-               std::map<Key, Figures>* out) {
+// Runs one grouped SELECT over the window and hands each non-empty row,
+// with its key and the index of its first value column, to `row`.
+template <typename RowFn>
+Status ForEachRow(sqlite3* db, const StatsQuery& q, bool hourly,
+                  const std::string& values, const char* table,
+                  const char* extra_group, const char* what, RowFn row) {
   const size_t n = q.by.size();
-  const std::string cols = DimColumns(q.by, hourly);
-  const std::string where = " WHERE hour_ms >= ?1 AND hour_ms < ?2";
-  const auto fail = [&](const char* what) {
-    return Status::Error(std::string("stats ") + what + ": " +
+  Prepared st(db, "SELECT " + DimColumns(q.by, hourly) + ", " + values +
+                      " FROM " + table +
+                      " WHERE hour_ms >= ?1 AND hour_ms < ?2" +
+                      GroupBy(q.by, hourly, extra_group));
+  const auto fail = [&](const char* step) {
+    return Status::Error(std::string("stats ") + what + " " + step + ": " +
                          sqlite3_errmsg(db));
   };
-  {
-    Prepared st(db, "SELECT " + cols +
-                        ", SUM(callbacks), SUM(sent), SUM(delivered),"
-                        " SUM(failed), SUM(verified), SUM(fallback_triggered),"
-                        " SUM(fallback_recovered), SUM(fallback_wasted)"
-                        " FROM stats_hourly" +
-                        where + GroupBy(q.by, hourly, ""));
-    if (!st.get()) return fail("prepare hourly");
-    sqlite3_bind_int64(st.get(), 1, q.from_ms);
-    sqlite3_bind_int64(st.get(), 2, q.to_ms);
-    int rc;
-    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-      const int c = static_cast<int>(n) + 1;
-      if (sqlite3_column_type(st.get(), c) == SQLITE_NULL) continue;  // empty
-      Figures& f = (*out)[ReadKey(st.get(), n)];
-      f.callbacks += sqlite3_column_int64(st.get(), c);
-      f.sent += sqlite3_column_int64(st.get(), c + 1);
-      f.delivered += sqlite3_column_int64(st.get(), c + 2);
-      f.failed += sqlite3_column_int64(st.get(), c + 3);
-      f.verified += sqlite3_column_int64(st.get(), c + 4);
-      f.fallback_triggered += sqlite3_column_int64(st.get(), c + 5);
-      f.fallback_recovered += sqlite3_column_int64(st.get(), c + 6);
-      f.fallback_wasted += sqlite3_column_int64(st.get(), c + 7);
-    }
-    if (rc != SQLITE_DONE) return fail("hourly");
+  if (!st.get()) return fail("prepare");
+  sqlite3_bind_int64(st.get(), 1, q.from_ms);
+  sqlite3_bind_int64(st.get(), 2, q.to_ms);
+  const int c = static_cast<int>(n) + 1;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    // A GROUP BY-less aggregate over no rows gives one row of NULLs.
+    if (sqlite3_column_type(st.get(), c) == SQLITE_NULL) continue;
+    row(st.get(), ReadKey(st.get(), n), c);
   }
-  {
-    Prepared st(db, "SELECT " + cols +
-                        ", kind, step, bucket, SUM(n) FROM stats_latency" +
-                        where + GroupBy(q.by, hourly, "kind, step, bucket"));
-    if (!st.get()) return fail("prepare latency");
-    sqlite3_bind_int64(st.get(), 1, q.from_ms);
-    sqlite3_bind_int64(st.get(), 2, q.to_ms);
-    int rc;
-    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-      const int c = static_cast<int>(n) + 1;
-      if (sqlite3_column_type(st.get(), c) == SQLITE_NULL) continue;
-      Figures& f = (*out)[ReadKey(st.get(), n)];
-      const std::string kind = ColumnText(st.get(), c);
-      const int step = sqlite3_column_int(st.get(), c + 1);
-      const int bucket = sqlite3_column_int(st.get(), c + 2);
-      const int64_t count = sqlite3_column_int64(st.get(), c + 3);
-      if (bucket < 0 || bucket >= kLatencyBuckets) continue;
-      if (kind == "provider") {
-        f.provider_latency[bucket] += count;
-      } else {
-        f.derived_latency[bucket] += count;
-        f.step_latency[step][bucket] += count;
-      }
-    }
-    if (rc != SQLITE_DONE) return fail("latency");
-  }
-  {
-    Prepared st(db, "SELECT " + cols +
-                        ", error_code, SUM(n) FROM stats_errors" + where +
-                        GroupBy(q.by, hourly, "error_code"));
-    if (!st.get()) return fail("prepare errors");
-    sqlite3_bind_int64(st.get(), 1, q.from_ms);
-    sqlite3_bind_int64(st.get(), 2, q.to_ms);
-    int rc;
-    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-      const int c = static_cast<int>(n) + 1;
-      if (sqlite3_column_type(st.get(), c) == SQLITE_NULL) continue;
-      (*out)[ReadKey(st.get(), n)].errors[ColumnText(st.get(), c)] +=
-          sqlite3_column_int64(st.get(), c + 1);
-    }
-    if (rc != SQLITE_DONE) return fail("errors");
-  }
+  if (rc != SQLITE_DONE) return fail("step");
   return Status::Ok();
+}
+
+Status Collect(sqlite3* db, const StatsQuery& q, bool hourly,
+               std::map<Key, Figures>* out) {
+  Status s = ForEachRow(
+      db, q, hourly,
+      "SUM(callbacks), SUM(sent), SUM(delivered), SUM(failed), SUM(verified),"
+      " SUM(fallback_triggered), SUM(fallback_recovered),"
+      " SUM(fallback_wasted)",
+      "stats_hourly", "", "hourly",
+      [&](sqlite3_stmt* st, Key key, int c) {
+        Figures& f = (*out)[std::move(key)];
+        int64_t* const fields[] = {
+            &f.callbacks,          &f.sent,
+            &f.delivered,          &f.failed,
+            &f.verified,           &f.fallback_triggered,
+            &f.fallback_recovered, &f.fallback_wasted};
+        for (int64_t* field : fields) *field += sqlite3_column_int64(st, c++);
+      });
+  if (!s.ok()) return s;
+  s = ForEachRow(db, q, hourly, "kind, step, bucket, SUM(n)", "stats_latency",
+                 "kind, step, bucket", "latency",
+                 [&](sqlite3_stmt* st, Key key, int c) {
+                   const int bucket = sqlite3_column_int(st, c + 2);
+                   if (bucket < 0 || bucket >= kLatencyBuckets) return;
+                   Figures& f = (*out)[std::move(key)];
+                   const int64_t count = sqlite3_column_int64(st, c + 3);
+                   if (ColumnText(st, c) == "provider") {
+                     f.provider_latency[bucket] += count;
+                   } else {
+                     f.derived_latency[bucket] += count;
+                     f.step_latency[sqlite3_column_int(st, c + 1)][bucket] +=
+                         count;
+                   }
+                 });
+  if (!s.ok()) return s;
+  return ForEachRow(db, q, hourly, "error_code, SUM(n)", "stats_errors",
+                    "error_code", "errors",
+                    [&](sqlite3_stmt* st, Key key, int c) {
+                      (*out)[std::move(key)].errors[ColumnText(st, c)] +=
+                          sqlite3_column_int64(st, c + 1);
+                    });
 }
 
 }  // namespace
