@@ -23,6 +23,8 @@ CREATE TABLE stats_hourly (
   fallback_triggered INTEGER NOT NULL DEFAULT 0,
   fallback_recovered INTEGER NOT NULL DEFAULT 0,
   fallback_wasted    INTEGER NOT NULL DEFAULT 0,
+  -- Callbacks refused for their signature (channel and country '').
+  signature_failures INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (hour_ms, source, provider, channel, country)
 ) WITHOUT ROWID;
 

@@ -1,5 +1,10 @@
 #include "dlrd/ingest/ingest_service.h"
 
+#include <map>
+#include <tuple>
+
+#include "dlrd/stats/stats.h"
+
 namespace dlrd {
 
 Result<SourceMap> BuildSources(const Config& config) {
@@ -31,6 +36,57 @@ std::vector<SourceLabels> MetricLabels(const SourceMap& sources) {
   return out;
 }
 
+struct IngestService::Tally {
+  explicit Tally(IngestQueue& q) : queue(q) {}
+  void Count(const std::string& source, std::string_view provider,
+             int64_t now_ms) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      ++counts[{HourFloor(now_ms), source, std::string(provider)}];
+      if (queued) return;
+      queued = true;
+    }
+    Flush(shared_from_this_);
+  }
+  // Queues the counts gathered so far; the completion queues the next lot.
+  static void Flush(const std::weak_ptr<Tally>& weak) {
+    std::shared_ptr<Tally> t = weak.lock();
+    if (!t) return;
+    Submission sub;
+    {
+      std::lock_guard<std::mutex> lock(t->mu);
+      if (t->counts.empty()) {
+        t->queued = false;
+        return;
+      }
+      for (const auto& [key, n] : t->counts) {
+        const auto& [hour, source, provider] = key;
+        sub.signature_failures.push_back({hour, source, provider, n});
+      }
+      t->counts.clear();
+    }
+    auto done = [weak](const Submission&, const CommitOutcome&) {
+      Flush(weak);
+    };
+    if (t->queue.Submit(std::move(sub), std::move(done)) ==
+        IngestQueue::SubmitResult::kQueued) {
+      return;
+    }
+    // Full or closed: keep the counts for the next failure's flush.
+    std::lock_guard<std::mutex> lock(t->mu);
+    for (const SignatureFailureCount& c : sub.signature_failures) {
+      t->counts[{c.hour_ms, c.source, c.provider}] += c.count;
+    }
+    t->queued = false;
+  }
+
+  IngestQueue& queue;
+  std::weak_ptr<Tally> shared_from_this_;
+  std::mutex mu;
+  std::map<std::tuple<int64_t, std::string, std::string>, int64_t> counts;
+  bool queued = false;
+};
+
 IngestService::IngestService(const SourceMap& sources, IngestQueue& queue,
                              Metrics& metrics, Logger& logger)
     : IngestService(std::shared_ptr<const SourceMap>(
@@ -43,7 +99,10 @@ IngestService::IngestService(std::shared_ptr<const SourceMap> sources,
     : sources_(std::move(sources)),
       queue_(queue),
       metrics_(metrics),
-      log_(logger) {}
+      log_(logger),
+      tally_(std::make_shared<Tally>(queue)) {
+  tally_->shared_from_this_ = tally_;
+}
 
 std::shared_ptr<const SourceMap> IngestService::Current() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -108,6 +167,7 @@ void IngestService::Accept(InboundWebhook hook, int64_t now_ms, Done done) {
                                      {"client", hook.client_ip}});
     const bool retry = check.reason == RejectReason::kMissingHeader &&
                        src.verifier->unsigned_is_retryable();
+    if (!retry) tally_->Count(src.name, src.provider(), now_ms);
     finish(retry ? IngestOutcome::kUnsignedRetry
                  : IngestOutcome::kRejectedSignature);
     return;

@@ -81,7 +81,8 @@ json FiguresJson(const Figures& f, int top) {
                {{"triggered", f.fallback_triggered},
                 {"recovered", f.fallback_recovered},
                 {"wasted", f.fallback_wasted}}},
-              {"top_errors", errors}};
+              {"top_errors", errors},
+              {"signature_failures", f.signature_failures}};
 }
 
 json RowJson(const StatsReport& r, const StatsRow& row) {
@@ -113,7 +114,8 @@ std::string Millis(const std::optional<int64_t>& v) {
 const char* const kColumns[] = {
     "callbacks", "sent",          "delivered",   "failed",       "verified",
     "delivery",  "conversion",    "p50_ms",      "p90_ms",       "p99_ms",
-    "fb_trig",   "fb_recovered",  "fb_wasted",   "top_error"};
+    "fb_trig",   "fb_recovered",  "fb_wasted",   "sig_fail",
+    "top_error"};
 
 std::vector<std::string> Cells(const StatsRow& row, int top) {
   const Figures& f = row.figures;
@@ -135,6 +137,7 @@ std::vector<std::string> Cells(const StatsRow& row, int top) {
           std::to_string(f.fallback_triggered),
           std::to_string(f.fallback_recovered),
           std::to_string(f.fallback_wasted),
+          std::to_string(f.signature_failures),
           top_error};
 }
 
@@ -288,6 +291,7 @@ void Figures::Add(const Figures& o) {
   fallback_triggered += o.fallback_triggered;
   fallback_recovered += o.fallback_recovered;
   fallback_wasted += o.fallback_wasted;
+  signature_failures += o.signature_failures;
   for (int i = 0; i < kLatencyBuckets; ++i) {
     provider_latency[i] += o.provider_latency[i];
     derived_latency[i] += o.derived_latency[i];

@@ -176,6 +176,14 @@ Status SqliteEventStore::Migrate() {
 
 Status SqliteEventStore::WriteSubmission(const Submission& sub,
                                          SubmissionResult& out) {
+  if (!sub.signature_failures.empty()) {
+    for (const SignatureFailureCount& c : sub.signature_failures) {
+      Status s = stats_.AddSignatureFailures(c.hour_ms, c.source, c.provider,
+                                             c.count);
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  }
   sqlite3_stmt* s = insert_raw_.get();
   sqlite3_reset(s);
   BindText(s, 1, sub.raw.source);

@@ -81,6 +81,7 @@ Status StatsSql::AddHourly(int64_t at_ms, std::string_view source,
       DLRD_STATS_COLUMN(fallback_triggered),
       DLRD_STATS_COLUMN(fallback_recovered),
       DLRD_STATS_COLUMN(fallback_wasted),
+      DLRD_STATS_COLUMN(signature_failures),
 #undef DLRD_STATS_COLUMN
   };
   auto sql = kSql.find(column);
@@ -226,6 +227,12 @@ Status StatsSql::OnRegistered(std::string_view source, std::string_view id,
                    "sent", 1);
 }
 
+Status StatsSql::AddSignatureFailures(int64_t hour_ms,
+                                      std::string_view source,
+                                      std::string_view provider, int64_t n) {
+  return AddHourly(hour_ms, source, provider, "", "", "signature_failures", n);
+}
+
 Status StatsSql::OnDecision(std::string_view source, std::string_view root_id,
                             int step, Channel from, bool escalated,
                             bool wasted, int64_t at_ms) {
@@ -314,7 +321,8 @@ std::string GroupBy(const std::vector<StatsDim>& by, bool hourly,
 
 bool IsEmpty(const Figures& f) {
   if (f.callbacks || f.sent || f.delivered || f.failed || f.verified ||
-      f.fallback_triggered || f.fallback_recovered || f.fallback_wasted) {
+      f.fallback_triggered || f.fallback_recovered || f.fallback_wasted ||
+      f.signature_failures) {
     return false;
   }
   for (int64_t c : f.provider_latency) {
@@ -381,7 +389,7 @@ Status Collect(sqlite3* db, const StatsQuery& q, bool hourly,
       db, q, hourly,
       "SUM(callbacks), SUM(sent), SUM(delivered), SUM(failed), SUM(verified),"
       " SUM(fallback_triggered), SUM(fallback_recovered),"
-      " SUM(fallback_wasted)",
+      " SUM(fallback_wasted), SUM(signature_failures)",
       "stats_hourly", "", "hourly",
       [&](sqlite3_stmt* st, Key key, int c) {
         Figures& f = (*out)[std::move(key)];
@@ -389,7 +397,8 @@ Status Collect(sqlite3* db, const StatsQuery& q, bool hourly,
             &f.callbacks,          &f.sent,
             &f.delivered,          &f.failed,
             &f.verified,           &f.fallback_triggered,
-            &f.fallback_recovered, &f.fallback_wasted};
+            &f.fallback_recovered, &f.fallback_wasted,
+            &f.signature_failures};
         for (int64_t* field : fields) *field += sqlite3_column_int64(st, c++);
       });
   if (!s.ok()) return s;

@@ -38,6 +38,9 @@ class StatsSql {
                       std::string_view provider, Channel channel,
                       std::string_view recipient, std::string_view country,
                       int64_t sent_at_ms);
+  // Callbacks refused for their signature (they are never stored).
+  Status AddSignatureFailures(int64_t hour_ms, std::string_view source,
+                              std::string_view provider, int64_t n);
   // A fallback decision logged at `at_ms` for (source, root, step).
   Status OnDecision(std::string_view source, std::string_view root_id,
                     int step, Channel from, bool escalated, bool wasted,

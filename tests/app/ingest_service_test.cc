@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <thread>
 #include <cstdio>
 #include <future>
 #include <memory>
@@ -263,7 +264,39 @@ TEST_F(IngestServiceTest, BadSignatureIsRejectedWithReason) {
   EXPECT_EQ(Requests(IngestOutcome::kRejectedSignature), 1);
   EXPECT_EQ(TotalRequests(), 1);
   EXPECT_EQ(DeliveryEvents("sms", "delivered"), 0);
-  EXPECT_EQ(store_.calls(), 0u);
+  // Nothing of the request is stored: only its count, for analytics.
+  std::vector<Submission> committed;
+  for (int tries = 0; tries < 500 && committed.empty(); ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    committed = store_.committed();
+  }
+  ASSERT_EQ(committed.size(), 1u);
+  EXPECT_TRUE(committed[0].events.empty());
+  EXPECT_TRUE(committed[0].raw.body.empty());
+  ASSERT_EQ(committed[0].signature_failures.size(), 1u);
+  EXPECT_EQ(committed[0].signature_failures[0].count, 1);
+  EXPECT_EQ(committed[0].signature_failures[0].source, kSource);
+}
+
+// A flood of forged callbacks never takes more than one queue slot at a
+// time, and every refusal is counted once.
+TEST_F(IngestServiceTest, SignatureFailureCountsAreCoalesced) {
+  constexpr int kForged = 200;
+  for (int i = 0; i < kForged; ++i) {
+    auto call = Start(Hook(kDelivered, Sign(kDelivered, "not-the-secret")));
+    EXPECT_EQ(call->Wait(), IngestOutcome::kRejectedSignature);
+  }
+  int64_t counted = 0;
+  for (int tries = 0; tries < 200 && counted < kForged; ++tries) {
+    counted = 0;
+    for (const Submission& s : store_.committed()) {
+      EXPECT_TRUE(s.events.empty());
+      for (const auto& c : s.signature_failures) counted += c.count;
+    }
+    if (counted < kForged) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(counted, kForged);
+  EXPECT_LT(store_.committed().size(), static_cast<size_t>(kForged));
 }
 
 // Vonage posts an unsigned copy when its own signing fails, and drops a

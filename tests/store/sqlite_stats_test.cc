@@ -225,6 +225,28 @@ TEST_F(StatsStoreTest, ReaderReportsFiguresByGroupAndHour) {
   EXPECT_EQ(r1.value().total.sent, 2);
 }
 
+TEST_F(StatsStoreTest, SignatureFailuresAreCountedNotStored) {
+  Submission counts;
+  counts.signature_failures = {{HourFloor(kT0), "src", "verifynow", 40},
+                               {HourFloor(kT0) + kHourMs, "src", "verifynow", 2}};
+  std::vector<const Submission*> batch = {&counts};
+  ASSERT_OK(store_->CommitBatch(batch).status);
+  ASSERT_OK(store_->CommitBatch(batch).status);  // adds up
+  SqliteFile db(path_);
+  EXPECT_EQ(db.Int("SELECT count(*) FROM raw_requests"), 0);
+  EXPECT_EQ(db.Int("SELECT count(*) FROM delivery_events"), 0);
+  auto reader = StatsReader::Open(path_);
+  ASSERT_OK(reader.status());
+  auto q = MakeQuery(kT0, kT0 + 1, {StatsDim::kProvider}, false);
+  ASSERT_OK(q.status());
+  auto r = reader.value()->Query(q.value());
+  ASSERT_OK(r.status());
+  ASSERT_EQ(r.value().groups.size(), 1u);
+  EXPECT_EQ(r.value().groups[0].key, std::vector<std::string>{"verifynow"});
+  EXPECT_EQ(r.value().total.signature_failures, 80);
+  EXPECT_EQ(r.value().total.sent, 0);
+}
+
 TEST(StatsReaderTest, RefusesADatabaseWithoutAnalytics) {
   TempDir dir;
   const std::string path = dir.File("old.db");

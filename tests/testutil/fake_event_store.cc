@@ -34,12 +34,9 @@ BatchResult FakeEventStore::CommitBatch(
       const DeliveryEvent& e = sub.events[j];
       out.inserted[j] = keys.emplace(e.source, e.dedupe_key).second;
     }
-    for (bool b : out.inserted) {
-      if (b) {
-        stored.push_back(sub);
-        break;
-      }
-    }
+    bool keep = !sub.signature_failures.empty();  // counts-only
+    for (bool b : out.inserted) keep = keep || b;
+    if (keep) stored.push_back(sub);
   }
   keys_ = std::move(keys);
   for (Submission& s : stored) committed_.push_back(std::move(s));

@@ -58,8 +58,8 @@ class FakeEventStore final : public EventStore {
   // Events stored (new, committed) so far.
   size_t stored_events() const;
   bool Contains(const std::string& source, const std::string& key) const;
-  // Copies of every submission stored so far (at least one new event), in
-  // commit order.
+  // Copies of every submission stored so far (at least one new event, or a
+  // counts-only submission of signature failures), in commit order.
   std::vector<Submission> committed() const;
 
  private:

@@ -81,11 +81,18 @@ class IngestService {
  private:
   std::shared_ptr<const SourceMap> Current() const;
 
+  // Signature failures are counted for analytics through the queue, with
+  // at most one counts-only submission queued at a time: a flood of forged
+  // callbacks costs the writer one small update per commit, never a queue
+  // slot per request. Shared with that submission's completion.
+  struct Tally;
+
   mutable std::mutex mu_;
   std::shared_ptr<const SourceMap> sources_;
   IngestQueue& queue_;
   Metrics& metrics_;
   Logger& log_;
+  std::shared_ptr<Tally> tally_;
 };
 
 }  // namespace dlrd

@@ -16,6 +16,8 @@
 //   fallbacks       triggered (an escalation decided), recovered (a later
 //                   step delivered when no earlier one had), wasted (a
 //                   success after a fallback had been sent)
+//   signature_failures  callbacks refused with 401 for their signature, by
+//                   the hour they came (channel and country unknown: '')
 // A verification stays in the group (channel, country) and hour the store
 // holds for it, so the sent/delivered/failed figures equal a GROUP BY over
 // the verifications table.
@@ -86,6 +88,7 @@ struct Figures {
   int64_t fallback_triggered = 0;
   int64_t fallback_recovered = 0;
   int64_t fallback_wasted = 0;
+  int64_t signature_failures = 0;  // by source and provider only
   LatencyHistogram provider_latency{};
   LatencyHistogram derived_latency{};
   std::map<int, LatencyHistogram> step_latency;  // derived, by step

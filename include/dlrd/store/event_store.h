@@ -39,7 +39,18 @@ struct RawRequest {
 };
 
 // One accepted request: its raw form and the events normalized from it.
+// Callbacks refused for their signature in one hour, by source (never
+// stored themselves; counted for analytics).
+struct SignatureFailureCount {
+  int64_t hour_ms = 0;
+  std::string source;
+  std::string provider;
+  int64_t count = 0;
+};
+
 struct Submission {
+  // Set only on a counts-only submission: no raw request, no events.
+  std::vector<SignatureFailureCount> signature_failures;
   RawRequest raw;
   std::vector<DeliveryEvent> events;
   std::vector<OptChange> opt_changes;  // applied in order, with the events
