@@ -30,6 +30,7 @@ struct StatsOptions {
   std::string by;        // e.g. "channel,provider"
   std::string format = "table";
   bool hourly = false;
+  bool since_given = false;  // --since was on the command line
 };
 int RunStats(const StatsOptions& options);
 

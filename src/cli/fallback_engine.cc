@@ -22,6 +22,7 @@ Result<std::unique_ptr<FallbackEngine>> FallbackEngine::Build(
   if (rules.empty()) return std::unique_ptr<FallbackEngine>();
   std::unique_ptr<FallbackEngine> e(new FallbackEngine());
   e->providers_ = config.providers;
+  for (const auto& [name, p] : config.providers) e->provider_names_.insert(name);
   e->outbox_config_ = config.outbox;
   SqliteOptions options;
   options.busy_timeout_ms = config.store.busy_timeout_ms;
@@ -64,12 +65,13 @@ Result<std::unique_ptr<FallbackEngine>> FallbackEngine::Build(
 FallbackEngine::~FallbackEngine() { Stop(); }
 
 Status FallbackEngine::Reload(const Config& config) {
-  if (config.providers.size() != providers_.size()) {
+  // providers_ belongs to the dispatcher thread; compare names only.
+  if (config.providers.size() != provider_names_.size()) {
     return Status::Error("providers: added or removed; restart to apply");
   }
   auto adapters = std::make_shared<SendAdapters>();
   for (const auto& [name, provider] : config.providers) {
-    if (providers_.find(name) == providers_.end()) {
+    if (provider_names_.count(name) == 0) {
       return Status::Error("providers." + name + ": added; restart to apply");
     }
     auto adapter = MakeSendAdapter(provider);

@@ -11,6 +11,7 @@
 #include <prometheus/registry.h>
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 
@@ -54,7 +55,8 @@ class FallbackEngine {
  private:
   FallbackEngine() = default;
 
-  std::map<std::string, ProviderConfig> providers_;
+  std::map<std::string, ProviderConfig> providers_;  // dispatcher thread
+  std::set<std::string> provider_names_;  // immutable after Build
   OutboxConfig outbox_config_;
   std::unique_ptr<SqliteOutbox> store_;
   SendAdapters adapters_;

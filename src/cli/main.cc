@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
       std::cerr << "dlrd stats: --config or --db is required\n";
       return 2;
     }
+    stats_options.since_given = stats->count("--since") > 0;
     return dlrd::RunStats(stats_options);
   }
   return 2;

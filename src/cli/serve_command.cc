@@ -25,6 +25,7 @@
 #include "dlrd/metrics/process_collector.h"
 #include "http/admin_routes.h"
 #include "cli/retention_worker.h"
+#include "cli/secret_resolver.h"
 #include "http/stats_routes.h"
 #include "store/sqlite_stats.h"
 #include "http/http_listener.h"
@@ -91,12 +92,24 @@ class Shutdown {
 // Applies a re-read config's secrets: source settings (signature secrets),
 // provider credentials and the admin token. Nothing is applied unless all
 // of it is valid.
-Status Reload(const std::string& config_path, IngestService& ingest,
-              FallbackEngine* fallback, SharedString& admin_token,
-              bool admin_was_off) {
-  auto loaded = LoadConfig(config_path);
-  if (!loaded.ok()) return loaded.status();
+Status Reload(const std::string& config_path, std::string& applied_text,
+              IngestService& ingest, FallbackEngine* fallback,
+              SharedString& admin_token, bool admin_was_off) {
+  auto text = ReadFile(config_path);
+  if (!text.ok()) return text.status();
+  auto loaded = ParseConfig(text.value(), ResolveSecret);
+  if (!loaded.ok()) {
+    return Status::Error(config_path + ": " + loaded.status().message());
+  }
   const Config& next = loaded.value();
+  auto changed = FirstNonReloadableChange(applied_text, text.value());
+  if (!changed.ok()) return changed.status();
+  if (!changed.value().empty()) {
+    return Status::Error(changed.value() +
+                         ": changed; only secrets, signatures, formats, "
+                         "providers and admin_token reload, restart to "
+                         "apply the rest");
+  }
   if (admin_was_off != next.admin_token.empty()) {
     return Status::Error("admin_token: set or unset; restart to apply");
   }
@@ -113,15 +126,23 @@ Status Reload(const std::string& config_path, IngestService& ingest,
   }
   if (Status s = ingest.ReplaceSources(next_sources); !s.ok()) return s;
   admin_token.Set(next.admin_token);
+  applied_text = std::move(text).value();
   return Status::Ok();
 }
 
 }  // namespace
 
 int RunServe(const std::string& config_path) {
+  // A SIGHUP before the reload handler exists (a long migration) must not
+  // end the process; asio installs its handler later.
+  std::signal(SIGHUP, SIG_IGN);
+  auto applied_text = ReadFile(config_path);
   auto loaded = LoadConfig(config_path);
-  if (!loaded.ok()) {
-    std::cerr << "dlrd: config error: " << loaded.status().message() << "\n";
+  if (!loaded.ok() || !applied_text.ok()) {
+    std::cerr << "dlrd: config error: "
+              << (loaded.ok() ? applied_text.status() : loaded.status())
+                     .message()
+              << "\n";
     return 2;
   }
   const Config& config = loaded.value();
@@ -260,8 +281,9 @@ int RunServe(const std::string& config_path) {
   std::function<void()> wait_hangup = [&] {
     hangup.async_wait([&](boost::system::error_code ec, int) {
       if (ec) return;
-      Status s = Reload(config_path, ingest, fallback.value().get(),
-                        *admin_token, config.admin_token.empty());
+      Status s = Reload(config_path, applied_text.value(), ingest,
+                        fallback.value().get(), *admin_token,
+                        config.admin_token.empty());
       if (s.ok()) {
         log.Info("reloaded", {{"config", config_path}});
       } else {

@@ -63,6 +63,9 @@ int RunStats(const StatsOptions& o) {
     to = t.value();
   }
   int64_t from = 0;
+  if (!o.from.empty() && o.since_given) {
+    return UsageError("--since: not with --from");
+  }
   if (!o.from.empty()) {
     auto t = TimeArg("--from", o.from);
     if (!t.ok()) return UsageError(t.status().message());
@@ -78,13 +81,12 @@ int RunStats(const StatsOptions& o) {
   auto by = ParseDims(o.by);
   if (!by.ok()) return UsageError("--" + by.status().message());
   auto query = MakeQuery(from, to, by.value(), o.hourly);
-  if (!query.ok()) {
-    std::cerr << "dlrd: --" << query.status().message() << "\n";
-    return 2;
-  }
+  if (!query.ok()) return UsageError(query.status().message());
   if (o.format != "table" && o.format != "json" && o.format != "csv") {
-    std::cerr << "dlrd: --format: must be table, json or csv\n";
-    return 2;
+    return UsageError("--format: must be table, json or csv");
+  }
+  if (o.hourly && o.format != "json") {
+    return UsageError("--hourly: only with --format json");
   }
   auto reader = StatsReader::Open(db);
   if (!reader.ok()) {

@@ -63,6 +63,11 @@ Status ReadRetention(const json& j, const std::string& path,
                          "provider retries still find their duplicates");
   }
   DLRD_TRY(r.Integer("rollup_days", &out->rollup_days, 1, 36'500));
+  if (out->events_days > 0 && out->rollup_days < out->events_days) {
+    // A verification still stored must find its hour's rollup row, or a
+    // later status change would subtract from a row that is gone.
+    return Status::Error(path + ".rollup_days: must be at least events_days");
+  }
   DLRD_TRY(r.Integer("batch_rows", &out->batch_rows, 1, 100'000));
   DLRD_TRY(r.Integer("interval_s", &out->interval_s, 1, 86'400));
   return r.NoUnknownKeys();
@@ -315,6 +320,60 @@ Result<Config> ParseConfig(std::string_view text,
   };
   if (Status s = run(); !s.ok()) return s;
   return c;
+}
+
+Result<std::string> FirstNonReloadableChange(std::string_view before,
+                                             std::string_view after) {
+  const auto strip = [](std::string_view text) -> Result<json> {
+    json j = json::parse(text, nullptr, /*allow_exceptions=*/false,
+                         /*ignore_comments=*/true);
+    if (j.is_discarded() || !j.is_object()) {
+      return Status::Error("config: not a JSON object");
+    }
+    j.erase("admin_token");
+    j.erase("providers");
+    if (auto s = j.find("sources"); s != j.end() && s->is_object()) {
+      for (auto& [name, source] : s->items()) {
+        if (!source.is_object()) continue;
+        for (const char* k : {"signature", "format", "request_action"}) {
+          source.erase(k);
+        }
+      }
+    }
+    return j;
+  };
+  Result<json> a = strip(before);
+  if (!a.ok()) return a.status();
+  Result<json> b = strip(after);
+  if (!b.ok()) return b.status();
+  if (a.value() == b.value()) return std::string();
+  // Name the first differing key, one level into "sources".
+  json keys = json::object();
+  for (const json* j : {&a.value(), &b.value()}) {
+    for (auto& [k, v] : j->items()) keys[k] = true;
+  }
+  for (auto& [k, unused] : keys.items()) {
+    const json* x = a.value().contains(k) ? &a.value()[k] : nullptr;
+    const json* y = b.value().contains(k) ? &b.value()[k] : nullptr;
+    if (x && y && *x == *y) continue;
+    if (k == "sources" && x && y && x->is_object() && y->is_object()) {
+      for (auto& [name, v] : y->items()) {
+        if (!x->contains(name)) return "sources." + name;
+        if ((*x)[name] == v) continue;
+        for (auto& [key, value] : v.items()) {
+          if (!(*x)[name].contains(key) || (*x)[name][key] != value) {
+            return "sources." + name + "." + key;
+          }
+        }
+        return "sources." + name;
+      }
+      for (auto& [name, v] : x->items()) {
+        if (!y->contains(name)) return "sources." + name;
+      }
+    }
+    return std::string(k);
+  }
+  return std::string("config");
 }
 
 }  // namespace dlrd

@@ -97,9 +97,14 @@ void AddKeywordOptChange(std::string_view provider, std::string_view from,
   if (!stop && !IsStartKeyword(text)) return;
   auto number = NormalizeRecipient(from, assume_international);
   if (!number) return;
-  out->opt_changes.push_back(
-      OptChange{number->e164, stop,
-                std::string(provider) + " inbound " + (stop ? "STOP" : "START")});
+  const std::string stop_reason = std::string(provider) + " inbound STOP";
+  if (stop) {
+    out->opt_changes.push_back(OptChange{number->e164, true, stop_reason, ""});
+  } else {
+    out->opt_changes.push_back(OptChange{
+        number->e164, false, std::string(provider) + " inbound START",
+        stop_reason});
+  }
 }
 
 }  // namespace dlrd

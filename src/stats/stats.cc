@@ -275,7 +275,7 @@ Result<StatsQuery> MakeQuery(int64_t from_ms, int64_t to_ms,
   q.from_ms = HourFloor(from_ms);
   q.to_ms = HourCeil(to_ms);
   if (hourly && (q.to_ms - q.from_ms) / kHourMs > 24 * 93) {
-    return Status::Error("series: at most 93 days of hourly rows");
+    return Status::Error("hourly series: at most 93 days");
   }
   q.by = std::move(by);
   q.hourly = hourly;

@@ -12,7 +12,10 @@ constexpr const char* kInsertRaw =
 constexpr const char* kOptOut =
     "INSERT OR IGNORE INTO opt_outs(recipient, source, reason, at_ms)"
     " VALUES (?1, ?2, ?3, ?4)";
-constexpr const char* kOptIn = "DELETE FROM opt_outs WHERE recipient = ?1";
+// START lifts only an opt-out the recipient sent through the same
+// provider; one recorded from a provider error (e.g. Twilio 21610) stays.
+constexpr const char* kOptIn =
+    "DELETE FROM opt_outs WHERE recipient = ?1 AND reason = ?2";
 constexpr const char* kInsertEvent =
     "INSERT OR IGNORE INTO delivery_events(source, provider, dedupe_key,"
     " verification_id, message_id, channel, status, raw_status, error_code,"
@@ -204,6 +207,8 @@ Status SqliteEventStore::WriteSubmission(const Submission& sub,
       BindText(s, 2, sub.raw.source);
       BindText(s, 3, c.reason);
       sqlite3_bind_int64(s, 4, sub.raw.received_at_ms);
+    } else {
+      BindText(s, 2, c.lifts);
     }
     if (sqlite3_step(s) != SQLITE_DONE) return Error("opt change");
   }

@@ -37,18 +37,23 @@ constexpr Step kSteps[] = {
      "DELETE FROM fallback_decisions WHERE id IN (SELECT id FROM"
      " fallback_decisions WHERE at_ms < ?1 ORDER BY at_ms LIMIT ?2)",
      false},
-    // Rollups go one hour at a time (a few hundred rows per hour).
+    // Rollups: the primary key starts with hour_ms, so the inner SELECT is
+    // a range scan of the oldest rows.
     {"stats_hourly",
-     "DELETE FROM stats_hourly WHERE hour_ms = (SELECT MIN(hour_ms) FROM"
-     " stats_hourly) AND hour_ms < ?1 AND ?2 > 0",
+     "DELETE FROM stats_hourly WHERE (hour_ms, source, provider, channel,"
+     " country) IN (SELECT hour_ms, source, provider, channel, country FROM"
+     " stats_hourly WHERE hour_ms < ?1 LIMIT ?2)",
      true},
     {"stats_latency",
-     "DELETE FROM stats_latency WHERE hour_ms = (SELECT MIN(hour_ms) FROM"
-     " stats_latency) AND hour_ms < ?1 AND ?2 > 0",
+     "DELETE FROM stats_latency WHERE (hour_ms, source, provider, channel,"
+     " country, kind, step, bucket) IN (SELECT hour_ms, source, provider,"
+     " channel, country, kind, step, bucket FROM stats_latency"
+     " WHERE hour_ms < ?1 LIMIT ?2)",
      true},
     {"stats_errors",
-     "DELETE FROM stats_errors WHERE hour_ms = (SELECT MIN(hour_ms) FROM"
-     " stats_errors) AND hour_ms < ?1 AND ?2 > 0",
+     "DELETE FROM stats_errors WHERE (hour_ms, source, provider, channel,"
+     " country, error_code) IN (SELECT hour_ms, source, provider, channel,"
+     " country, error_code FROM stats_errors WHERE hour_ms < ?1 LIMIT ?2)",
      true},
 };
 

@@ -7,9 +7,10 @@ Checked here, against the real binary with `file:` secrets:
     process id stays the same and nothing stored before is lost;
   - during a rotation window (two secrets listed), both are accepted;
   - the admin token rotates the same way (/v1/stats: old 401, new 200);
-  - a config that no longer loads (missing secret file, a source added)
-    is refused with `reload_failed`, and the daemon keeps serving with the
-    secrets it had.
+  - a config that no longer loads (missing secret file), adds a source or
+    changes a setting that needs a restart (allow_ips) is refused with
+    `reload_failed` naming the key, and the daemon keeps serving with what
+    it had.
 
 Run: DLRD_BIN=./build/dlrd python3 tests/integration/test_reload.py
 """
@@ -128,6 +129,14 @@ class ReloadTest(unittest.TestCase):
         self.d.write_config()
         self.hangup("reload_failed")
         self.assertIn("sources.vn2", self.d.log_text())
+        del self.d.sources["vn2"]
+
+        # A setting that is not a secret (an allow-list) needs a restart:
+        # refused by name, never half-applied.
+        self.d.sources["vn"]["allow_ips"] = ["10.9.9.9/32"]
+        self.d.write_config()
+        self.hangup("reload_failed")
+        self.assertIn("sources.vn.allow_ips: changed", self.d.log_text())
         self.assertEqual(self.post(OLD), 200)
         self.assertIsNone(self.d.proc.poll())
         self.d.stop()

@@ -635,7 +635,7 @@ TEST_F(SqliteStoreTest, DuplicateEventDoesNotTouchVerification) {
 
 TEST_F(SqliteStoreTest, StopIsStoredAndStartRemovesIt) {
   Submission stop = Sub({});
-  stop.opt_changes = {{"+447700900123", true, "twilio inbound STOP"}};
+  stop.opt_changes = {{"+447700900123", true, "twilio inbound STOP", ""}};
   Commit(*store_, {stop});
   EXPECT_EQ(Count("opt_outs"), 1);
   EXPECT_EQ(SqliteFile(path_).Value("SELECT reason FROM opt_outs"),
@@ -645,10 +645,23 @@ TEST_F(SqliteStoreTest, StopIsStoredAndStartRemovesIt) {
   Commit(*store_, {stop});  // a retried STOP changes nothing
   EXPECT_EQ(Count("opt_outs"), 1);
 
+  // START through another provider, or against an opt-out that came from
+  // a provider error, lifts nothing.
+  SqliteFile(path_).Exec(
+      "INSERT INTO opt_outs(recipient, source, reason, at_ms) VALUES"
+      " ('+447700900124', 'src', 'twilio error 21610', 1)");
+  Submission other = Sub({});
+  other.opt_changes = {
+      {"+447700900123", false, "vonage inbound START", "vonage inbound STOP"},
+      {"+447700900124", false, "twilio inbound START", "twilio inbound STOP"}};
+  Commit(*store_, {other});
+  EXPECT_EQ(Count("opt_outs"), 2);
+
   Submission start = Sub({});
-  start.opt_changes = {{"+447700900123", false, "twilio inbound START"}};
+  start.opt_changes = {
+      {"+447700900123", false, "twilio inbound START", "twilio inbound STOP"}};
   Commit(*store_, {start});
-  EXPECT_EQ(Count("opt_outs"), 0);
+  EXPECT_EQ(Count("opt_outs"), 1);
 }
 
 }  // namespace

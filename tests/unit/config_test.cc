@@ -198,6 +198,8 @@ TEST(ParseConfig, RetentionIsOffByDefaultAndChecked) {
       {R"("retention": {"event_days": 30}, )",
        "retention.event_days: unknown key"},
       {R"("retention": 30, )", "retention: must be an object"},
+      {R"("retention": {"events_days": 30, "rollup_days": 10}, )",
+       "retention.rollup_days: must be at least events_days"},
   };
   for (const auto& [insert, error] : kCases) {
     std::string text = std::string(kMinimal);
@@ -213,6 +215,42 @@ TEST(ParseConfig, RetentionIsOffByDefaultAndChecked) {
     EXPECT_EQ(r.status().message().rfind(error, 0), 0u)
         << insert << " -> " << r.status().message();
   }
+}
+
+TEST(FirstNonReloadableChange, SecretsReloadOtherKeysAreNamed) {
+  const std::string base = R"({"listen": "127.0.0.1:1", // comment
+    "admin_token": "env:A", "providers": {"twilio": {"auth_token": "env:T"}},
+    "sources": {"vn": {"format": "verifynow", "allow_ips": ["10.0.0.1"],
+      "signature": {"scheme": "hmac", "secrets": ["env:S"]}}}})";
+  const std::pair<std::string, std::string> kCases[] = {
+      {base, ""},
+      {R"({"listen": "127.0.0.1:1", "admin_token": "file:/x",
+        "providers": {"twilio": {"auth_token": "env:T2"}},
+        "sources": {"vn": {"format": "twilio-messaging",
+          "allow_ips": ["10.0.0.1"],
+          "signature": {"scheme": "twilio", "secrets": ["env:S2"]}}}})",
+       ""},
+      {R"({"listen": "127.0.0.1:2", "admin_token": "env:A",
+        "sources": {"vn": {"format": "verifynow", "allow_ips": ["10.0.0.1"],
+          "signature": {}}}})",
+       "listen"},
+      {R"({"listen": "127.0.0.1:1",
+        "sources": {"vn": {"format": "verifynow", "allow_ips": [],
+          "signature": {}}}})",
+       "sources.vn.allow_ips"},
+      {R"({"listen": "127.0.0.1:1", "sources": {"vn": {"allow_ips":
+        ["10.0.0.1"]}, "vn2": {}}})",
+       "sources.vn2"},
+      {R"({"listen": "127.0.0.1:1", "retention": {"events_days": 9},
+        "sources": {"vn": {"allow_ips": ["10.0.0.1"]}}})",
+       "retention"},
+  };
+  for (const auto& [after, key] : kCases) {
+    auto r = FirstNonReloadableChange(base, after);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(r.value(), key) << after;
+  }
+  EXPECT_FALSE(FirstNonReloadableChange(base, "{not json").ok());
 }
 
 TEST(ParseConfig, AdminMustDifferFromPublic) {

@@ -137,6 +137,13 @@ struct Config {
 Result<Config> ParseConfig(std::string_view text,
                            const SecretResolver& resolve);
 
+// What SIGHUP may change: secrets and each source's signature, format and
+// request_action, the providers, admin_token. Returns the path of the
+// first other key that differs between two config texts ("" when none), so
+// a reload can refuse changes that need a restart. Both texts must parse.
+Result<std::string> FirstNonReloadableChange(std::string_view before,
+                                             std::string_view after);
+
 // "host:port" with a numeric port 1..65535; "[v6]:port" accepted.
 Result<Endpoint> ParseEndpoint(std::string_view text);
 

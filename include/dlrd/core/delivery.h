@@ -79,6 +79,7 @@ struct OptChange {
   std::string recipient;  // E.164
   bool opt_out = true;    // false: opted back in
   std::string reason;     // e.g. "twilio inbound STOP"
+  std::string lifts;      // for a START: the reason of the opt-out it ends
 };
 
 }  // namespace dlrd

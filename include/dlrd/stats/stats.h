@@ -5,8 +5,10 @@
 // the same transaction as the events that change them):
 //   callbacks       events stored, by the hour they were received
 //   sent            verifications (one OTP send on one channel) by the hour
-//                   dlrd first saw them: a registration, an accepted
-//                   fallback send, or the first callback
+//                   dlrd first saw them: a registration or the first
+//                   callback. (A fallback send's callbacks may arrive on
+//                   another source, so it is counted by its first callback,
+//                   not at the send.)
 //   delivered       of those, the ones whose best status is delivered, read
 //                   or verified; failed: best status is a failure;
 //                   verified: the provider reported the code was entered
