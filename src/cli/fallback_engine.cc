@@ -22,7 +22,8 @@ Result<std::unique_ptr<FallbackEngine>> FallbackEngine::Build(
   if (rules.empty()) return std::unique_ptr<FallbackEngine>();
   std::unique_ptr<FallbackEngine> e(new FallbackEngine());
   e->providers_ = config.providers;
-  for (const auto& [name, p] : config.providers) e->provider_names_.insert(name);
+  for (const auto& [name, p] : config.providers)
+    e->provider_names_.insert(name);
   e->outbox_config_ = config.outbox;
   SqliteOptions options;
   options.busy_timeout_ms = config.store.busy_timeout_ms;
@@ -49,10 +50,9 @@ Result<std::unique_ptr<FallbackEngine>> FallbackEngine::Build(
     providers[name] = p->second;
     e->metrics_->PrepareRegistered(p->second);
   }
-  e->api_ = std::make_unique<VerificationApi>(std::move(admin_token),
-                                              *e->dispatcher_, *e->store_,
-                                              std::move(providers), clock,
-                                              e->metrics_.get());
+  e->api_ = std::make_unique<VerificationApi>(
+      std::move(admin_token), *e->dispatcher_, *e->store_, std::move(providers),
+      clock, e->metrics_.get());
   if (config.admin_token.empty()) {
     log.Warn("admin_api_disabled",
              {{"hint",
@@ -85,7 +85,8 @@ Status FallbackEngine::Reload(const Config& config) {
       std::make_shared<std::map<std::string, ProviderConfig>>(config.providers);
   // The dispatcher reads both maps only on its own thread.
   dispatcher_->Post([this, adapters, providers] {
-    for (auto& [name, adapter] : *adapters) adapters_[name] = std::move(adapter);
+    for (auto& [name, adapter] : *adapters)
+      adapters_[name] = std::move(adapter);
     providers_ = *providers;
   });
   return Status::Ok();

@@ -11,8 +11,8 @@
 #include <prometheus/registry.h>
 
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "dlrd/config/config.h"
@@ -56,7 +56,7 @@ class FallbackEngine {
   FallbackEngine() = default;
 
   std::map<std::string, ProviderConfig> providers_;  // dispatcher thread
-  std::set<std::string> provider_names_;  // immutable after Build
+  std::set<std::string> provider_names_;             // immutable after Build
   OutboxConfig outbox_config_;
   std::unique_ptr<SqliteOutbox> store_;
   SendAdapters adapters_;

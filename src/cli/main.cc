@@ -1,6 +1,5 @@
 // dlrd: the composition root. Parses the command line and dispatches.
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
 #include "cli/commands.h"
@@ -28,9 +27,10 @@ int main(int argc, char** argv) {
       "invalid, 2 usage/config error.");
   verify->add_option("-c,--config", config, "Config file")->required();
   verify->add_option("--source", source, "Source name")->required();
-  verify->add_option("--request", request,
-                     "File with the raw request (request line, headers, "
-                     "blank line, body); - for stdin")
+  verify
+      ->add_option("--request", request,
+                   "File with the raw request (request line, headers, "
+                   "blank line, body); - for stdin")
       ->required();
   verify->add_option("--at", at,
                      "Verify as of this unix time (seconds) instead of now");
@@ -44,14 +44,14 @@ int main(int argc, char** argv) {
       "stats",
       "Delivery analytics from the database (read-only; safe while the "
       "daemon runs).");
-  auto* stats_config =
-      stats->add_option("-c,--config", stats_options.config_path,
-                        "Config file (for store.path)");
+  auto* stats_config = stats->add_option(
+      "-c,--config", stats_options.config_path, "Config file (for store.path)");
   auto* stats_db = stats->add_option("--db", stats_options.db_path,
                                      "Database file, instead of --config");
   stats_config->excludes(stats_db);
-  stats->add_option("--since", stats_options.since,
-                    "Window ending now (or at --to): 90m, 24h, 7d")
+  stats
+      ->add_option("--since", stats_options.since,
+                   "Window ending now (or at --to): 90m, 24h, 7d")
       ->capture_default_str();
   stats->add_option("--from", stats_options.from, "Window start, RFC 3339");
   stats->add_option("--to", stats_options.to, "Window end, RFC 3339");

@@ -18,19 +18,19 @@
 
 #include "cli/commands.h"
 #include "cli/fallback_engine.h"
+#include "cli/retention_worker.h"
+#include "cli/secret_resolver.h"
 #include "dlrd/build_info.h"
 #include "dlrd/core/clock.h"
 #include "dlrd/ingest/ingest_service.h"
 #include "dlrd/ingest/rate_limiter.h"
 #include "dlrd/metrics/process_collector.h"
 #include "http/admin_routes.h"
-#include "cli/retention_worker.h"
-#include "cli/secret_resolver.h"
-#include "http/stats_routes.h"
-#include "store/sqlite_stats.h"
 #include "http/http_listener.h"
+#include "http/stats_routes.h"
 #include "http/webhook_routes.h"
 #include "store/sqlite_event_store.h"
+#include "store/sqlite_stats.h"
 
 namespace dlrd {
 namespace {
@@ -139,10 +139,10 @@ int RunServe(const std::string& config_path) {
   auto applied_text = ReadFile(config_path);
   auto loaded = LoadConfig(config_path);
   if (!loaded.ok() || !applied_text.ok()) {
-    std::cerr << "dlrd: config error: "
-              << (loaded.ok() ? applied_text.status() : loaded.status())
-                     .message()
-              << "\n";
+    std::cerr
+        << "dlrd: config error: "
+        << (loaded.ok() ? applied_text.status() : loaded.status()).message()
+        << "\n";
     return 2;
   }
   const Config& config = loaded.value();
@@ -216,8 +216,8 @@ int RunServe(const std::string& config_path) {
                 {{"error", pruner.status().message()}});
       return 1;
     }
-    retention = std::make_unique<RetentionWorker>(
-        std::move(pruner).value(), config.retention, clock, log);
+    retention = std::make_unique<RetentionWorker>(std::move(pruner).value(),
+                                                  config.retention, clock, log);
   }
   std::unique_ptr<StatsApi> stats_api;
   if (!config.admin_token.empty()) {
@@ -226,8 +226,8 @@ int RunServe(const std::string& config_path) {
       log.Error("stats_open_failed", {{"error", reader.status().message()}});
       return 1;
     }
-    stats_api = std::make_unique<StatsApi>(
-        admin_token, std::move(reader).value(), clock);
+    stats_api = std::make_unique<StatsApi>(admin_token,
+                                           std::move(reader).value(), clock);
   }
   std::atomic<bool> draining{false};
   AdminHandler admin(

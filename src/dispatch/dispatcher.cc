@@ -104,9 +104,8 @@ void Dispatcher::Loop() {
     bool poll_now = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_until(lock, next_poll, [this] {
-        return stop_ || poll_now_ || !tasks_.empty();
-      });
+      cv_.wait_until(lock, next_poll,
+                     [this] { return stop_ || poll_now_ || !tasks_.empty(); });
       if (stop_) return;
       poll_now = std::exchange(poll_now_, false);
     }

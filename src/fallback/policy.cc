@@ -67,8 +67,10 @@ constexpr CodeEntry kFraud[] = {
 // Channel-specific refusals (e.g. Twilio 63024, not a WhatsApp user) are
 // deliberately absent: the number may still take SMS or a call.
 constexpr CodeEntry kInvalidNumber[] = {
-    {"twilio", "21211"}, {"twilio", "21217"},
-    {"twilio", "60006"}, {"vonage", "3"},
+    {"twilio", "21211"},
+    {"twilio", "21217"},
+    {"twilio", "60006"},
+    {"vonage", "3"},
 };
 
 bool IsSpace(char c) {

@@ -75,7 +75,8 @@ void StatsApi::Handle(HttpRequest request, Respond respond) {
     return respond(std::move(r));
   }
   auto params = ReadParams(request.target);
-  if (!params.ok()) return respond(ErrorResponse(400, params.status().message()));
+  if (!params.ok())
+    return respond(ErrorResponse(400, params.status().message()));
   auto query = BuildQuery(params.value(), clock_.NowMs());
   if (!query.ok()) return respond(ErrorResponse(400, query.status().message()));
   boost::asio::post(pool_, [this, q = std::move(query).value(),

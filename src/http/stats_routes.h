@@ -26,8 +26,7 @@ namespace dlrd {
 class StatsApi final : public HttpHandler {
  public:
   StatsApi(std::shared_ptr<const SharedString> token,
-           std::unique_ptr<StatsSource> source,
-           const Clock& clock)
+           std::unique_ptr<StatsSource> source, const Clock& clock)
       : token_(std::move(token)), source_(std::move(source)), clock_(clock) {}
   ~StatsApi() override { pool_.join(); }
   void Handle(HttpRequest request, Respond respond) override;

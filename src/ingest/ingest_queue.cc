@@ -34,7 +34,8 @@ IngestQueue::SubmitResult IngestQueue::Submit(Submission&& submission,
     if (closed_ || failed_) return SubmitResult::kClosed;
     if (items_.size() >= options_.capacity) return SubmitResult::kFull;
     items_.push_back(Item{std::move(submission), std::move(done)});
-    if (metrics_) metrics_->queue_depth().Set(static_cast<double>(items_.size()));
+    if (metrics_)
+      metrics_->queue_depth().Set(static_cast<double>(items_.size()));
   }
   cv_.notify_one();
   return SubmitResult::kQueued;

@@ -44,12 +44,12 @@ FallbackMetrics::FallbackMetrics(prometheus::Registry& registry,
                      "already been sent, by the channel that succeeded.")
                  .Register(registry);
   registered_ = &BuildCounter()
-                      .Name("dlrd_verifications_registered_total")
-                      .Help(
-                          "Sends the app registered over POST "
-                          "/v1/verifications (first registration of an id "
-                          "only), by provider and channel.")
-                      .Register(registry);
+                     .Name("dlrd_verifications_registered_total")
+                     .Help(
+                         "Sends the app registered over POST "
+                         "/v1/verifications (first registration of an id "
+                         "only), by provider and channel.")
+                     .Register(registry);
   duration_ = &BuildHistogram()
                    .Name("dlrd_provider_request_duration_seconds")
                    .Help(

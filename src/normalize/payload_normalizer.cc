@@ -101,9 +101,9 @@ void AddKeywordOptChange(std::string_view provider, std::string_view from,
   if (stop) {
     out->opt_changes.push_back(OptChange{number->e164, true, stop_reason, ""});
   } else {
-    out->opt_changes.push_back(OptChange{
-        number->e164, false, std::string(provider) + " inbound START",
-        stop_reason});
+    out->opt_changes.push_back(
+        OptChange{number->e164, false, std::string(provider) + " inbound START",
+                  stop_reason});
   }
 }
 

@@ -48,8 +48,7 @@ json LatencyJson(const LatencyHistogram& h) {
 // The `top` most frequent codes, ties by code.
 std::vector<std::pair<std::string, int64_t>> TopErrors(
     const std::map<std::string, int64_t>& errors, int top) {
-  std::vector<std::pair<std::string, int64_t>> v(errors.begin(),
-                                                 errors.end());
+  std::vector<std::pair<std::string, int64_t>> v(errors.begin(), errors.end());
   std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
     return a.second != b.second ? a.second > b.second : a.first < b.first;
   });
@@ -112,10 +111,9 @@ std::string Millis(const std::optional<int64_t>& v) {
 
 // The columns of the table and CSV renderings, after the key columns.
 const char* const kColumns[] = {
-    "callbacks", "sent",          "delivered",   "failed",       "verified",
-    "delivery",  "conversion",    "p50_ms",      "p90_ms",       "p99_ms",
-    "fb_trig",   "fb_recovered",  "fb_wasted",   "sig_fail",
-    "top_error"};
+    "callbacks", "sent",         "delivered", "failed",   "verified",
+    "delivery",  "conversion",   "p50_ms",    "p90_ms",   "p99_ms",
+    "fb_trig",   "fb_recovered", "fb_wasted", "sig_fail", "top_error"};
 
 std::vector<std::string> Cells(const StatsRow& row, int top) {
   const Figures& f = row.figures;
@@ -215,10 +213,14 @@ int64_t HourCeil(int64_t ms) {
 
 const char* ToString(StatsDim d) {
   switch (d) {
-    case StatsDim::kSource: return "source";
-    case StatsDim::kProvider: return "provider";
-    case StatsDim::kChannel: return "channel";
-    case StatsDim::kCountry: return "country";
+    case StatsDim::kSource:
+      return "source";
+    case StatsDim::kProvider:
+      return "provider";
+    case StatsDim::kChannel:
+      return "channel";
+    case StatsDim::kCountry:
+      return "country";
   }
   return "source";
 }
@@ -257,11 +259,20 @@ Result<int64_t> ParseDurationMs(std::string_view text) {
   if (ec != std::errc() || p != end || n <= 0) return bad();
   int64_t unit = 0;
   switch (text.back()) {
-    case 's': unit = 1000; break;
-    case 'm': unit = 60'000; break;
-    case 'h': unit = kHourMs; break;
-    case 'd': unit = 24 * kHourMs; break;
-    default: return bad();
+    case 's':
+      unit = 1000;
+      break;
+    case 'm':
+      unit = 60'000;
+      break;
+    case 'h':
+      unit = kHourMs;
+      break;
+    case 'd':
+      unit = 24 * kHourMs;
+      break;
+    default:
+      return bad();
   }
   if (n > (int64_t{1} << 40) / unit) return bad();
   return n * unit;

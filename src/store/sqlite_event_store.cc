@@ -25,16 +25,23 @@ StoreErrorKind KindOf(int rc) {
   switch (rc & 0xFF) {
     case SQLITE_OK:
     case SQLITE_DONE:
-    case SQLITE_ROW: return StoreErrorKind::kNone;
+    case SQLITE_ROW:
+      return StoreErrorKind::kNone;
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return StoreErrorKind::kBusy;
-    case SQLITE_FULL: return StoreErrorKind::kFull;
+    case SQLITE_LOCKED:
+      return StoreErrorKind::kBusy;
+    case SQLITE_FULL:
+      return StoreErrorKind::kFull;
     case SQLITE_IOERR:
-    case SQLITE_CANTOPEN: return StoreErrorKind::kIo;
+    case SQLITE_CANTOPEN:
+      return StoreErrorKind::kIo;
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return StoreErrorKind::kCorrupt;
-    case SQLITE_CONSTRAINT: return StoreErrorKind::kConstraint;
-    default: return StoreErrorKind::kOther;
+    case SQLITE_NOTADB:
+      return StoreErrorKind::kCorrupt;
+    case SQLITE_CONSTRAINT:
+      return StoreErrorKind::kConstraint;
+    default:
+      return StoreErrorKind::kOther;
   }
 }
 
@@ -48,10 +55,10 @@ int SqliteEventStore::LatestSchemaVersion() {
 Result<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(
     const std::string& path, const SqliteOptions& options) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                               SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &raw,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+      nullptr);
   SqliteDb db(raw);
   if (rc != SQLITE_OK) {
     return Result<std::unique_ptr<SqliteEventStore>>::Error(
@@ -126,20 +133,16 @@ Status SqliteEventStore::Prepare() {
   struct {
     const char* sql;
     SqliteStmt* out;
-  } stmts[] = {{kInsertRaw, &insert_raw_},
-               {kInsertEvent, &insert_event_},
-               {kOptOut, &opt_out_},
-               {kOptIn, &opt_in_},
-               {"BEGIN IMMEDIATE", &begin_},
-               {"COMMIT", &commit_},
-               {"ROLLBACK", &rollback_},
-               {"SAVEPOINT sub", &savepoint_},
-               {"RELEASE sub", &release_},
-               {"ROLLBACK TO sub", &rollback_to_}};
+  } stmts[] = {
+      {kInsertRaw, &insert_raw_},   {kInsertEvent, &insert_event_},
+      {kOptOut, &opt_out_},         {kOptIn, &opt_in_},
+      {"BEGIN IMMEDIATE", &begin_}, {"COMMIT", &commit_},
+      {"ROLLBACK", &rollback_},     {"SAVEPOINT sub", &savepoint_},
+      {"RELEASE sub", &release_},   {"ROLLBACK TO sub", &rollback_to_}};
   for (auto& st : stmts) {
     sqlite3_stmt* p = nullptr;
-    if (sqlite3_prepare_v3(db_.get(), st.sql, -1, SQLITE_PREPARE_PERSISTENT,
-                           &p, nullptr) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(db_.get(), st.sql, -1, SQLITE_PREPARE_PERSISTENT, &p,
+                           nullptr) != SQLITE_OK) {
       return Error("prepare");
     }
     st.out->reset(p);
@@ -181,8 +184,8 @@ Status SqliteEventStore::WriteSubmission(const Submission& sub,
                                          SubmissionResult& out) {
   if (!sub.signature_failures.empty()) {
     for (const SignatureFailureCount& c : sub.signature_failures) {
-      Status s = stats_.AddSignatureFailures(c.hour_ms, c.source, c.provider,
-                                             c.count);
+      Status s =
+          stats_.AddSignatureFailures(c.hour_ms, c.source, c.provider, c.count);
       if (!s.ok()) return s;
     }
     return Status::Ok();

@@ -17,8 +17,8 @@
 #include "dlrd/core/status.h"
 #include "dlrd/store/event_store.h"
 #include "store/sqlite_fallback.h"
-#include "store/sqlite_stats.h"
 #include "store/sqlite_handle.h"
+#include "store/sqlite_stats.h"
 
 namespace dlrd {
 

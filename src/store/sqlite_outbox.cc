@@ -141,8 +141,7 @@ Result<bool> SqliteOutbox::Register(const Registration& r, int64_t now_ms) {
                        r.sent_at_ms + rule->second.DeadlineFor(r.channel));
     if (sqlite3_step(step.get()) != SQLITE_DONE) return Error("step");
     return stats_.OnRegistered(r.source, r.verification_id, r.provider,
-                               r.channel, r.recipient, r.country,
-                               r.sent_at_ms);
+                               r.channel, r.recipient, r.country, r.sent_at_ms);
   });
   if (!s.ok()) return s;
   return created;

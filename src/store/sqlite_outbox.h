@@ -10,8 +10,8 @@
 #include "dlrd/store/outbox_store.h"
 #include "store/sqlite_event_store.h"
 #include "store/sqlite_fallback.h"
-#include "store/sqlite_stats.h"
 #include "store/sqlite_handle.h"
+#include "store/sqlite_stats.h"
 
 namespace dlrd {
 

@@ -103,7 +103,8 @@ Result<int64_t> SqliteRetention::PruneChains(int64_t cutoff_ms) {
     if (!st.get()) return Error("prepare chains");
     sqlite3_bind_int64(st.get(), 1, cutoff_ms);
     // Each chain is a handful of rows.
-    sqlite3_bind_int64(st.get(), 2, std::max<int64_t>(1, config_.batch_rows / 4));
+    sqlite3_bind_int64(st.get(), 2,
+                       std::max<int64_t>(1, config_.batch_rows / 4));
     int rc;
     while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
       roots.emplace_back(ColumnText(st.get(), 0), ColumnText(st.get(), 1));
@@ -133,8 +134,8 @@ Result<int64_t> SqliteRetention::PruneBatch(int64_t now_ms,
   const int64_t events_cutoff = now_ms - config_.events_days * kDayMs;
   const int64_t rollup_cutoff = now_ms - config_.rollup_days * kDayMs;
   const auto in_txn = [&](auto body) -> Result<int64_t> {
-    if (sqlite3_exec(db_.get(), "BEGIN IMMEDIATE", nullptr, nullptr,
-                     nullptr) != SQLITE_OK) {
+    if (sqlite3_exec(db_.get(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) !=
+        SQLITE_OK) {
       return Error("begin");
     }
     Result<int64_t> n = body();

@@ -68,11 +68,11 @@ Status StatsSql::AddHourly(int64_t at_ms, std::string_view source,
                            int64_t n) {
   // One statement per column: the column name is a literal chosen here.
   static const std::map<std::string_view, const char*> kSql = {
-#define DLRD_STATS_COLUMN(c)                                                \
-  {#c,                                                                      \
-   "INSERT INTO stats_hourly(hour_ms, source, provider, channel, country, " \
-   #c ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET " #c     \
-   " = " #c " + excluded." #c}
+#define DLRD_STATS_COLUMN(c)                                                   \
+  {#c,                                                                         \
+   "INSERT INTO stats_hourly(hour_ms, source, provider, channel, country, " #c \
+   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET " #c " = " #c  \
+   " + excluded." #c}
       DLRD_STATS_COLUMN(callbacks),
       DLRD_STATS_COLUMN(sent),
       DLRD_STATS_COLUMN(delivered),
@@ -85,8 +85,8 @@ Status StatsSql::AddHourly(int64_t at_ms, std::string_view source,
 #undef DLRD_STATS_COLUMN
   };
   auto sql = kSql.find(column);
-  if (sql == kSql.end()) return Status::Error("stats: no column " +
-                                              std::string(column));
+  if (sql == kSql.end())
+    return Status::Error("stats: no column " + std::string(column));
   StmtUse st(cache_.Get(sql->second));
   if (!st.get()) return Error("prepare hourly");
   sqlite3_bind_int64(st.get(), 1, HourFloor(at_ms));
@@ -100,9 +100,9 @@ Status StatsSql::AddHourly(int64_t at_ms, std::string_view source,
 }
 
 Status StatsSql::AddLatency(int64_t at_ms, std::string_view source,
-                            std::string_view provider,
-                            std::string_view channel, std::string_view country,
-                            const char* kind, int step, int64_t latency_ms) {
+                            std::string_view provider, std::string_view channel,
+                            std::string_view country, const char* kind,
+                            int step, int64_t latency_ms) {
   StmtUse st(cache_.Get(
       "INSERT INTO stats_latency(hour_ms, source, provider, channel, country,"
       " kind, step, bucket, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)"
@@ -227,15 +227,14 @@ Status StatsSql::OnRegistered(std::string_view source, std::string_view id,
                    "sent", 1);
 }
 
-Status StatsSql::AddSignatureFailures(int64_t hour_ms,
-                                      std::string_view source,
+Status StatsSql::AddSignatureFailures(int64_t hour_ms, std::string_view source,
                                       std::string_view provider, int64_t n) {
   return AddHourly(hour_ms, source, provider, "", "", "signature_failures", n);
 }
 
 Status StatsSql::OnDecision(std::string_view source, std::string_view root_id,
-                            int step, Channel from, bool escalated,
-                            bool wasted, int64_t at_ms) {
+                            int step, Channel from, bool escalated, bool wasted,
+                            int64_t at_ms) {
   if (!escalated && !wasted) return Status::Ok();
   StmtUse st(cache_.Get(
       "SELECT COALESCE((SELECT provider FROM fallback_steps WHERE source = ?1"
@@ -286,8 +285,8 @@ Status StatsSql::OnStepDelivered(std::string_view source,
   const std::string country = ColumnText(st.get(), 3);
   const int64_t others_delivered = sqlite3_column_int64(st.get(), 4);
   if (sent_at > 0 && at_ms >= sent_at) {
-    Status s = AddLatency(at_ms, source, provider, channel, country,
-                          "derived", step, at_ms - sent_at);
+    Status s = AddLatency(at_ms, source, provider, channel, country, "derived",
+                          step, at_ms - sent_at);
     if (!s.ok()) return s;
   }
   if (step > 0 && others_delivered == 0) {
@@ -390,33 +389,30 @@ Status Collect(sqlite3* db, const StatsQuery& q, bool hourly,
       "SUM(callbacks), SUM(sent), SUM(delivered), SUM(failed), SUM(verified),"
       " SUM(fallback_triggered), SUM(fallback_recovered),"
       " SUM(fallback_wasted), SUM(signature_failures)",
-      "stats_hourly", "", "hourly",
-      [&](sqlite3_stmt* st, Key key, int c) {
+      "stats_hourly", "", "hourly", [&](sqlite3_stmt* st, Key key, int c) {
         Figures& f = (*out)[std::move(key)];
-        int64_t* const fields[] = {
-            &f.callbacks,          &f.sent,
-            &f.delivered,          &f.failed,
-            &f.verified,           &f.fallback_triggered,
-            &f.fallback_recovered, &f.fallback_wasted,
-            &f.signature_failures};
+        int64_t* const fields[] = {&f.callbacks,          &f.sent,
+                                   &f.delivered,          &f.failed,
+                                   &f.verified,           &f.fallback_triggered,
+                                   &f.fallback_recovered, &f.fallback_wasted,
+                                   &f.signature_failures};
         for (int64_t* field : fields) *field += sqlite3_column_int64(st, c++);
       });
   if (!s.ok()) return s;
-  s = ForEachRow(db, q, hourly, "kind, step, bucket, SUM(n)", "stats_latency",
-                 "kind, step, bucket", "latency",
-                 [&](sqlite3_stmt* st, Key key, int c) {
-                   const int bucket = sqlite3_column_int(st, c + 2);
-                   if (bucket < 0 || bucket >= kLatencyBuckets) return;
-                   Figures& f = (*out)[std::move(key)];
-                   const int64_t count = sqlite3_column_int64(st, c + 3);
-                   if (ColumnText(st, c) == "provider") {
-                     f.provider_latency[bucket] += count;
-                   } else {
-                     f.derived_latency[bucket] += count;
-                     f.step_latency[sqlite3_column_int(st, c + 1)][bucket] +=
-                         count;
-                   }
-                 });
+  s = ForEachRow(
+      db, q, hourly, "kind, step, bucket, SUM(n)", "stats_latency",
+      "kind, step, bucket", "latency", [&](sqlite3_stmt* st, Key key, int c) {
+        const int bucket = sqlite3_column_int(st, c + 2);
+        if (bucket < 0 || bucket >= kLatencyBuckets) return;
+        Figures& f = (*out)[std::move(key)];
+        const int64_t count = sqlite3_column_int64(st, c + 3);
+        if (ColumnText(st, c) == "provider") {
+          f.provider_latency[bucket] += count;
+        } else {
+          f.derived_latency[bucket] += count;
+          f.step_latency[sqlite3_column_int(st, c + 1)][bucket] += count;
+        }
+      });
   if (!s.ok()) return s;
   return ForEachRow(db, q, hourly, "error_code, SUM(n)", "stats_errors",
                     "error_code", "errors",

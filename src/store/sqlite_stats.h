@@ -42,9 +42,8 @@ class StatsSql {
   Status AddSignatureFailures(int64_t hour_ms, std::string_view source,
                               std::string_view provider, int64_t n);
   // A fallback decision logged at `at_ms` for (source, root, step).
-  Status OnDecision(std::string_view source, std::string_view root_id,
-                    int step, Channel from, bool escalated, bool wasted,
-                    int64_t at_ms);
+  Status OnDecision(std::string_view source, std::string_view root_id, int step,
+                    Channel from, bool escalated, bool wasted, int64_t at_ms);
   // Step `step` of a root reached delivered (or better) for the first time
   // at `at_ms`: its derived latency (when dlrd knows the send time) and,
   // for a fallback step when no other step had delivered, a recovery.

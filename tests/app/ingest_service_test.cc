@@ -8,12 +8,12 @@
 
 #include <atomic>
 #include <chrono>
-#include <thread>
 #include <cstdio>
 #include <future>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -293,7 +293,8 @@ TEST_F(IngestServiceTest, SignatureFailureCountsAreCoalesced) {
       EXPECT_TRUE(s.events.empty());
       for (const auto& c : s.signature_failures) counted += c.count;
     }
-    if (counted < kForged) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (counted < kForged)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(counted, kForged);
   EXPECT_LT(store_.committed().size(), static_cast<size_t>(kForged));

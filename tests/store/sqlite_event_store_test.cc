@@ -54,7 +54,8 @@ Submission Sub(std::vector<DeliveryEvent> events, std::string body = "{}") {
 }
 
 // Commits `subs` as one batch; the batch itself must succeed.
-BatchResult Commit(SqliteEventStore& store, const std::vector<Submission>& subs) {
+BatchResult Commit(SqliteEventStore& store,
+                   const std::vector<Submission>& subs) {
   std::vector<const Submission*> batch;
   for (const Submission& s : subs) batch.push_back(&s);
   BatchResult r = store.CommitBatch(batch);
@@ -102,9 +103,10 @@ TEST(SqliteMigrationTest, FreshFileIsMigratedToLatestVersion) {
   SqliteFile db(path);
   EXPECT_EQ(db.Int("PRAGMA user_version"),
             SqliteEventStore::LatestSchemaVersion());
-  EXPECT_EQ(db.Int("SELECT count(*) FROM sqlite_master WHERE type='table' AND"
-                   " name IN ('raw_requests','delivery_events','verifications')"),
-            3);
+  EXPECT_EQ(
+      db.Int("SELECT count(*) FROM sqlite_master WHERE type='table' AND"
+             " name IN ('raw_requests','delivery_events','verifications')"),
+      3);
 }
 
 TEST(SqliteMigrationTest, ReopenDoesNotReapplyAndKeepsData) {
@@ -147,14 +149,12 @@ TEST(SqliteMigrationTest, NewerSchemaVersionIsRefused) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("newer"), std::string::npos)
       << r.status().message();
-  EXPECT_NE(r.status().message().find(std::to_string(newer)),
-            std::string::npos)
+  EXPECT_NE(r.status().message().find(std::to_string(newer)), std::string::npos)
       << r.status().message();
   // Nothing was migrated or rewritten.
   SqliteFile db(path);
   EXPECT_EQ(db.Int("PRAGMA user_version"), newer);
-  EXPECT_EQ(db.Int("SELECT count(*) FROM sqlite_master WHERE type='table'"),
-            0);
+  EXPECT_EQ(db.Int("SELECT count(*) FROM sqlite_master WHERE type='table'"), 0);
 }
 
 TEST(SqliteMigrationTest, FailedMigrationRollsBackCompletely) {
@@ -254,7 +254,8 @@ TEST(SqliteConnectionTest, WalAndSynchronousFull) {
   EXPECT_EQ(db.Value("PRAGMA journal_mode"), "wal");
 }
 
-// --- failures -----------------------------------------------------------------
+// --- failures
+// -----------------------------------------------------------------
 
 TEST(SqliteFailureTest, LockedDatabaseIsBusyAndStoreRecovers) {
   TempDir dir;
@@ -358,10 +359,12 @@ TEST(SqliteFailureTest, DiskFullFailsWholeBatchAsFatalAndStoreRecovers) {
   EXPECT_EQ(ok.submissions[1].inserted, std::vector<bool>{true});
 }
 
-// --- deduplication ------------------------------------------------------------
+// --- deduplication
+// ------------------------------------------------------------
 
 TEST_F(SqliteStoreTest, SameKeyTwiceInOneSubmission) {
-  BatchResult r = Commit(*store_, {Sub({Event("src", "k"), Event("src", "k")})});
+  BatchResult r =
+      Commit(*store_, {Sub({Event("src", "k"), Event("src", "k")})});
   EXPECT_EQ(r.submissions[0].inserted, (std::vector<bool>{true, false}));
   EXPECT_EQ(Count("delivery_events"), 1);
 }
@@ -386,8 +389,8 @@ TEST_F(SqliteStoreTest, SameKeyAcrossBatches) {
 }
 
 TEST_F(SqliteStoreTest, SameKeyDifferentSourceIsTwoRows) {
-  BatchResult r = Commit(*store_, {Sub({Event("src-a", "k")}),
-                                   Sub({Event("src-b", "k")})});
+  BatchResult r =
+      Commit(*store_, {Sub({Event("src-a", "k")}), Sub({Event("src-b", "k")})});
   EXPECT_EQ(r.submissions[0].inserted, std::vector<bool>{true});
   EXPECT_EQ(r.submissions[1].inserted, std::vector<bool>{true});
   EXPECT_EQ(Count("delivery_events"), 2);
@@ -439,7 +442,8 @@ TEST_F(SqliteStoreTest, PartlyDuplicateSubmissionStoresItsRawRequest) {
             "one");
 }
 
-// --- raw requests -------------------------------------------------------------
+// --- raw requests
+// -------------------------------------------------------------
 
 TEST_F(SqliteStoreTest, RawRequestIsStoredByteExact) {
   // Not UTF-8 (0xff, 0xfe, a lone continuation byte, a truncated sequence)
@@ -454,7 +458,8 @@ TEST_F(SqliteStoreTest, RawRequestIsStoredByteExact) {
   s.raw.head = std::string(
       "POST /webhooks/src?x=1&y=%2F HTTP/1.1\r\n"
       "Content-Type:application/json; charset=utf-8\r\n"
-      "X-Signature: abc123\r\nX-Odd: a\xff" "b\r\n\r\n");
+      "X-Signature: abc123\r\nX-Odd: a\xff"
+      "b\r\n\r\n");
   s.raw.received_at_ms = 1'735'689'600'123;
   Commit(*store_, {s});
 
@@ -507,13 +512,14 @@ TEST_F(SqliteStoreTest, EventColumnsAreStored) {
       " ORDER BY id");
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0], (std::vector<std::string>{
-                         "src", "verifynow", "k", "ver-9", "msg-1",
-                         "whatsapp", "failed", "FAILED", "E42", "1234",
-                         "+15551234567", "US", "1700000000000", "integer"}));
+                         "src", "verifynow", "k", "ver-9", "msg-1", "whatsapp",
+                         "failed", "FAILED", "E42", "1234", "+15551234567",
+                         "US", "1700000000000", "integer"}));
   EXPECT_EQ(rows[1][13], "null");
 }
 
-// --- forward-only verification status ------------------------------------------
+// --- forward-only verification status
+// ------------------------------------------
 
 struct Step {
   DeliveryStatus status;
@@ -533,32 +539,69 @@ struct StatusCase {
 
 using S = DeliveryStatus;
 const StatusCase kStatusCases[] = {
-    {"sent_delivered_failed", {{S::kSent}, {S::kDelivered}, {S::kFailed}},
-     S::kDelivered, "", "", 1},
-    {"failed_delivered", {{S::kFailed}, {S::kDelivered}}, S::kDelivered, "",
-     "", 1},
+    {"sent_delivered_failed",
+     {{S::kSent}, {S::kDelivered}, {S::kFailed}},
+     S::kDelivered,
+     "",
+     "",
+     1},
+    {"failed_delivered",
+     {{S::kFailed}, {S::kDelivered}},
+     S::kDelivered,
+     "",
+     "",
+     1},
     {"delivered_read", {{S::kDelivered}, {S::kRead}}, S::kRead, "", "", 1},
     {"read_delivered", {{S::kRead}, {S::kDelivered}}, S::kRead, "", "", 0},
-    {"queued_sent_undelivered", {{S::kQueued}, {S::kSent}, {S::kUndelivered}},
-     S::kUndelivered, "", "", 2},
-    {"failed_expired_first_wins", {{S::kFailed}, {S::kExpired}}, S::kFailed,
-     "", "", 0},
-    {"rejected_failed_first_wins", {{S::kRejected}, {S::kFailed}},
-     S::kRejected, "", "", 0},
-    {"unknown_then_queued", {{S::kUnknown}, {S::kQueued}}, S::kQueued, "", "",
+    {"queued_sent_undelivered",
+     {{S::kQueued}, {S::kSent}, {S::kUndelivered}},
+     S::kUndelivered,
+     "",
+     "",
+     2},
+    {"failed_expired_first_wins",
+     {{S::kFailed}, {S::kExpired}},
+     S::kFailed,
+     "",
+     "",
+     0},
+    {"rejected_failed_first_wins",
+     {{S::kRejected}, {S::kFailed}},
+     S::kRejected,
+     "",
+     "",
+     0},
+    {"unknown_then_queued",
+     {{S::kUnknown}, {S::kQueued}},
+     S::kQueued,
+     "",
+     "",
      1},
     {"sent_then_unknown", {{S::kSent}, {S::kUnknown}}, S::kSent, "", "", 0},
-    {"delivered_then_queued", {{S::kDelivered}, {S::kQueued}}, S::kDelivered,
-     "", "", 0},
+    {"delivered_then_queued",
+     {{S::kDelivered}, {S::kQueued}},
+     S::kDelivered,
+     "",
+     "",
+     0},
     {"recipient_filled_later",
      {{S::kSent, "", ""}, {S::kDelivered, "+15551234567", "US"}},
-     S::kDelivered, "+15551234567", "US", 1},
+     S::kDelivered,
+     "+15551234567",
+     "US",
+     1},
     {"recipient_filled_by_lower_rank_event",
      {{S::kDelivered, "", ""}, {S::kSent, "+15551234567", "US"}},
-     S::kDelivered, "+15551234567", "US", 0},
+     S::kDelivered,
+     "+15551234567",
+     "US",
+     0},
     {"recipient_kept_when_already_set",
      {{S::kSent, "+15551234567", "US"}, {S::kDelivered, "+447700900123", "GB"}},
-     S::kDelivered, "+15551234567", "US", 1},
+     S::kDelivered,
+     "+15551234567",
+     "US",
+     1},
 };
 
 class ForwardOnlyStatusTest : public SqliteStoreTest,
@@ -574,8 +617,8 @@ TEST_P(ForwardOnlyStatusTest, StatusOnlyMovesForward) {
     const std::string vid = std::string("ver-") + c.name;
     std::vector<DeliveryEvent> events;
     for (size_t i = 0; i < c.steps.size(); ++i) {
-      DeliveryEvent e = Event("src", vid + ":" + std::to_string(i), vid,
-                              c.steps[i].status);
+      DeliveryEvent e =
+          Event("src", vid + ":" + std::to_string(i), vid, c.steps[i].status);
       e.recipient = c.steps[i].recipient;
       e.country = c.steps[i].country;
       e.received_at_ms = 1000 * static_cast<int64_t>(i + 1);
@@ -631,7 +674,8 @@ TEST_F(SqliteStoreTest, DuplicateEventDoesNotTouchVerification) {
   EXPECT_EQ(db.Value("SELECT recipient FROM verifications"), "");
 }
 
-// --- opt-outs from inbound STOP / START ----------------------------------------
+// --- opt-outs from inbound STOP / START
+// ----------------------------------------
 
 TEST_F(SqliteStoreTest, StopIsStoredAndStartRemovesIt) {
   Submission stop = Sub({});

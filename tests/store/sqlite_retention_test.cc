@@ -134,7 +134,8 @@ TEST_F(RetentionTest, RollupsGoAfterTheirOwnAge) {
   PruneAll(c);
   EXPECT_EQ(Count("SELECT sum(sent) FROM stats_hourly"), 5);
   EXPECT_EQ(Count("SELECT count(*) FROM stats_hourly"
-                  " WHERE hour_ms < " + std::to_string(kNow - 35 * kDay)),
+                  " WHERE hour_ms < " +
+                  std::to_string(kNow - 35 * kDay)),
             0);
 }
 

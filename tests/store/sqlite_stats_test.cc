@@ -47,9 +47,9 @@ DeliveryEvent Event(const std::string& id, DeliveryStatus status, Channel c,
 std::vector<DeliveryEvent> Stream(int n, unsigned seed) {
   std::mt19937 rng(seed);
   const DeliveryStatus statuses[] = {
-      DeliveryStatus::kSent, DeliveryStatus::kDelivered,
+      DeliveryStatus::kSent,   DeliveryStatus::kDelivered,
       DeliveryStatus::kFailed, DeliveryStatus::kVerified,
-      DeliveryStatus::kRead, DeliveryStatus::kExpired};
+      DeliveryStatus::kRead,   DeliveryStatus::kExpired};
   const Channel channels[] = {Channel::kSms, Channel::kWhatsapp,
                               Channel::kVoice};
   const std::string countries[] = {"", "GB", "US", "IN"};
@@ -182,16 +182,16 @@ TEST_F(StatsStoreTest, MigrationBackfillBuildsTheSameRollupsAsIngest) {
 
 TEST_F(StatsStoreTest, ReaderReportsFiguresByGroupAndHour) {
   const Channel sms = Channel::kSms, wa = Channel::kWhatsapp;
-  Ingest(*store_,
-         {
-             Event("a", DeliveryStatus::kSent, sms, "GB", kT0, 0),
-             Event("a", DeliveryStatus::kDelivered, sms, "GB", kT0 + 10, 1),
-             Event("a", DeliveryStatus::kVerified, sms, "GB", kT0 + 20, 2),
-             Event("b", DeliveryStatus::kFailed, sms, "GB", kT0 + 30, 1),
-             Event("b", DeliveryStatus::kFailed, sms, "GB", kT0 + 30, 1),  // dup
-             Event("c", DeliveryStatus::kDelivered, wa, "US",
-                   kT0 + kHourMs, 3),
-         });
+  Ingest(
+      *store_,
+      {
+          Event("a", DeliveryStatus::kSent, sms, "GB", kT0, 0),
+          Event("a", DeliveryStatus::kDelivered, sms, "GB", kT0 + 10, 1),
+          Event("a", DeliveryStatus::kVerified, sms, "GB", kT0 + 20, 2),
+          Event("b", DeliveryStatus::kFailed, sms, "GB", kT0 + 30, 1),
+          Event("b", DeliveryStatus::kFailed, sms, "GB", kT0 + 30, 1),  // dup
+          Event("c", DeliveryStatus::kDelivered, wa, "US", kT0 + kHourMs, 3),
+      });
   auto reader = StatsReader::Open(path_);
   ASSERT_OK(reader.status());
   auto q = MakeQuery(kT0, kT0 + 2 * kHourMs, {StatsDim::kChannel}, true);
@@ -227,8 +227,9 @@ TEST_F(StatsStoreTest, ReaderReportsFiguresByGroupAndHour) {
 
 TEST_F(StatsStoreTest, SignatureFailuresAreCountedNotStored) {
   Submission counts;
-  counts.signature_failures = {{HourFloor(kT0), "src", "verifynow", 40},
-                               {HourFloor(kT0) + kHourMs, "src", "verifynow", 2}};
+  counts.signature_failures = {
+      {HourFloor(kT0), "src", "verifynow", 40},
+      {HourFloor(kT0) + kHourMs, "src", "verifynow", 2}};
   std::vector<const Submission*> batch = {&counts};
   ASSERT_OK(store_->CommitBatch(batch).status);
   ASSERT_OK(store_->CommitBatch(batch).status);  // adds up

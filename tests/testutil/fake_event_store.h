@@ -24,8 +24,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
-#include <map>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -50,8 +50,8 @@ class FakeEventStore final : public EventStore {
   void ReleaseCommits();
   // True once at least `n` CommitBatch() calls (counted since construction)
   // have reached the gate; false if that did not happen within `timeout`.
-  bool WaitForCallsAtGate(size_t n, std::chrono::milliseconds timeout =
-                                        std::chrono::seconds(5));
+  bool WaitForCallsAtGate(
+      size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   size_t calls() const;
   std::vector<size_t> batch_sizes() const;

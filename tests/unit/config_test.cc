@@ -92,7 +92,8 @@ TEST(ParseConfig, LiteralSecretOnlyInDemo) {
       "signature": { "scheme": "hmac", "secrets": ["plain-text"] } } } })";
   auto accepted = ParseConfig(demo, FakeResolve);
   ASSERT_TRUE(accepted.ok()) << accepted.status().message();
-  EXPECT_EQ(accepted.value().sources.at("a").signature.secrets[0], "plain-text");
+  EXPECT_EQ(accepted.value().sources.at("a").signature.secrets[0],
+            "plain-text");
 }
 
 struct ErrorCase {
@@ -149,7 +150,8 @@ TEST(ParseConfig, ErrorsNameTheKey) {
        "sources.vn.signature.encoding"},
       {"no secrets", WithSignature(R"({"scheme": "hmac", "secrets": []})"),
        "sources.vn.signature.secrets"},
-      {"unset env", WithSignature(R"({"scheme": "hmac", "secrets": ["env:NOPE"]})"),
+      {"unset env",
+       WithSignature(R"({"scheme": "hmac", "secrets": ["env:NOPE"]})"),
        "sources.vn.signature.secrets[0]"},
       {"second secret bad",
        WithSignature(R"({"scheme": "hmac", "secrets": ["env:GOOD", 5]})"),
@@ -446,7 +448,8 @@ std::string WithFallback(const std::string& providers,
       "signature": { "scheme": "twilio",
                      "public_url": "https://hooks.example.com/webhooks/tw",
                      "secrets": ["env:GOOD"] },
-      "fallback": )" + fallback + "} } }";
+      "fallback": )" +
+         fallback + "} } }";
 }
 
 const char* kTwilioProvider = R"({ "twilio": {

@@ -497,8 +497,8 @@ TEST(SinchSmsInboundTest, MoStopOptsTheSenderOut) {
 
 TEST(SinchSmsInboundTest, MoWithoutSenderIsRejected) {
   SinchSmsNormalizer n;
-  Result<Normalized> r =
-      n.Normalize(HookWithBody(R"({"type":"mo_text","body":"STOP"})"), Context());
+  Result<Normalized> r = n.Normalize(
+      HookWithBody(R"({"type":"mo_text","body":"STOP"})"), Context());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "from: missing");
 }

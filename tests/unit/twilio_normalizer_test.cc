@@ -295,8 +295,9 @@ TEST(TwilioMessagingFactoryTest, ErrorListsEveryFormat) {
 TEST(TwilioMessagingNormalizerTest, IncomingStopOptsTheSenderOut) {
   TwilioMessagingNormalizer n;
   Result<Normalized> r = n.Normalize(
-      HookWithBody("ToCountry=GB&SmsStatus=received&Body=Stop.&From=%2B447700900"
-                   "123&To=%2B447700900001&MessageSid=SM11&NumMedia=0"),
+      HookWithBody(
+          "ToCountry=GB&SmsStatus=received&Body=Stop.&From=%2B447700900"
+          "123&To=%2B447700900001&MessageSid=SM11&NumMedia=0"),
       Context());
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_TRUE(r.value().events.empty());

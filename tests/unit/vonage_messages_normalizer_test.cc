@@ -396,8 +396,9 @@ TEST(VonageMessagesFactoryTest, MakesVonageMessages) {
 TEST(VonageMessagesInboundTest, StopKeywordOptsTheSenderOut) {
   VonageMessagesNormalizer n;
   Result<Normalized> r = n.Normalize(
-      HookWithBody(R"({"channel":"sms","message_uuid":"u-1","to":"447700900000",)"
-                   R"("from":"447700900001","text":" unsubscribe "})"),
+      HookWithBody(
+          R"({"channel":"sms","message_uuid":"u-1","to":"447700900000",)"
+          R"("from":"447700900001","text":" unsubscribe "})"),
       Context());
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_TRUE(r.value().events.empty());

@@ -67,7 +67,7 @@ struct StoreConfig {
 // finished fallback chains) older than events_days are deleted in small
 // batches; the hourly analytics rollups are kept for rollup_days.
 struct RetentionConfig {
-  int64_t events_days = 0;    // 0: keep forever; else >= 2 (dedupe window)
+  int64_t events_days = 0;  // 0: keep forever; else >= 2 (dedupe window)
   int64_t rollup_days = 400;
   int64_t batch_rows = 1000;  // rows per delete transaction
   int64_t interval_s = 60;    // between pruning passes

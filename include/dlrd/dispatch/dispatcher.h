@@ -110,8 +110,8 @@ class Dispatcher {
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;
   bool stop_ = false;
-  bool poll_now_ = false;    // under mu_
-  bool saturated_ = false;   // the last claim hit kMaxInFlight; thread only
+  bool poll_now_ = false;   // under mu_
+  bool saturated_ = false;  // the last claim hit kMaxInFlight; thread only
   std::thread thread_;
 };
 

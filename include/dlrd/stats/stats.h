@@ -13,8 +13,9 @@
 //                   or verified; failed: best status is a failure;
 //                   verified: the provider reported the code was entered
 //   latency         provider-reported submit-to-delivered time of
-//                   `delivered` events, by event hour; "derived" is dlrd's send time (registration or
-//                   fallback send) to the first delivered callback, by step
+//                   `delivered` events, by event hour; "derived" is dlrd's send
+//                   time (registration or fallback send) to the first delivered
+//                   callback, by step
 //   fallbacks       triggered (an escalation decided), recovered (a later
 //                   step delivered when no earlier one had), wasted (a
 //                   success after a fallback had been sent)
@@ -45,8 +46,8 @@ namespace dlrd {
 inline constexpr int64_t kHourMs = 3'600'000;
 
 inline constexpr std::array<int64_t, 18> kLatencyBoundsMs = {
-    250,   500,   1000,  2000,   3000,   5000,   7500,    10000,   15000,
-    20000, 30000, 45000, 60000,  120000, 300000, 600000, 1800000, 3600000};
+    250,   500,   1000,  2000,  3000,   5000,   7500,   10000,   15000,
+    20000, 30000, 45000, 60000, 120000, 300000, 600000, 1800000, 3600000};
 // Buckets: one per bound (value <= bound) plus the overflow bucket.
 inline constexpr int kLatencyBuckets =
     static_cast<int>(kLatencyBoundsMs.size()) + 1;
