@@ -331,7 +331,18 @@ TEST_F(IngestServiceTest, UnsignedVonageCallbackIsAskedToRetry) {
   EXPECT_EQ(vonage("dlrd_webhook_requests_total",
                    {{"provider", "vonage"}, {"outcome", "rejected_signature"}}),
             1);
-  EXPECT_EQ(store_.calls(), 0u);
+  // Neither request is stored; only the forged one is counted (an unsigned
+  // copy is not a signature failure, it comes back signed).
+  int64_t counted = 0;
+  for (int tries = 0; tries < 500 && counted == 0; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    for (const Submission& s : store_.committed()) {
+      EXPECT_TRUE(s.events.empty());
+      EXPECT_TRUE(s.raw.body.empty());
+      for (const auto& c : s.signature_failures) counted += c.count;
+    }
+  }
+  EXPECT_EQ(counted, 1);
 }
 
 // Other schemes: a missing signature is a plain 401.
