@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 
+ROOT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOUR_MS = 3_600_000
 ADMIN_TOKEN = "stats-bench-admin-token-5e0a7c"
 SECRET = "stats-bench-hmac-secret"
@@ -543,7 +544,9 @@ def report_md(args, gen, side, hist, results, ok, detail, now_note, load0,
                  "NOT quiet after --quiet-wait %d s" % args.quiet_wait,
                  load1[1], load0[0], load1[0]))
     L.append("- Commit: `%s`; binary: `%s` (%s)%s" % (
-        commit, ver, args.bin,
+        commit, ver, os.path.relpath(args.bin, ROOT_DIR)
+        if os.path.abspath(args.bin).startswith(ROOT_DIR + os.sep)
+        else os.path.basename(args.bin),
         "; " + args.bin_desc if args.bin_desc else ""))
     if args.command:
         L.append("- Command: `` %s ``" % args.command)
