@@ -51,30 +51,34 @@ size_t DigestSize(HashAlgorithm alg) {
   return 0;
 }
 
-std::string Hmac(HashAlgorithm alg, std::string_view key,
-                 std::string_view data) {
+std::optional<std::string> Hmac(HashAlgorithm alg, std::string_view key,
+                                std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (HMAC(Md(alg), Bytes(key), static_cast<int>(key.size()), Bytes(data),
            data.size(), out, &len) == nullptr) {
-    return std::string();  // compares unequal to any real MAC
+    return std::nullopt;
   }
   return std::string(reinterpret_cast<const char*>(out), len);
 }
 
-std::string Digest(HashAlgorithm alg, std::string_view data) {
+std::optional<std::string> Digest(HashAlgorithm alg, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (EVP_Digest(Bytes(data), data.size(), out, &len, Md(alg), nullptr) != 1) {
-    return std::string();
+    return std::nullopt;
   }
   return std::string(reinterpret_cast<const char*>(out), len);
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  if (a.empty()) return true;
+  if (a.size() != b.size() || a.empty()) return false;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+bool MacEquals(const std::optional<std::string>& computed,
+               std::string_view given) {
+  return computed.has_value() && ConstantTimeEquals(*computed, given);
 }
 
 }  // namespace dlrd

@@ -35,7 +35,7 @@ SignatureCheck HmacVerifier::Verify(const InboundWebhook& hook,
     return Rejected(RejectReason::kBadEncoding);
   }
   for (size_t i = 0; i < secrets_.size(); ++i) {
-    if (ConstantTimeEquals(Hmac(alg_, secrets_[i], hook.body), *given)) {
+    if (MacEquals(Hmac(alg_, secrets_[i], hook.body), *given)) {
       SignatureCheck ok;
       ok.valid = true;
       ok.secret_index = static_cast<int>(i);

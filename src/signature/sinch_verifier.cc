@@ -251,8 +251,9 @@ class ApplicationVerifier : public SignatureVerifier {
     r = Freshness(*ts, now_unix, tolerance_s_);
     if (r != RejectReason::kNone) return Rejected(r);
 
-    const std::string body_md5 =
-        Base64Encode(Digest(HashAlgorithm::kMd5, hook.body));
+    std::optional<std::string> md5 = Digest(HashAlgorithm::kMd5, hook.body);
+    if (!md5) return Rejected(RejectReason::kMismatch);
+    const std::string body_md5 = Base64Encode(*md5);
     if (content_md5 && !ConstantTimeEquals(*content_md5, body_md5)) {
       return Rejected(RejectReason::kPayloadHashMismatch);
     }
@@ -265,8 +266,8 @@ class ApplicationVerifier : public SignatureVerifier {
     to_sign.append(kXTimestamp).append(":").append(timestamp).append("\n");
     to_sign.append(PathOf(hook.target));
     for (size_t i = 0; i < keys_.size(); ++i) {
-      if (ConstantTimeEquals(Hmac(HashAlgorithm::kSha256, keys_[i], to_sign),
-                             signature)) {
+      if (MacEquals(Hmac(HashAlgorithm::kSha256, keys_[i], to_sign),
+                    signature)) {
         return Accepted(i);
       }
     }
@@ -355,8 +356,8 @@ class NonceVerifier : public SignatureVerifier {
     to_sign.append(hook.body).append(".").append(nonce).append(".").append(
         timestamp);
     for (size_t i = 0; i < secrets_.size(); ++i) {
-      if (ConstantTimeEquals(Hmac(HashAlgorithm::kSha256, secrets_[i], to_sign),
-                             *signature)) {
+      if (MacEquals(Hmac(HashAlgorithm::kSha256, secrets_[i], to_sign),
+                    *signature)) {
         return Accepted(i, event_id);
       }
     }
@@ -404,8 +405,8 @@ class NumbersVerifier : public SignatureVerifier {
       return Rejected(RejectReason::kBadEncoding);
     }
     for (size_t i = 0; i < secrets_.size(); ++i) {
-      if (ConstantTimeEquals(Hmac(HashAlgorithm::kSha1, secrets_[i], hook.body),
-                             *signature)) {
+      if (MacEquals(Hmac(HashAlgorithm::kSha1, secrets_[i], hook.body),
+                    *signature)) {
         return Accepted(i);
       }
     }

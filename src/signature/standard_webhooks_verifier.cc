@@ -111,9 +111,10 @@ SignatureCheck StandardWebhooksVerifier::Verify(const InboundWebhook& hook,
   signed_content.append(id).append(".").append(ts).append(".").append(
       hook.body);
   for (size_t i = 0; i < keys_.size(); ++i) {
-    std::string mac = Hmac(HashAlgorithm::kSha256, keys_[i], signed_content);
+    std::optional<std::string> mac =
+        Hmac(HashAlgorithm::kSha256, keys_[i], signed_content);
     for (const std::string& s : sigs) {
-      if (ConstantTimeEquals(mac, s)) {
+      if (MacEquals(mac, s)) {
         SignatureCheck ok;
         ok.valid = true;
         ok.secret_index = static_cast<int>(i);

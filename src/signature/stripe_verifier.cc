@@ -116,10 +116,10 @@ class StripeVerifier final : public SignatureVerifier {
     signed_payload.reserve(parsed.timestamp->size() + 1 + hook.body.size());
     signed_payload.append(*parsed.timestamp).append(".").append(hook.body);
     for (size_t i = 0; i < secrets_.size(); ++i) {
-      const std::string mac =
+      const std::optional<std::string> mac =
           Hmac(HashAlgorithm::kSha256, secrets_[i], signed_payload);
       for (const std::string& sig : parsed.v1) {
-        if (ConstantTimeEquals(mac, sig)) {
+        if (MacEquals(mac, sig)) {
           SignatureCheck ok;
           ok.valid = true;
           ok.secret_index = static_cast<int>(i);

@@ -204,8 +204,8 @@ bool BodyHashMatches(std::string given, std::string_view body) {
   for (char& c : given) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
-  return ConstantTimeEquals(HexEncode(Digest(HashAlgorithm::kSha256, body)),
-                            given);
+  std::optional<std::string> digest = Digest(HashAlgorithm::kSha256, body);
+  return digest && ConstantTimeEquals(HexEncode(*digest), given);
 }
 
 class TwilioVerifier final : public SignatureVerifier {
@@ -290,8 +290,7 @@ int TwilioVerifier::MatchingSecret(std::string_view mac, std::string_view query,
     for (const std::string& base : base_urls_) {
       const std::string data = base + suffix + std::string(params);
       for (size_t i = 0; i < secrets_.size(); ++i) {
-        if (ConstantTimeEquals(Hmac(HashAlgorithm::kSha1, secrets_[i], data),
-                               mac)) {
+        if (MacEquals(Hmac(HashAlgorithm::kSha1, secrets_[i], data), mac)) {
           return static_cast<int>(i);
         }
       }

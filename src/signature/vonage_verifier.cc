@@ -205,8 +205,8 @@ SignatureCheck VonageJwtVerifier::Verify(const InboundWebhook& hook,
   }
   size_t matched = secrets_.size();
   for (size_t i = 0; i < secrets_.size(); ++i) {
-    if (ConstantTimeEquals(
-            Hmac(HashAlgorithm::kSha256, secrets_[i], signed_part), *mac)) {
+    if (MacEquals(Hmac(HashAlgorithm::kSha256, secrets_[i], signed_part),
+                  *mac)) {
       matched = i;
       break;
     }
@@ -243,8 +243,8 @@ RejectReason VonageJwtVerifier::CheckClaims(const json& claims,
   }
   std::optional<std::string> claimed =
       HexDecode(hash->get_ref<const std::string&>());
-  if (!claimed || !ConstantTimeEquals(Digest(HashAlgorithm::kSha256, hook.body),
-                                      *claimed)) {
+  if (!claimed ||
+      !MacEquals(Digest(HashAlgorithm::kSha256, hook.body), *claimed)) {
     return RejectReason::kPayloadHashMismatch;
   }
 
@@ -387,7 +387,8 @@ class VonageSigVerifier final : public SignatureVerifier {
   size_t secret_count() const override { return secrets_.size(); }
 
  private:
-  std::string Sign(std::string_view secret, std::string_view text) const {
+  std::optional<std::string> Sign(std::string_view secret,
+                                  std::string_view text) const {
     if (!md5hash_) return Hmac(alg_, secret, text);
     std::string input(text);
     input.append(secret);
@@ -436,7 +437,7 @@ SignatureCheck VonageSigVerifier::Verify(const InboundWebhook& hook,
 
   size_t matched = secrets_.size();
   for (size_t i = 0; i < secrets_.size(); ++i) {
-    if (ConstantTimeEquals(Sign(secrets_[i], text), *sig)) {
+    if (MacEquals(Sign(secrets_[i], text), *sig)) {
       matched = i;
       break;
     }

@@ -45,7 +45,7 @@ constexpr char kDelivered[] =
     R"("channel":"SMS","latencyMs":1200})";
 
 std::string Sign(std::string_view body, std::string_view secret = kSecret) {
-  return HexEncode(Hmac(HashAlgorithm::kSha256, secret, body));
+  return HexEncode(*Hmac(HashAlgorithm::kSha256, secret, body));
 }
 
 InboundWebhook Hook(

@@ -109,7 +109,7 @@ class Harness {
     req.headers.emplace_back("Content-Type", "application/json");
     req.headers.emplace_back(
         "X-Signature",
-        sign ? HexEncode(Hmac(HashAlgorithm::kSha256, kSecret, req.body))
+        sign ? HexEncode(*Hmac(HashAlgorithm::kSha256, kSecret, req.body))
              : std::string(64, '0'));
     for (auto& v : xff) req.headers.emplace_back("X-Forwarded-For", v);
     req.peer_ip = peer;

@@ -447,13 +447,13 @@ TEST(CryptoTest, KnownAnswers) {
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.digest_hex);
-    EXPECT_EQ(HexEncode(Hmac(c.alg, "Jefe", "what do ya want for nothing?")),
+    EXPECT_EQ(HexEncode(*Hmac(c.alg, "Jefe", "what do ya want for nothing?")),
               c.hmac_hex);
-    EXPECT_EQ(HexEncode(Digest(c.alg, "abc")), c.digest_hex);
+    EXPECT_EQ(HexEncode(*Digest(c.alg, "abc")), c.digest_hex);
   }
-  EXPECT_EQ(HexEncode(Hmac(HashAlgorithm::kSha256, "", "")),
+  EXPECT_EQ(HexEncode(*Hmac(HashAlgorithm::kSha256, "", "")),
             "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
-  EXPECT_EQ(HexEncode(Digest(HashAlgorithm::kMd5, "")),
+  EXPECT_EQ(HexEncode(*Digest(HashAlgorithm::kMd5, "")),
             "d41d8cd98f00b204e9800998ecf8427e");
 }
 
@@ -468,7 +468,8 @@ TEST(CryptoTest, ParseHashAlgorithm) {
 }
 
 TEST(CryptoTest, ConstantTimeEquals) {
-  EXPECT_TRUE(ConstantTimeEquals("", ""));
+  // An empty MAC (a failed computation, an empty header) is never a match.
+  EXPECT_FALSE(ConstantTimeEquals("", ""));
   EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
   EXPECT_TRUE(
       ConstantTimeEquals(std::string("a\0b", 3), std::string("a\0b", 3)));
@@ -476,6 +477,14 @@ TEST(CryptoTest, ConstantTimeEquals) {
   EXPECT_FALSE(ConstantTimeEquals("abc", "ab"));
   EXPECT_FALSE(ConstantTimeEquals("", "a"));
   EXPECT_FALSE(ConstantTimeEquals(std::string("a\0b", 3), "a"));
+}
+
+TEST(CryptoTest, AFailedDigestIsNeverAMatch) {
+  EXPECT_FALSE(MacEquals(std::nullopt, ""));
+  EXPECT_FALSE(MacEquals(std::nullopt, "abc"));
+  EXPECT_FALSE(MacEquals(std::string(), ""));
+  EXPECT_TRUE(MacEquals(std::string("abc"), "abc"));
+  EXPECT_FALSE(MacEquals(std::string("abc"), "abd"));
 }
 
 }  // namespace

@@ -241,7 +241,7 @@ TEST(SinchVectors, ContentMd5OfEveryApplicationVectorIsTheBodyDigest) {
   for (const json& v : LoadVectors()) {
     if (VariantOf(v) != "application") continue;
     const json& in = v.at("inputs");
-    EXPECT_EQ(Base64Encode(Digest(HashAlgorithm::kMd5,
+    EXPECT_EQ(Base64Encode(*Digest(HashAlgorithm::kMd5,
                                   in.at("body").get<std::string>())),
               in.at("content_md5").get<std::string>());
   }
@@ -288,13 +288,13 @@ struct AppRequest {
 // Signs like Sinch does (signatures.md §6a), written out independently.
 InboundWebhook SignedApp(const AppRequest& r) {
   const std::string md5 =
-      r.body.empty() ? "" : Base64Encode(Digest(HashAlgorithm::kMd5, r.body));
+      r.body.empty() ? "" : Base64Encode(*Digest(HashAlgorithm::kMd5, r.body));
   const std::string path = r.target.substr(0, r.target.find('?'));
   const std::string to_sign = r.method + "\n" + md5 + "\n" +
                               r.content_type.value_or("") + "\n" +
                               "x-timestamp:" + r.timestamp + "\n" + path;
   const std::string sig =
-      Base64Encode(Hmac(HashAlgorithm::kSha256, r.secret, to_sign));
+      Base64Encode(*Hmac(HashAlgorithm::kSha256, r.secret, to_sign));
   InboundWebhook hook;
   hook.method = r.method;
   hook.target = r.target;
@@ -445,7 +445,7 @@ TEST(SinchApplication, ContentMd5) {
             RejectReason::kPayloadHashMismatch);
   // Tampered body and a recomputed header: the MAC still covers the hash.
   SetHeader(&hook, "Content-MD5",
-            Base64Encode(Digest(HashAlgorithm::kMd5, hook.body)));
+            Base64Encode(*Digest(HashAlgorithm::kMd5, hook.body)));
   EXPECT_EQ(ReasonOf(*verifier, hook, kAppNow), RejectReason::kMismatch);
   // Tampered body, no header: the hash derived from the body fails the MAC.
   RemoveHeader(&hook, "Content-MD5");
@@ -633,7 +633,7 @@ struct NonceRequest {
 
 InboundWebhook SignedNonce(const NonceRequest& r) {
   const std::string sig =
-      Base64Encode(Hmac(HashAlgorithm::kSha256, r.secret,
+      Base64Encode(*Hmac(HashAlgorithm::kSha256, r.secret,
                         r.body + "." + r.nonce + "." + r.timestamp));
   InboundWebhook hook;
   hook.method = "POST";
@@ -801,7 +801,7 @@ InboundWebhook SignedNumbers(std::string_view secret,
   hook.method = "POST";
   hook.target = "/sinch/numbers";
   hook.headers = {{"X-Sinch-Signature",
-                   HexEncode(Hmac(HashAlgorithm::kSha1, secret, body))}};
+                   HexEncode(*Hmac(HashAlgorithm::kSha1, secret, body))}};
   hook.body = std::move(body);
   return hook;
 }

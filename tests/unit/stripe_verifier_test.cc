@@ -82,7 +82,7 @@ TEST(StripeVectorsTest, LoadsEveryCopiedVectorByteExact) {
     const std::string body = in.at("body").get<std::string>();
     // The copy kept every byte of the body (trailing newline included).
     EXPECT_EQ(body.size(), in.at("body_len_bytes").get<size_t>());
-    EXPECT_EQ(HexEncode(Digest(HashAlgorithm::kSha256, body)),
+    EXPECT_EQ(HexEncode(*Digest(HashAlgorithm::kSha256, body)),
               in.at("body_sha256_hex").get<std::string>());
     EXPECT_EQ(in.at("Stripe-Signature"), v.at("expected_signature"));
   }
@@ -420,15 +420,15 @@ TEST(StripeRulesTest, ReasonsMatchWhatVerifyReturns) {
 // cannot pass because a constant is wrong the same way as the verifier.
 TEST(StripeRulesTest, ConstantsAreIndependentlyComputed) {
   const std::string payload = std::string(kT) + "." + kBody;
-  EXPECT_EQ(HexEncode(Hmac(HashAlgorithm::kSha256, kSecret, payload)), kSig);
-  EXPECT_EQ(HexEncode(Hmac(HashAlgorithm::kSha256, kRotated, payload)),
+  EXPECT_EQ(HexEncode(*Hmac(HashAlgorithm::kSha256, kSecret, payload)), kSig);
+  EXPECT_EQ(HexEncode(*Hmac(HashAlgorithm::kSha256, kRotated, payload)),
             kRotatedSig);
-  EXPECT_EQ(HexEncode(Hmac(HashAlgorithm::kSha256, kB64Secret, payload)),
+  EXPECT_EQ(HexEncode(*Hmac(HashAlgorithm::kSha256, kB64Secret, payload)),
             kB64SecretRawSig);
   std::optional<std::string> decoded =
       Base64Decode(std::string_view(kB64Secret).substr(6));
   ASSERT_TRUE(decoded.has_value());
-  EXPECT_EQ(HexEncode(Hmac(HashAlgorithm::kSha256, *decoded, payload)),
+  EXPECT_EQ(HexEncode(*Hmac(HashAlgorithm::kSha256, *decoded, payload)),
             kB64SecretDecodedSig);
 }
 

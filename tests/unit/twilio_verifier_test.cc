@@ -208,7 +208,7 @@ TEST(TwilioVectors, StringsToSignMatchSignatures) {
     for (const json& v : Section(section)) {
       if (!v.at("valid").get<bool>()) continue;
       const json& in = v.at("inputs");
-      EXPECT_EQ(Base64Encode(Hmac(HashAlgorithm::kSha1,
+      EXPECT_EQ(Base64Encode(*Hmac(HashAlgorithm::kSha1,
                                   v.at("secret").get<std::string>(),
                                   in.at("string_to_sign").get<std::string>())),
                 v.at("expected_signature").get<std::string>())
@@ -223,7 +223,7 @@ TEST(TwilioVectors, StringsToSignMatchSignatures) {
 // Rules.
 
 std::string Sign(std::string_view data, std::string_view token = kToken) {
-  return Base64Encode(Hmac(HashAlgorithm::kSha1, token, data));
+  return Base64Encode(*Hmac(HashAlgorithm::kSha1, token, data));
 }
 
 struct Request {
@@ -501,7 +501,7 @@ std::vector<Case> RuleCases() {
        No(RejectReason::kUrlMismatch)},
       {"EmptyBodyWithBodyHash", token, kPublicUrl,
        [&] {
-         std::string empty_hash = HexEncode(Digest(HashAlgorithm::kSha256, ""));
+         std::string empty_hash = HexEncode(*Digest(HashAlgorithm::kSha256, ""));
          return Json(Sign(url + "&bodySHA256=" + empty_hash),
                      "foo=1&bar=2&bodySHA256=" + empty_hash, "");
        }(),
