@@ -49,6 +49,10 @@ class FallbackEngine {
   void Start();
   void Stop();
   HttpHandler* api() { return api_.get(); }
+  // Where the admin API's work on the dispatcher thread reports exceptions.
+  void SetInternalErrors(InternalErrors* errors) {
+    api_->SetInternalErrors(errors);
+  }
   // A job was committed by the ingest writer: send it now.
   void Wake() { dispatcher_->Wake(); }
 

@@ -30,23 +30,34 @@ bool RetentionWorker::Sleep(int64_t ms) {
 
 void RetentionWorker::Run() {
   do {
-    std::map<std::string, int64_t> deleted;
-    const int64_t now = clock_.NowMs();
-    while (true) {
-      std::string table;
-      Result<int64_t> n = store_->PruneBatch(now, &table);
-      if (!n.ok()) {
-        log_.Warn("retention_failed", {{"error", n.status().message()}});
-        break;
-      }
-      if (n.value() == 0) break;
-      deleted[table] += n.value();
-      if (!Sleep(kPauseMs)) return;
+    bool go_on = true;
+    try {
+      go_on = Pass();
+    } catch (...) {
+      if (errors_) errors_->Report("retention", std::current_exception());
     }
-    for (const auto& [table, n] : deleted) {
-      log_.Info("retention_pruned", {{"table", table}, {"rows", n}});
-    }
+    if (!go_on) return;
   } while (Sleep(config_.interval_s * 1000));
+}
+
+bool RetentionWorker::Pass() {
+  std::map<std::string, int64_t> deleted;
+  const int64_t now = clock_.NowMs();
+  while (true) {
+    std::string table;
+    Result<int64_t> n = store_->PruneBatch(now, &table);
+    if (!n.ok()) {
+      log_.Warn("retention_failed", {{"error", n.status().message()}});
+      break;
+    }
+    if (n.value() == 0) break;
+    deleted[table] += n.value();
+    if (!Sleep(kPauseMs)) return false;
+  }
+  for (const auto& [table, n] : deleted) {
+    log_.Info("retention_pruned", {{"table", table}, {"rows", n}});
+  }
+  return true;
 }
 
 }  // namespace dlrd

@@ -1,7 +1,8 @@
 // RetentionWorker: runs SqliteRetention on a thread of its own. Every
 // `interval_s` it prunes batch after batch until nothing is left, pausing
 // between batches so the ingest writer and the dispatcher get the write
-// lock. Stop() returns within one batch.
+// lock. Stop() returns within one batch. A pass that throws is reported
+// (InternalErrors, "retention") and retried at the next interval.
 #pragma once
 
 #include <condition_variable>
@@ -12,6 +13,7 @@
 #include "dlrd/config/config.h"
 #include "dlrd/core/clock.h"
 #include "dlrd/log/logger.h"
+#include "dlrd/metrics/internal_errors.h"
 #include "store/sqlite_retention.h"
 
 namespace dlrd {
@@ -20,8 +22,12 @@ class RetentionWorker {
  public:
   RetentionWorker(std::unique_ptr<SqliteRetention> store,
                   const RetentionConfig& config, const Clock& clock,
-                  Logger& log)
-      : store_(std::move(store)), config_(config), clock_(clock), log_(log) {}
+                  Logger& log, InternalErrors* errors = nullptr)
+      : store_(std::move(store)),
+        config_(config),
+        clock_(clock),
+        log_(log),
+        errors_(errors) {}
   ~RetentionWorker() { Stop(); }
 
   void Start();
@@ -29,6 +35,8 @@ class RetentionWorker {
 
  private:
   void Run();
+  // One pass: batch after batch until nothing is left. False when stopping.
+  bool Pass();
   // Waits up to `ms`; false when stopping.
   bool Sleep(int64_t ms);
 
@@ -36,6 +44,7 @@ class RetentionWorker {
   RetentionConfig config_;
   const Clock& clock_;
   Logger& log_;
+  InternalErrors* errors_;  // may be null
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

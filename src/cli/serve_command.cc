@@ -11,6 +11,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <sys/resource.h>
+
 #include <csignal>
 #include <iostream>
 #include <optional>
@@ -25,7 +27,9 @@
 #include "dlrd/ingest/ingest_service.h"
 #include "dlrd/ingest/rate_limiter.h"
 #include "dlrd/metrics/process_collector.h"
+#include "dlrd/metrics/internal_errors.h"
 #include "http/admin_routes.h"
+#include "http/guarded_handler.h"
 #include "http/http_listener.h"
 #include "http/stats_routes.h"
 #include "http/webhook_routes.h"
@@ -130,6 +134,26 @@ Status Reload(const std::string& config_path, std::string& applied_text,
   return Status::Ok();
 }
 
+// Each connection is a file descriptor: raise the soft limit to the hard
+// one (systemd's default soft limit is 1024), and say so when even that is
+// below what max_connections on both listeners needs.
+void RaiseFileLimit(size_t max_connections, Logger& log) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur < lim.rlim_max) {
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+  }
+  const rlim_t needed = 2 * static_cast<rlim_t>(max_connections) + 64;
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < needed) {
+    log.Warn("file_limit_low",
+             {{"limit", std::to_string(lim.rlim_cur)},
+              {"needed", std::to_string(needed)},
+              {"hint", "raise LimitNOFILE or lower limits.max_connections"}});
+  }
+}
+
 }  // namespace
 
 int RunServe(const std::string& config_path) {
@@ -149,6 +173,7 @@ int RunServe(const std::string& config_path) {
   LogLevel level = LogLevel::kInfo;
   ParseLogLevel(config.log_level, &level);
   Logger log(stderr, level);
+  RaiseFileLimit(config.limits.max_connections, log);
 
   auto sources = BuildSources(config);
   if (!sources.ok()) {
@@ -168,6 +193,7 @@ int RunServe(const std::string& config_path) {
   auto registry = std::make_shared<prometheus::Registry>();
   Metrics metrics(*registry, MetricLabels(sources.value()),
                   BuildLabels{kVersion, kRevision});
+  InternalErrors internal_errors(*registry, &log);
 
   net::io_context ioc(config.io_threads);
   std::atomic<bool> fatal{false};
@@ -181,6 +207,7 @@ int RunServe(const std::string& config_path) {
                         if (on_fatal_begin) on_fatal_begin();
                       });
                     });
+  queue.SetInternalErrors(&internal_errors);
   SystemClock clock;
   auto source_set =
       std::make_shared<const SourceMap>(std::move(sources).value());
@@ -216,8 +243,9 @@ int RunServe(const std::string& config_path) {
                 {{"error", pruner.status().message()}});
       return 1;
     }
-    retention = std::make_unique<RetentionWorker>(std::move(pruner).value(),
-                                                  config.retention, clock, log);
+    retention = std::make_unique<RetentionWorker>(
+        std::move(pruner).value(), config.retention, clock, log,
+        &internal_errors);
   }
   std::unique_ptr<StatsApi> stats_api;
   if (!config.admin_token.empty()) {
@@ -228,16 +256,22 @@ int RunServe(const std::string& config_path) {
     }
     stats_api = std::make_unique<StatsApi>(admin_token,
                                            std::move(reader).value(), clock);
+    stats_api->SetInternalErrors(&internal_errors);
   }
   std::atomic<bool> draining{false};
   AdminHandler admin(
       {registry, std::make_shared<ProcessCollector>()},
       [&] { return queue.healthy() && !draining.load(); },
       fallback.value() ? fallback.value()->api() : nullptr, stats_api.get());
+  if (fallback.value()) fallback.value()->SetInternalErrors(&internal_errors);
+  // Exception barriers: a request that throws is answered 500 and counted;
+  // the listener keeps serving.
+  GuardedHandler guarded_webhooks(webhooks, "public_handler", &internal_errors);
+  GuardedHandler guarded_admin(admin, "admin_handler", &internal_errors);
 
   auto pub = HttpListener::Listen(ioc, config.listen,
                                   {"public", "webhook", config.limits},
-                                  webhooks, &metrics, log);
+                                  guarded_webhooks, &metrics, log);
   if (!pub.ok()) {
     log.Error("listen_failed",
               {{"listener", "public"}, {"error", pub.status().message()}});
@@ -245,8 +279,8 @@ int RunServe(const std::string& config_path) {
   }
   ListenerLimits admin_limits = config.limits;
   auto adm = HttpListener::Listen(ioc, config.admin_listen,
-                                  {"admin", "other", admin_limits}, admin,
-                                  &metrics, log);
+                                  {"admin", "other", admin_limits},
+                                  guarded_admin, &metrics, log);
   if (!adm.ok()) {
     log.Error("listen_failed",
               {{"listener", "admin"}, {"error", adm.status().message()}});
@@ -319,11 +353,21 @@ int RunServe(const std::string& config_path) {
                "address so rate_limit and allow_ips see clients"}});
   }
 
+  // The I/O threads' barrier: a handler that throws past its session is
+  // counted, and the thread goes back to serving.
+  auto run_io = [&] {
+    for (;;) {
+      try {
+        ioc.run();
+        return;
+      } catch (...) {
+        internal_errors.Report("io_thread", std::current_exception());
+      }
+    }
+  };
   std::vector<std::thread> threads;
-  for (int i = 1; i < config.io_threads; ++i) {
-    threads.emplace_back([&] { ioc.run(); });
-  }
-  ioc.run();
+  for (int i = 1; i < config.io_threads; ++i) threads.emplace_back(run_io);
+  run_io();
   for (auto& t : threads) t.join();
   queue.Stop();
   if (retention) retention->Stop();

@@ -1,5 +1,7 @@
 #include "dlrd/core/delivery.h"
 
+#include "dlrd/core/encoding.h"
+
 namespace dlrd {
 
 std::string_view ToString(Channel c) {
@@ -80,5 +82,13 @@ int StatusRank(DeliveryStatus s) {
 }
 
 bool IsTerminalFailure(DeliveryStatus s) { return StatusRank(s) == 3; }
+
+void MakeTextValidUtf8(DeliveryEvent& e) {
+  for (std::string* field :
+       {&e.source, &e.provider, &e.verification_id, &e.message_id,
+        &e.raw_status, &e.error_code, &e.recipient, &e.country}) {
+    if (!IsValidUtf8(*field)) *field = ToValidUtf8(*field);
+  }
+}
 
 }  // namespace dlrd

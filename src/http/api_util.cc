@@ -9,7 +9,11 @@ HttpResponse JsonResponse(unsigned status, const nlohmann::json& body) {
   HttpResponse r;
   r.status = status;
   r.content_type = "application/json";
-  r.body = body.dump() + "\n";
+  // Text from the database or the request may hold invalid UTF-8 (stored
+  // before values were checked, or echoed in an error): replace it rather
+  // than throw.
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+           "\n";
   r.handler = "api";
   return r;
 }

@@ -109,6 +109,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void OnReadSome(beast::error_code ec, std::size_t n) {
+    if (ec == beast::error::timeout) {
+      CountTimeout(awaiting_first_byte_ ? "idle" : "header");
+    }
     if (ec) return Close();  // EOF, reset, idle or header timeout
     buffer_.commit(n);
     if (awaiting_first_byte_) {
@@ -142,6 +145,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void OnBody(beast::error_code ec, std::size_t) {
     if (ec == http::error::body_limit) return Reject(413, "body too large");
+    if (ec == beast::error::timeout) CountTimeout("body");
     if (ec == beast::error::timeout || ec == http::error::end_of_stream ||
         ec == net::error::eof || ec == net::error::connection_reset) {
       return Close();
@@ -167,6 +171,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     req.raw_head = std::move(raw_head_);
     req.peer_ip = peer_ip_;
     keep_alive_ = msg.keep_alive();
+    head_request_ = msg.method() == http::verb::head;
     parser_.reset();
 
     // No deadline while the handler works: a store commit decides that.
@@ -202,6 +207,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     HttpResponse resp = PlainResponse(status, shared_->default_handler);
     resp.close = true;
     keep_alive_ = false;
+    head_request_ = false;  // the method may not even have parsed
     Write(std::move(resp));
   }
 
@@ -214,9 +220,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     r.set(http::field::server, "dlrd");
     r.set(http::field::content_type, resp.content_type);
     for (auto& [k, v] : resp.headers) r.set(k, v);
-    r.body() = std::move(resp.body);
     r.keep_alive(!close);
-    r.prepare_payload();
+    if (head_request_) {
+      // RFC 9110 §9.3.2: the header a GET would get, and no body. A body
+      // here would be read as the start of the next response.
+      r.content_length(resp.body.size());
+    } else {
+      r.body() = std::move(resp.body);
+      r.prepare_payload();
+    }
     status_ = resp.status;
     handler_label_ = std::move(resp.handler);
     stream_.expires_after(
@@ -235,6 +247,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     response_.reset();
     started_ = {};
+    head_request_ = false;
+    if (ec == beast::error::timeout) CountTimeout("write");
     if (ec) return Close();
     if (close) return LingerClose();
     StartRequest();
@@ -263,6 +277,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         });
   }
 
+  void CountTimeout(std::string_view phase) {
+    if (shared_->metrics) shared_->metrics->timeouts(shared_->name, phase).Increment();
+  }
+
   void Close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -285,6 +303,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::string handler_label_;
   unsigned status_ = 0;
   bool keep_alive_ = true;
+  bool head_request_ = false;  // the request being answered is HEAD
   bool awaiting_first_byte_ = false;
   bool draining_ = false;
 };

@@ -5,6 +5,7 @@
 
 #include "dlrd/normalize/field_reader.h"
 #include "http/api_util.h"
+#include "http/guarded_handler.h"
 
 namespace dlrd {
 namespace {
@@ -81,16 +82,18 @@ void StatsApi::Handle(HttpRequest request, Respond respond) {
   if (!query.ok()) return respond(ErrorResponse(400, query.status().message()));
   boost::asio::post(pool_, [this, q = std::move(query).value(),
                             respond = std::move(respond)]() {
-    auto report = source_->Query(q);
-    if (!report.ok()) {
-      return respond(ErrorResponse(503, report.status().message()));
-    }
-    HttpResponse r;
-    r.status = 200;
-    r.content_type = "application/json";
-    r.body = ToJsonText(report.value());
-    r.handler = "api";
-    respond(std::move(r));
+    GuardTask(errors_, respond, [&] {
+      auto report = source_->Query(q);
+      if (!report.ok()) {
+        return respond(ErrorResponse(503, report.status().message()));
+      }
+      HttpResponse r;
+      r.status = 200;
+      r.content_type = "application/json";
+      r.body = ToJsonText(report.value());
+      r.handler = "api";
+      respond(std::move(r));
+    });
   });
 }
 

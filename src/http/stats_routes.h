@@ -18,6 +18,7 @@
 
 #include "dlrd/core/clock.h"
 #include "dlrd/core/shared_string.h"
+#include "dlrd/metrics/internal_errors.h"
 #include "dlrd/stats/stats.h"
 #include "http/http_types.h"
 
@@ -30,11 +31,15 @@ class StatsApi final : public HttpHandler {
       : token_(std::move(token)), source_(std::move(source)), clock_(clock) {}
   ~StatsApi() override { pool_.join(); }
   void Handle(HttpRequest request, Respond respond) override;
+  // Where a query that throws on the pool reports (it is then answered
+  // 500). May stay null (tests).
+  void SetInternalErrors(InternalErrors* errors) { errors_ = errors; }
 
  private:
   std::shared_ptr<const SharedString> token_;
   std::unique_ptr<StatsSource> source_;  // used on pool_ only
   const Clock& clock_;
+  InternalErrors* errors_ = nullptr;
   boost::asio::thread_pool pool_{1};
 };
 

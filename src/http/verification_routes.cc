@@ -6,6 +6,7 @@
 #include "dlrd/core/phone.h"
 #include "dlrd/normalize/field_reader.h"
 #include "http/api_util.h"
+#include "http/guarded_handler.h"
 
 namespace dlrd {
 namespace {
@@ -88,8 +89,14 @@ void VerificationApi::Handle(HttpRequest request, Respond respond) {
     }
     return Register(request, std::move(respond));
   }
+  // Only "/v1/verifications/{id}" from here: "/v1/x" and
+  // "/v1/verificationsABC" are not ours.
+  if (path.size() <= kPrefix.size() + 1 || !path.starts_with(kPrefix) ||
+      path[kPrefix.size()] != '/') {
+    return respond(ErrorResponse(404, "not found"));
+  }
   std::string id(path.substr(kPrefix.size() + 1));
-  if (id.empty() || id.find('/') != std::string::npos) {
+  if (id.find('/') != std::string::npos) {
     return respond(ErrorResponse(404, "not found"));
   }
   if (request.method != "GET" && request.method != "HEAD") {
@@ -153,27 +160,34 @@ void VerificationApi::Register(const HttpRequest& request, Respond respond) {
   }
   dispatcher_.Post([this, reg = std::move(reg), now,
                     respond = std::move(respond)]() {
-    Result<bool> created = store_.Register(reg, now);
-    if (!created.ok()) {
-      const std::string& m = created.status().message();
-      const bool conflict = m.find("another recipient") != std::string::npos;
-      return respond(ErrorResponse(conflict ? 409 : 503, m));
-    }
-    if (created.value() && metrics_ != nullptr) {
-      metrics_->Registered(reg.provider, reg.channel);
-    }
-    respond(JsonResponse(created.value() ? 201 : 200,
-                         json{{"verification_id", reg.verification_id},
-                              {"created", created.value()}}));
+    GuardTask(errors_, respond, [&] { FinishRegister(reg, now, respond); });
   });
+}
+
+void VerificationApi::FinishRegister(const Registration& reg, int64_t now,
+                                     const Respond& respond) {
+  Result<bool> created = store_.Register(reg, now);
+  if (!created.ok()) {
+    const std::string& m = created.status().message();
+    const bool conflict = m.find("another recipient") != std::string::npos;
+    return respond(ErrorResponse(conflict ? 409 : 503, m));
+  }
+  if (created.value() && metrics_ != nullptr) {
+    metrics_->Registered(reg.provider, reg.channel);
+  }
+  respond(JsonResponse(created.value() ? 201 : 200,
+                       json{{"verification_id", reg.verification_id},
+                            {"created", created.value()}}));
 }
 
 void VerificationApi::Get(std::string id, Respond respond) {
   dispatcher_.Post([this, id = std::move(id), respond = std::move(respond)]() {
-    auto chain = store_.Chain(id);
-    if (!chain.ok()) return respond(ErrorResponse(503, "store unavailable"));
-    if (!chain.value()) return respond(ErrorResponse(404, "not found"));
-    respond(JsonResponse(200, ToJson(*chain.value())));
+    GuardTask(errors_, respond, [&] {
+      auto chain = store_.Chain(id);
+      if (!chain.ok()) return respond(ErrorResponse(503, "store unavailable"));
+      if (!chain.value()) return respond(ErrorResponse(404, "not found"));
+      respond(JsonResponse(200, ToJson(*chain.value())));
+    });
   });
 }
 

@@ -23,6 +23,7 @@
 #include "dlrd/core/shared_string.h"
 #include "dlrd/dispatch/dispatcher.h"
 #include "dlrd/metrics/fallback_metrics.h"
+#include "dlrd/metrics/internal_errors.h"
 #include "dlrd/store/outbox_store.h"
 #include "http/http_types.h"
 
@@ -43,10 +44,15 @@ class VerificationApi final : public HttpHandler {
         metrics_(metrics) {}
 
   void Handle(HttpRequest request, Respond respond) override;
+  // Where work on the dispatcher thread reports an exception (it is then
+  // answered 500). May stay null (tests).
+  void SetInternalErrors(InternalErrors* errors) { errors_ = errors; }
 
  private:
   void Register(const HttpRequest& request, Respond respond);
   void Get(std::string id, Respond respond);
+  void FinishRegister(const Registration& reg, int64_t now,
+                      const Respond& respond);
 
   std::shared_ptr<const SharedString> token_;
   Dispatcher& dispatcher_;
@@ -54,6 +60,7 @@ class VerificationApi final : public HttpHandler {
   std::map<std::string, std::string> providers_;
   const Clock& clock_;
   FallbackMetrics* metrics_;  // may be null (tests)
+  InternalErrors* errors_ = nullptr;
 };
 
 }  // namespace dlrd

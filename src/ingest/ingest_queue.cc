@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <chrono>
+#include <utility>
 
 #include "dlrd/metrics/metrics.h"
 
@@ -85,10 +86,18 @@ void IngestQueue::Run() {
       }
       failed = failed_;
     }
-    if (failed) {
+    try {
+      if (failed) {
+        FailAll(batch, StoreErrorKind::kOther);
+      } else {
+        CommitOne(batch);
+      }
+    } catch (...) {
+      // Last barrier of the writer thread: answer whoever is still waiting
+      // (503) and keep writing. The store rolls back inside CommitBatch, so
+      // no transaction is left open here.
+      if (errors_) errors_->Report("ingest_writer", std::current_exception());
       FailAll(batch, StoreErrorKind::kOther);
-    } else {
-      CommitOne(batch);
     }
     // Completions may own resources (an HTTP session); release them now,
     // not when the next batch arrives.
@@ -100,8 +109,9 @@ void IngestQueue::FailAll(std::vector<Item>& batch, StoreErrorKind kind) {
   CommitOutcome outcome;
   outcome.error = kind;
   for (Item& item : batch) {
+    if (!item.done) continue;  // answered before a throw
     if (metrics_) metrics_->events_dropped("store_failed").Increment();
-    item.done(item.submission, outcome);
+    std::exchange(item.done, nullptr)(item.submission, outcome);
   }
 }
 
@@ -144,8 +154,11 @@ void IngestQueue::CommitOne(std::vector<Item>& batch) {
         metrics_->events_dropped("store_failed").Increment();
       }
     }
+    if (sr.internal_error && errors_) {
+      errors_->Report("ingest_writer", std::string_view("store write threw"));
+    }
     outcome.inserted = sr.inserted;
-    batch[i].done(batch[i].submission, outcome);
+    std::exchange(batch[i].done, nullptr)(batch[i].submission, outcome);
   }
   if (on_job_) {
     for (const SubmissionResult& sr : result.submissions) {

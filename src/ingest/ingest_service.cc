@@ -190,6 +190,7 @@ void IngestService::Accept(InboundWebhook hook, int64_t now_ms, Done done) {
 
   Submission sub;
   sub.events = std::move(normalized.value().events);
+  for (DeliveryEvent& e : sub.events) MakeTextValidUtf8(e);
   sub.opt_changes = std::move(normalized.value().opt_changes);
   sub.raw.source = src.name;
   sub.raw.head = hook.Head();

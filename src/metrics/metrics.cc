@@ -198,11 +198,23 @@ Metrics::Metrics(prometheus::Registry& registry,
           .Help("Connections closed at accept because max_connections was "
                 "reached, by listener.")
           .Register(registry);
+  auto& timeouts =
+      BuildCounter()
+          .Name("dlrd_http_timeouts_total")
+          .Help("Connections closed by a timeout, by listener and phase: "
+                "idle (keep-alive, no request started), header (request "
+                "head not complete in time: slowloris), body (body not "
+                "complete in time), write (client not reading the answer).")
+          .Register(registry);
   for (std::string_view l : kListeners) {
     connections_open_[std::string(l)] =
         &open.Add({{"listener", std::string(l)}});
     connections_rejected_[std::string(l)] =
         &rejected.Add({{"listener", std::string(l)}});
+    for (std::string_view phase : kTimeoutPhases) {
+      timeouts_[std::string(l) + "/" + std::string(phase)] = &timeouts.Add(
+          {{"listener", std::string(l)}, {"phase", std::string(phase)}});
+    }
   }
 }
 
@@ -249,6 +261,13 @@ prometheus::Gauge& Metrics::connections_open(std::string_view listener) {
 
 prometheus::Counter& Metrics::connections_rejected(std::string_view listener) {
   return *connections_rejected_.find(listener)->second;
+}
+
+prometheus::Counter& Metrics::timeouts(std::string_view listener,
+                                       std::string_view phase) {
+  std::string key(listener);
+  key.append("/").append(phase);
+  return *timeouts_.find(key)->second;
 }
 
 }  // namespace dlrd

@@ -339,7 +339,8 @@ std::string ToJsonText(const StatsReport& r) {
     for (const StatsRow& row : r.series) series.push_back(RowJson(r, row));
     j["series"] = series;
   }
-  return j.dump(2) + "\n";
+  // Rows written before values were checked may hold invalid UTF-8.
+  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 std::string ToTable(const StatsReport& r) {

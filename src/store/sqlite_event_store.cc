@@ -265,8 +265,15 @@ BatchResult SqliteEventStore::CommitBatch(
   for (size_t i = 0; i < batch.size(); ++i) {
     Step(savepoint_);
     SubmissionResult& out = result.submissions[i];
-    out.status = WriteSubmission(*batch[i], out);
-    if (!out.status.ok()) {
+    try {
+      out.status = WriteSubmission(*batch[i], out);
+    } catch (...) {
+      // Never leave the transaction half-written: this submission is
+      // rolled back to its savepoint below, like any failed one.
+      out.status = Status::Error("internal error while writing");
+      out.internal_error = true;
+    }
+    if (!out.status.ok() && !out.internal_error) {
       StoreErrorKind kind = LastErrorKind();
       if (kind != StoreErrorKind::kConstraint &&
           kind != StoreErrorKind::kOther) {

@@ -16,6 +16,11 @@
 #include <thread>
 #include <vector>
 
+#include <prometheus/registry.h>
+
+#include <stdexcept>
+
+#include "dlrd/metrics/internal_errors.h"
 #include "testutil/fake_event_store.h"
 
 namespace dlrd {
@@ -220,6 +225,23 @@ TEST_F(IngestQueueTest, BusyBatchFailsEveryMemberAndQueueStaysHealthy) {
   EXPECT_TRUE(queue_->healthy());
 }
 
+TEST_F(IngestQueueTest, DiskFullFailsTheBatchButIsNotFatal) {
+  MakeQueue(16, 16);
+  store_.FailCall(2, StoreErrorKind::kFull, "database or disk is full");
+  ParkWriterOn("first");  // call 1
+  ASSERT_EQ(Submit("full"), SubmitResult::kQueued);
+  store_.ReleaseCommits();  // call 2: disk full
+  ASSERT_TRUE(rec_.WaitForTotal(2));
+  EXPECT_FALSE(rec_.outcome("full").committed);
+  EXPECT_EQ(rec_.outcome("full").error, StoreErrorKind::kFull);
+  EXPECT_EQ(fatal_calls(), 0);
+  EXPECT_TRUE(queue_->healthy());
+  // Space is back: the next submission commits, no restart needed.
+  ASSERT_EQ(Submit("after"), SubmitResult::kQueued);
+  ASSERT_TRUE(rec_.WaitForTotal(3));
+  EXPECT_TRUE(rec_.outcome("after").committed);
+}
+
 TEST_F(IngestQueueTest, SubmissionFailureFailsOnlyThatSubmission) {
   MakeQueue(16, 16);
   store_.FailSubmissionsWhere([](const Submission& s) {
@@ -290,7 +312,6 @@ TEST_P(FatalStoreErrorTest, ClosesQueueAndFailsEverythingBehindIt) {
 
 INSTANTIATE_TEST_SUITE_P(Kinds, FatalStoreErrorTest,
                          ::testing::Values(StoreErrorKind::kIo,
-                                           StoreErrorKind::kFull,
                                            StoreErrorKind::kCorrupt),
                          [](const auto& info) {
                            return std::string(ToString(info.param));
@@ -407,6 +428,45 @@ TEST_F(IngestQueueTest, StopOnIdleQueueReturnsAndClosesIt) {
   EXPECT_EQ(Submit("x"), SubmitResult::kClosed);
   EXPECT_TRUE(queue_->healthy());
   EXPECT_EQ(store_.calls(), 0u);
+}
+
+// A store whose CommitBatch throws on its first call, then works.
+class ThrowingOnceStore final : public EventStore {
+ public:
+  BatchResult CommitBatch(
+      const std::vector<const Submission*>& batch) override {
+    if (!thrown_.exchange(true)) throw std::runtime_error("store bug");
+    return inner_.CommitBatch(batch);
+  }
+  FakeEventStore inner_;
+
+ private:
+  std::atomic<bool> thrown_{false};
+};
+
+TEST(IngestQueueBarrierTest, AThrowingCommitFailsItsBatchAndTheWriterGoesOn) {
+  ThrowingOnceStore store;
+  prometheus::Registry registry;
+  InternalErrors errors(registry, nullptr);
+  IngestQueue queue(store, {16, 16}, nullptr, [](const Status&) {});
+  queue.SetInternalErrors(&errors);
+  Recorder rec;
+  queue.Start();
+  ASSERT_EQ(queue.Submit(MakeSubmission("thrown"), rec.Done()),
+            SubmitResult::kQueued);
+  ASSERT_TRUE(rec.WaitForTotal(1));
+  EXPECT_EQ(rec.calls("thrown"), 1);
+  EXPECT_FALSE(rec.outcome("thrown").committed);
+  EXPECT_EQ(errors.count("ingest_writer"), 1);
+
+  ASSERT_EQ(queue.Submit(MakeSubmission("next"), rec.Done()),
+            SubmitResult::kQueued);
+  ASSERT_TRUE(rec.WaitForTotal(2));
+  EXPECT_TRUE(rec.outcome("next").committed);
+  EXPECT_TRUE(store.inner_.Contains("src", "next"));
+  EXPECT_TRUE(queue.healthy());
+  queue.Stop();
+  EXPECT_EQ(rec.calls("thrown"), 1);  // answered once, never again
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+#include "dlrd/core/delivery.h"
 #include "dlrd/core/encoding.h"
 
 #include <gtest/gtest.h>
@@ -103,6 +104,51 @@ TEST(Base64Test, RoundTripsEveryLength) {
     while (!encoded.empty() && encoded.back() == '=') encoded.pop_back();
     EXPECT_EQ(Base64Decode(encoded), plain) << "unpadded " << n;
   }
+}
+
+TEST(Utf8Test, ValidTextIsKeptAsIs) {
+  for (std::string_view t :
+       {"", "plain", "caf\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80",
+        "\xEF\xBF\xBD", "\xF4\x8F\xBF\xBF"}) {
+    SCOPED_TRACE(t);
+    EXPECT_TRUE(IsValidUtf8(t));
+    EXPECT_EQ(ToValidUtf8(t), t);
+  }
+}
+
+TEST(Utf8Test, IllFormedBytesBecomeReplacementCharacters) {
+  const struct {
+    std::string_view in;
+    std::string_view out;
+  } cases[] = {
+      {"\xFF\xFE", "\xEF\xBF\xBD\xEF\xBF\xBD"},   // not UTF-8 at all
+      {"a\xC3(b", "a\xEF\xBF\xBD(b"},              // truncated sequence
+      {"\xC0\xAF", "\xEF\xBF\xBD"},                 // overlong '/'
+      {"\xE0\x80\xAF", "\xEF\xBF\xBD"},             // overlong, 3 bytes
+      {"\xED\xA0\x80", "\xEF\xBF\xBD"},             // surrogate U+D800
+      {"\xF4\x90\x80\x80", "\xEF\xBF\xBD"},         // above U+10FFFF
+      {"\x80x", "\xEF\xBF\xBDx"},                   // lone continuation
+      {"\xE2\x82", "\xEF\xBF\xBD"},                 // cut at the end
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(HexEncode(c.in));
+    EXPECT_FALSE(IsValidUtf8(c.in));
+    EXPECT_EQ(ToValidUtf8(c.in), c.out);
+    EXPECT_TRUE(IsValidUtf8(ToValidUtf8(c.in)));
+  }
+}
+
+TEST(Utf8Test, EventTextIsMadeValidButTheDedupeKeyIsNot) {
+  DeliveryEvent e;
+  e.error_code = "\xFF\xFE";
+  e.raw_status = "ok";
+  e.verification_id = "id\xC3";
+  e.dedupe_key = "key\xFF";
+  MakeTextValidUtf8(e);
+  EXPECT_EQ(e.error_code, "\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(e.raw_status, "ok");
+  EXPECT_EQ(e.verification_id, "id\xEF\xBF\xBD");
+  EXPECT_EQ(e.dedupe_key, "key\xFF");
 }
 
 }  // namespace

@@ -73,6 +73,14 @@ struct DeliveryEvent {
   int64_t received_at_ms = 0;         // unix milliseconds, dlrd's clock
 };
 
+// Makes every text field that dlrd shows again (JSON API, stats, CSV)
+// well-formed UTF-8, replacing ill-formed bytes with U+FFFD. A signed
+// callback can carry any bytes (a form value "%FF"); stored as is, they would
+// break every later JSON answer that includes them. dedupe_key is left
+// byte-exact: it is only compared, never shown. The raw request keeps the
+// original bytes.
+void MakeTextValidUtf8(DeliveryEvent& event);
+
 // A recipient's own message asked to stop (STOP) or to start again
 // (START): stored, so no fallback reaches an opted-out number.
 struct OptChange {

@@ -20,4 +20,12 @@ std::optional<std::string> HexDecode(std::string_view hex);
 std::string Base64Encode(std::string_view bytes);  // standard, padded
 std::optional<std::string> Base64Decode(std::string_view text);
 
+// True iff `text` is well-formed UTF-8 (no overlongs, surrogates or code
+// points above U+10FFFF).
+bool IsValidUtf8(std::string_view text);
+// `text` with each ill-formed run (a bad byte and the continuation bytes
+// after it) replaced by U+FFFD, so
+// the result is well-formed UTF-8. Valid input comes back unchanged.
+std::string ToValidUtf8(std::string_view text);
+
 }  // namespace dlrd

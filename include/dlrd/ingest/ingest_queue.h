@@ -27,6 +27,7 @@
 #include <mutex>
 #include <thread>
 
+#include "dlrd/metrics/internal_errors.h"
 #include "dlrd/store/event_store.h"
 
 namespace dlrd {
@@ -62,6 +63,10 @@ class IngestQueue {
   // Called on the writer thread after a commit that wrote an outbox job
   // (the fallback dispatcher wakes up). Set before Start().
   void OnJobCreated(std::function<void()> f) { on_job_ = std::move(f); }
+  // Where the writer reports an exception (set before Start(); may stay
+  // null). A write that throws fails its own request (503) and the writer
+  // goes on with the next batch.
+  void SetInternalErrors(InternalErrors* errors) { errors_ = errors; }
   void Start();
   // On kQueued the queue owns both arguments; otherwise neither is touched.
   SubmitResult Submit(Submission&& submission, Completion&& done);
@@ -87,6 +92,7 @@ class IngestQueue {
   Metrics* metrics_;
   std::function<void()> on_job_;
   FatalHandler on_fatal_;
+  InternalErrors* errors_ = nullptr;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -38,6 +38,10 @@ inline constexpr size_t kStatusCount = std::size(kAllStatuses);
 inline constexpr unsigned kHttpCodes[] = {200, 400, 401, 403, 404, 405, 408,
                                           411, 413, 415, 429, 431, 503};
 
+// Where a connection can time out (dlrd_http_timeouts_total{phase}).
+inline constexpr std::string_view kTimeoutPhases[] = {"idle", "header", "body",
+                                                      "write"};
+
 struct SourceLabels {
   std::string name;
   std::string provider;
@@ -89,6 +93,9 @@ class Metrics {
   prometheus::Counter& requests_limited(std::string_view reason);
   prometheus::Gauge& connections_open(std::string_view listener);
   prometheus::Counter& connections_rejected(std::string_view listener);
+  // A connection closed by a timeout. phase: kTimeoutPhases.
+  prometheus::Counter& timeouts(std::string_view listener,
+                                std::string_view phase);
 
  private:
   prometheus::Registry& registry_;
@@ -111,6 +118,7 @@ class Metrics {
   std::map<std::string, prometheus::Gauge*, std::less<>> connections_open_;
   std::map<std::string, prometheus::Counter*, std::less<>>
       connections_rejected_;
+  std::map<std::string, prometheus::Counter*, std::less<>> timeouts_;
 };
 
 }  // namespace dlrd

@@ -62,6 +62,9 @@ struct SubmissionResult {
   // Fallback decisions the new events caused (committed with them).
   std::vector<FallbackNote> fallback;
   bool job_created = false;  // an outbox job was written
+  // The write threw (a bug or bad_alloc): the submission was rolled back
+  // alone and the rest of the batch committed.
+  bool internal_error = false;
 };
 
 // Classes of store failure, for metrics and for the fatal-error rule.
@@ -108,11 +111,15 @@ class EventStore {
       const std::vector<const Submission*>& batch) = 0;
 };
 
-// True for failures after which the process must not accept more work
-// (reliability.md §2.5: I/O error, disk full, corruption).
+// True for failures after which the process must not accept more work: an
+// I/O error (a failed fsync may have dropped dirty pages the kernel will
+// never write again, so no later fsync can be trusted) and corruption.
+// Disk full is not fatal: ENOSPC comes from write() or ftruncate(), before
+// the kernel took the data, so nothing was lost behind SQLite's back. The
+// batch is rolled back and answered 503, and ingest resumes by itself once
+// space returns.
 inline bool IsFatal(StoreErrorKind k) {
-  return k == StoreErrorKind::kFull || k == StoreErrorKind::kIo ||
-         k == StoreErrorKind::kCorrupt;
+  return k == StoreErrorKind::kIo || k == StoreErrorKind::kCorrupt;
 }
 
 }  // namespace dlrd
