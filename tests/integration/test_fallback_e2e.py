@@ -51,6 +51,9 @@ PUBLIC_TW = "https://hooks.example.com/webhooks/tw"
 PUBLIC_TV = "https://hooks.example.com/webhooks/tv"
 DEADLINE_S = {"sms": 2, "whatsapp": 2, "voice": 5}
 REQUEST_TIMEOUT_MS = 1000
+# outbox.in_flight_lease_ms: a job a dead process left in_flight is
+# reclaimed this long after its claim (CrashRecovery waits for it).
+LEASE_MS = 1500
 RETRY_AFTER_S = 1
 
 VERIFY_MESSAGE = "com.twilio.accountsecurity.verify.message."
@@ -109,16 +112,17 @@ def verify_message_event(verification_sid, to, status, channel="WHATSAPP",
 # Config
 
 
-def provider_config(mock, ca_file):
+def provider_config(mock, ca_file, request_timeout_ms=REQUEST_TIMEOUT_MS):
     creds = mock.credentials["twilio"]
     return {"base_url": mock.base_url, "ca_file": ca_file,
             "account_sid": creds["account_sid"],
             "auth_token": "env:DLRD_IT_TWILIO_SEND",
             "service_sid": creds["service_sid"],
-            "request_timeout_ms": REQUEST_TIMEOUT_MS}
+            "request_timeout_ms": request_timeout_ms}
 
 
-def make_dlrd(mock, ca_file, workdir=None):
+def make_dlrd(mock, ca_file, workdir=None,
+              request_timeout_ms=REQUEST_TIMEOUT_MS):
     sources = {
         "tw": {"format": "twilio-messaging",
                "signature": {"scheme": "twilio", "public_url": PUBLIC_TW,
@@ -133,9 +137,11 @@ def make_dlrd(mock, ca_file, workdir=None):
     }
     extra = {
         "admin_token": "env:DLRD_IT_ADMIN",
-        "providers": {"twilio": provider_config(mock, ca_file)},
+        "providers": {"twilio": provider_config(mock, ca_file,
+                                                request_timeout_ms)},
         "outbox": {"poll_ms": 50, "backoff_base_ms": 100,
-                   "backoff_cap_ms": 500, "max_attempts": 3},
+                   "backoff_cap_ms": 500, "max_attempts": 3,
+                   "in_flight_lease_ms": LEASE_MS},
     }
     secrets = {"DLRD_IT_TWILIO": WEBHOOK_TOKEN,
                "DLRD_IT_ADMIN": ADMIN_TOKEN,
