@@ -376,15 +376,11 @@ void Dispatcher::Record(int64_t job_id, const char* what,
                         std::function<Status()> write,
                         std::function<void()> then) {
   if (Status s = write(); !s.ok()) {
-    StoreFailed(what, s);
+    StoreFailed(what, s, 1);
     const int64_t now = clock_.NowMs();
     pending_writes_.push_back(PendingWrite{job_id, what, std::move(write),
                                            std::move(then), 1,
                                            now + config_.poll_ms});
-    if (log_) {
-      log_->Warn("outbox_write_retry",
-                 {{"op", what}, {"failures", "1"}, {"error", s.message()}});
-    }
     return;
   }
   then();
@@ -402,13 +398,7 @@ void Dispatcher::RetryWrites(int64_t now_ms) {
       const int shift = std::min(w.failures - 1, 20);
       w.next_try_ms =
           now_ms + std::min(config_.poll_ms << shift, kMaxWriteBackoffMs);
-      StoreFailed(w.what, s);
-      if (log_) {
-        log_->Warn("outbox_write_retry",
-                   {{"op", w.what},
-                    {"failures", std::to_string(w.failures)},
-                    {"error", s.message()}});
-      }
+      StoreFailed(w.what, s, w.failures);
       // Keep the order of outcomes: retry this one first next time.
       return;
     }
@@ -450,9 +440,16 @@ void Dispatcher::Note(const std::vector<FallbackNote>& notes) {
   }
 }
 
-void Dispatcher::StoreFailed(const char* what, const Status& s) {
-  if (log_)
+void Dispatcher::StoreFailed(const char* what, const Status& s, int failures) {
+  if (!log_) return;
+  if (failures == 0) {
     log_->Error("outbox_store_failed", {{"op", what}, {"error", s.message()}});
+    return;
+  }
+  log_->Error("outbox_store_failed", {{"op", what},
+                                      {"error", s.message()},
+                                      {"failures", std::to_string(failures)},
+                                      {"retrying", "true"}});
 }
 
 }  // namespace dlrd

@@ -8,6 +8,7 @@
 #include <prometheus/registry.h>
 
 #include <chrono>
+#include <cstdio>
 #include <deque>
 #include <memory>
 #include <set>
@@ -549,7 +550,12 @@ TEST_F(DispatcherTest, LateSuccessIsAWastedFallback) {
 // even once its lease has run out), and a restart finds nothing to redo.
 TEST_F(DispatcherTest, FailedAcceptedWriteIsRetriedWithoutResend) {
   config_.in_flight_lease_ms = 1000;  // runs out while the write fails
-  NewDispatcher();
+  std::FILE* log_file = std::tmpfile();
+  ASSERT_NE(log_file, nullptr);
+  Logger log(log_file, LogLevel::kInfo);
+  dispatcher_ =
+      std::make_unique<Dispatcher>(*flaky_, client_, adapters_, providers_,
+                                   config_, clock_, nullptr, &log, 42);
   Callback("SM40", DeliveryStatus::kFailed);
   dispatcher_->RunOnce();
   ASSERT_EQ(client_.calls.size(), 1u);
@@ -571,6 +577,24 @@ TEST_F(DispatcherTest, FailedAcceptedWriteIsRetriedWithoutResend) {
   EXPECT_EQ(Query("SELECT verification_id FROM fallback_steps WHERE step = 1"),
             "WA-40");
   EXPECT_EQ(client_.calls.size(), 1u);
+  // Each failure is counted in the log, then the success.
+  std::string text(4096, '\0');
+  std::rewind(log_file);
+  text.resize(std::fread(text.data(), 1, text.size(), log_file));
+  std::fclose(log_file);
+  auto count = [&](const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = text.find(needle); at != std::string::npos;
+         at = text.find(needle, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(count("event=outbox_store_failed op=accepted"), 3u) << text;
+  EXPECT_EQ(count("failures=3 retrying=true"), 1u) << text;
+  EXPECT_EQ(count("event=outbox_write_recovered op=accepted failures=3"), 1u)
+      << text;
+  EXPECT_EQ(count("event=fallback_sent"), 1u) << text;
   NewDispatcher();  // a restart
   clock_.now += config_.in_flight_lease_ms;
   dispatcher_->Recover();

@@ -21,7 +21,8 @@
 // and the write retried on this thread with capped backoff (poll_ms
 // doubling up to kMaxWriteBackoffMs), between other work, until it
 // commits or the dispatcher stops; each failure logs
-// `outbox_write_retry`. The job is never re-sent meanwhile.
+// `outbox_store_failed ... failures=N retrying=true`, and the eventual
+// success `outbox_write_recovered`. The job is never re-sent meanwhile.
 //
 // Lease: a job left in_flight and not held here (a crash, or a shutdown
 // whose grace ran out) is reclaimed as an unknown outcome by
@@ -117,7 +118,8 @@ class Dispatcher {
   void Dead(const OutboxJob& job, const std::string& error, bool fraud,
             bool invalid, int64_t now_ms);
   void Note(const std::vector<FallbackNote>& notes);
-  void StoreFailed(const char* what, const Status& s);
+  // `failures` > 0: a held job's outcome write, kept and retried.
+  void StoreFailed(const char* what, const Status& s, int failures = 0);
   // Commits a held job's outcome with `write`; on success runs `then` and
   // releases the job, else keeps both for RetryWrites().
   void Record(int64_t job_id, const char* what, std::function<Status()> write,
