@@ -501,8 +501,9 @@ class CrashRecovery(_Base):
     and holds the reply: 0504 answers after 5 s, dlrd's request timeout is
     1 s). The provider is then brought back on the same port answering at
     once (a fresh MockProvider with slow_delay_s=0: the mock has no
-    per-request switch), and dlrd restarts on the same database: the
-    in_flight job is an unknown outcome, re-sent once and accepted."""
+    per-request switch), and dlrd restarts on the same database: once its
+    lease (LEASE_MS after the claim) has run out, the in_flight job is an
+    unknown outcome, re-sent once and accepted."""
 
     @classmethod
     def setUpClass(cls):
