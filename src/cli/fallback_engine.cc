@@ -98,9 +98,15 @@ void FallbackEngine::Start() {
   started_ = true;
 }
 
-void FallbackEngine::Stop() {
+void FallbackEngine::BeginStop() {
+  if (started_) dispatcher_->BeginDrain();
+}
+
+void FallbackEngine::Stop(std::chrono::steady_clock::time_point drain_until) {
   if (!started_) return;
   started_ = false;
+  // The client keeps running meanwhile, so replies still arrive.
+  dispatcher_->Drain(drain_until);
   dispatcher_->Stop();
   client_->Stop();
 }

@@ -5,11 +5,16 @@
 // "fallback".
 //
 // Lifecycle: Start() after the event store has migrated the database;
-// Stop() before the process exits (stops polling, then the HTTPS client).
+// BeginStop() when shutdown starts (no more sends are claimed); Stop()
+// before the process exits: waits until `drain_until` for the sends in
+// progress to be answered and their outcomes committed, then stops the
+// dispatcher and the HTTPS client. A send still unanswered then stays
+// in_flight and is reclaimed, once its lease runs out, at the next start.
 #pragma once
 
 #include <prometheus/registry.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <set>
@@ -47,7 +52,10 @@ class FallbackEngine {
   Status Reload(const Config& config);
 
   void Start();
-  void Stop();
+  void BeginStop();
+  void Stop(std::chrono::steady_clock::time_point drain_until);
+  // Stops without waiting (the destructor).
+  void Stop() { Stop(std::chrono::steady_clock::now()); }
   HttpHandler* api() { return api_.get(); }
   // Where the admin API's work on the dispatcher thread reports exceptions.
   void SetInternalErrors(InternalErrors* errors) {

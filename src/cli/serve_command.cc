@@ -3,9 +3,13 @@
 // Shutdown order (SIGTERM/SIGINT, or a fatal store error):
 //   1. the public listener stops accepting and drains: in-flight requests
 //      are answered once their commit completes, idle connections close;
+//      the fallback dispatcher claims no more sends;
 //   2. when no public connection is left (or the grace period ends), the
 //      ingest queue stops: everything queued is committed;
-//   3. the admin listener and the I/O threads stop; exit 0 (1 if fatal).
+//   3. the admin listener and the I/O threads stop;
+//   4. the fallback engine waits, until the same grace deadline, for its
+//      sends in progress to be answered and recorded, then stops its
+//      HTTPS client; exit 0 (1 if fatal).
 #include <prometheus/registry.h>
 
 #include <boost/asio/io_context.hpp>
@@ -45,11 +49,13 @@ namespace net = boost::asio;
 class Shutdown {
  public:
   Shutdown(net::io_context& ioc, HttpListener& pub, HttpListener& admin,
-           IngestQueue& queue, Logger& log, int64_t grace_ms)
+           IngestQueue& queue, FallbackEngine* fallback, Logger& log,
+           int64_t grace_ms)
       : ioc_(ioc),
         pub_(pub),
         admin_(admin),
         queue_(queue),
+        fallback_(fallback),
         log_(log),
         grace_(std::chrono::milliseconds(grace_ms)),
         timer_(ioc) {}
@@ -60,9 +66,13 @@ class Shutdown {
     if (started_.exchange(true)) return;
     log_.Info("shutdown_started", {{"reason", why}});
     deadline_ = std::chrono::steady_clock::now() + grace_;
+    if (fallback_) fallback_->BeginStop();
     pub_.Shutdown();
     Poll();
   }
+
+  // When the grace period ends. REQUIRES: the I/O threads have stopped.
+  std::chrono::steady_clock::time_point deadline() const { return deadline_; }
 
  private:
   void Poll() {
@@ -86,6 +96,7 @@ class Shutdown {
   HttpListener& pub_;
   HttpListener& admin_;
   IngestQueue& queue_;
+  FallbackEngine* fallback_;  // null without fallback
   Logger& log_;
   std::chrono::milliseconds grace_;
   net::steady_timer timer_;
@@ -296,8 +307,8 @@ int RunServe(const std::string& config_path) {
   pub.value()->Start();
   adm.value()->Start();
 
-  Shutdown shutdown(ioc, *pub.value(), *adm.value(), queue, log,
-                    config.shutdown_grace_ms);
+  Shutdown shutdown(ioc, *pub.value(), *adm.value(), queue,
+                    fallback.value().get(), log, config.shutdown_grace_ms);
   on_fatal_begin = [&] {
     draining = true;
     shutdown.Begin("store_fatal");
@@ -371,7 +382,7 @@ int RunServe(const std::string& config_path) {
   for (auto& t : threads) t.join();
   queue.Stop();
   if (retention) retention->Stop();
-  if (fallback.value()) fallback.value()->Stop();
+  if (fallback.value()) fallback.value()->Stop(shutdown.deadline());
   return fatal ? 1 : 0;
 }
 

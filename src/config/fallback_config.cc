@@ -119,6 +119,8 @@ Status ReadOutbox(const json& j, OutboxConfig* o) {
   DLRD_TRY(
       r.Integer("breaker_cooldown_ms", &o->breaker_cooldown_ms, 1, 3'600'000));
   DLRD_TRY(r.Integer("poll_ms", &o->poll_ms, 10, 60'000));
+  DLRD_TRY(
+      r.Integer("in_flight_lease_ms", &o->in_flight_lease_ms, 100, 86'400'000));
   return r.NoUnknownKeys();
 }
 

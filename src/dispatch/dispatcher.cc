@@ -1,11 +1,16 @@
 #include "dlrd/dispatch/dispatcher.h"
 
+#include <algorithm>
+#include <memory>
+
 #include "dlrd/fallback/backoff.h"
 
 namespace dlrd {
 namespace {
 
 constexpr int kMaxInFlight = 32;
+// Ceiling of the backoff between attempts to write a held job's outcome.
+constexpr int64_t kMaxWriteBackoffMs = 5000;
 
 // The class a transport failure counts as, and whether the provider may
 // have acted on the request (it was written before the failure).
@@ -47,6 +52,33 @@ void Dispatcher::Start() {
   thread_ = std::thread([this] { Loop(); });
 }
 
+void Dispatcher::BeginDrain() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    draining_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool Dispatcher::Drain(std::chrono::steady_clock::time_point deadline) {
+  BeginDrain();
+  size_t held = 0;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (drained_cv_.wait_until(lock, deadline,
+                               [this] { return held_count_ == 0; })) {
+      return true;
+    }
+    held = held_count_;
+  }
+  if (log_) {
+    // Left in_flight: reclaimed as unknown outcomes after their lease.
+    log_->Warn("outbox_drain_incomplete",
+               {{"held_jobs", std::to_string(held)}});
+  }
+  return false;
+}
+
 void Dispatcher::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -72,9 +104,12 @@ void Dispatcher::Wake() {
   cv_.notify_all();
 }
 
-void Dispatcher::Recover() {
+void Dispatcher::Recover() { Reclaim(clock_.NowMs()); }
+
+void Dispatcher::Reclaim(int64_t now_ms) {
   std::vector<FallbackNote> notes;
-  Result<int> n = store_.RecoverInFlight(clock_.NowMs(), &notes);
+  Result<int> n =
+      store_.RecoverInFlight(now_ms, config_.in_flight_lease_ms, held_, &notes);
   if (!n.ok()) return StoreFailed("recover", n.status());
   Note(notes);
   if (n.value() > 0 && log_) {
@@ -120,12 +155,19 @@ void Dispatcher::Loop() {
 
 void Dispatcher::Poll() {
   const int64_t now = clock_.NowMs();
+  RetryWrites(now);
   std::vector<FallbackNote> notes;
   if (Status s = store_.ScanDeadlines(now, &notes); !s.ok()) {
     StoreFailed("deadlines", s);
   }
   Note(notes);
-  if (in_flight_ < kMaxInFlight) {
+  Reclaim(now);
+  bool draining = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    draining = draining_;
+  }
+  if (!draining && in_flight_ < kMaxInFlight) {
     const int limit = kMaxInFlight - in_flight_;
     auto jobs = store_.ClaimDue(now, limit);
     if (!jobs.ok()) {
@@ -133,7 +175,12 @@ void Dispatcher::Poll() {
     } else {
       // More may be due: claim again as soon as a send finishes.
       saturated_ = static_cast<int>(jobs.value().size()) == limit;
-      for (const OutboxJob& job : jobs.value()) SendJob(job);
+      for (const OutboxJob& job : jobs.value()) {
+        held_.insert(job.id);
+        SendJob(job);
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      held_count_ = held_.size();
     }
   }
   if (metrics_) {
@@ -240,17 +287,20 @@ void Dispatcher::OnResult(const OutboxJob& job, int64_t started_ms,
   switch (out.error) {
     case SendErrorClass::kNone: {
       breaker.OnSuccess(now);
-      if (Status s = store_.MarkAccepted(job, out.provider_ref, now); !s.ok()) {
-        return StoreFailed("accepted", s);
-      }
-      if (metrics_) metrics_->Sent(job.from_channel, job.channel, true);
-      if (log_) {
-        log_->Info("fallback_sent", {{"source", job.source},
-                                     {"provider", job.provider},
-                                     {"channel", ToString(job.channel)},
-                                     {"step", std::to_string(job.step)}});
-      }
-      return;
+      return Record(
+          job.id, "accepted",
+          [this, job, ref = out.provider_ref, now] {
+            return store_.MarkAccepted(job, ref, now);
+          },
+          [this, job] {
+            if (metrics_) metrics_->Sent(job.from_channel, job.channel, true);
+            if (log_) {
+              log_->Info("fallback_sent", {{"source", job.source},
+                                           {"provider", job.provider},
+                                           {"channel", ToString(job.channel)},
+                                           {"step", std::to_string(job.step)}});
+            }
+          });
     }
     case SendErrorClass::kInvalidNumber:
       breaker.OnSuccess(now);  // the provider answered sanely
@@ -292,29 +342,84 @@ void Dispatcher::Retry(const OutboxJob& job, SendErrorClass c,
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   const int64_t delay =
       RetryDelayMs(job.attempts, retry_after_ms, p, unit(rng_));
-  if (Status s =
-          store_.MarkRetry(job, now_ms + delay, error, now_ms, unknown_outcome);
-      !s.ok()) {
-    StoreFailed("retry", s);
-  }
+  Record(
+      job.id, "retry",
+      [this, job, next = now_ms + delay, error, now_ms, unknown_outcome] {
+        return store_.MarkRetry(job, next, error, now_ms, unknown_outcome);
+      },
+      [] {});
 }
 
 void Dispatcher::Dead(const OutboxJob& job, const std::string& error,
                       bool fraud, bool invalid, int64_t now_ms) {
-  std::vector<FallbackNote> notes;
-  if (Status s = store_.MarkDead(job, error, fraud, invalid, now_ms, &notes);
-      !s.ok()) {
-    return StoreFailed("dead", s);
+  auto notes = std::make_shared<std::vector<FallbackNote>>();
+  Record(
+      job.id, "dead",
+      [this, job, error, fraud, invalid, now_ms, notes] {
+        notes->clear();
+        return store_.MarkDead(job, error, fraud, invalid, now_ms, notes.get());
+      },
+      [this, job, error, notes] {
+        if (metrics_) metrics_->Sent(job.from_channel, job.channel, false);
+        if (log_) {
+          log_->Warn("fallback_send_dead", {{"source", job.source},
+                                            {"provider", job.provider},
+                                            {"channel", ToString(job.channel)},
+                                            {"step", std::to_string(job.step)},
+                                            {"error", error}});
+        }
+        Note(*notes);
+      });
+}
+
+void Dispatcher::Record(int64_t job_id, const char* what,
+                        std::function<Status()> write,
+                        std::function<void()> then) {
+  if (Status s = write(); !s.ok()) {
+    StoreFailed(what, s, 1);
+    const int64_t now = clock_.NowMs();
+    pending_writes_.push_back(PendingWrite{job_id, what, std::move(write),
+                                           std::move(then), 1,
+                                           now + config_.poll_ms});
+    return;
   }
-  if (metrics_) metrics_->Sent(job.from_channel, job.channel, false);
-  if (log_) {
-    log_->Warn("fallback_send_dead", {{"source", job.source},
-                                      {"provider", job.provider},
-                                      {"channel", ToString(job.channel)},
-                                      {"step", std::to_string(job.step)},
-                                      {"error", error}});
+  then();
+  Release(job_id);
+}
+
+void Dispatcher::RetryWrites(int64_t now_ms) {
+  while (!pending_writes_.empty() &&
+         pending_writes_.front().next_try_ms <= now_ms) {
+    PendingWrite& w = pending_writes_.front();
+    if (Status s = w.write(); !s.ok()) {
+      // The store is still failing: leave the rest for a later poll, so a
+      // long busy timeout is paid once per poll, not once per job.
+      ++w.failures;
+      const int shift = std::min(w.failures - 1, 20);
+      w.next_try_ms =
+          now_ms + std::min(config_.poll_ms << shift, kMaxWriteBackoffMs);
+      StoreFailed(w.what, s, w.failures);
+      // Keep the order of outcomes: retry this one first next time.
+      return;
+    }
+    if (log_) {
+      log_->Info("outbox_write_recovered",
+                 {{"op", w.what}, {"failures", std::to_string(w.failures)}});
+    }
+    PendingWrite done = std::move(w);
+    pending_writes_.pop_front();
+    done.then();
+    Release(done.job_id);
   }
-  Note(notes);
+}
+
+void Dispatcher::Release(int64_t job_id) {
+  held_.erase(job_id);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    held_count_ = held_.size();
+  }
+  drained_cv_.notify_all();
 }
 
 void Dispatcher::Note(const std::vector<FallbackNote>& notes) {
@@ -335,9 +440,16 @@ void Dispatcher::Note(const std::vector<FallbackNote>& notes) {
   }
 }
 
-void Dispatcher::StoreFailed(const char* what, const Status& s) {
-  if (log_)
+void Dispatcher::StoreFailed(const char* what, const Status& s, int failures) {
+  if (!log_) return;
+  if (failures == 0) {
     log_->Error("outbox_store_failed", {{"op", what}, {"error", s.message()}});
+    return;
+  }
+  log_->Error("outbox_store_failed", {{"op", what},
+                                      {"error", s.message()},
+                                      {"failures", std::to_string(failures)},
+                                      {"retrying", "true"}});
 }
 
 }  // namespace dlrd

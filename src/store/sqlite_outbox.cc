@@ -279,17 +279,22 @@ Status SqliteOutbox::MarkDead(const OutboxJob& job, std::string_view error,
   return s;
 }
 
-Result<int> SqliteOutbox::RecoverInFlight(int64_t now_ms,
+Result<int> SqliteOutbox::RecoverInFlight(int64_t now_ms, int64_t lease_ms,
+                                          const std::set<int64_t>& held,
                                           std::vector<FallbackNote>* notes) {
   std::vector<OutboxJob> jobs;
   {
-    static const std::string kSelect = std::string("SELECT ") + kJobColumns +
-                                       " FROM outbox WHERE state = 'in_flight'";
+    // updated_at_ms of an in_flight job is its claim time (ClaimDue).
+    static const std::string kSelect =
+        std::string("SELECT ") + kJobColumns +
+        " FROM outbox WHERE state = 'in_flight' AND updated_at_ms <= ?1";
     StmtUse st(Stmt(kSelect.c_str()));
     if (!st.get()) return Error("prepare");
+    sqlite3_bind_int64(st.get(), 1, now_ms - lease_ms);
     int rc;
     while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-      jobs.push_back(ReadJob(st.get()));
+      OutboxJob j = ReadJob(st.get());
+      if (held.count(j.id) == 0) jobs.push_back(std::move(j));
     }
     if (rc != SQLITE_DONE) return Error("in_flight");
   }
@@ -307,7 +312,7 @@ Result<int> SqliteOutbox::RecoverInFlight(int64_t now_ms,
       StmtUse st(
           Stmt("UPDATE outbox SET state = 'retry_wait', recovered = 1,"
                " next_attempt_at_ms = ?2, last_error = 'unknown_outcome',"
-               " updated_at_ms = ?2 WHERE id = ?1"));
+               " updated_at_ms = ?2 WHERE id = ?1 AND state = 'in_flight'"));
       if (!st.get()) return Error("prepare");
       sqlite3_bind_int64(st.get(), 1, j.id);
       sqlite3_bind_int64(st.get(), 2, now_ms);

@@ -32,7 +32,8 @@ class SqliteOutbox final : public OutboxStore {
   Status MarkDead(const OutboxJob& job, std::string_view error, bool fraud,
                   bool invalid_number, int64_t now_ms,
                   std::vector<FallbackNote>* notes) override;
-  Result<int> RecoverInFlight(int64_t now_ms,
+  Result<int> RecoverInFlight(int64_t now_ms, int64_t lease_ms,
+                              const std::set<int64_t>& held,
                               std::vector<FallbackNote>* notes) override;
   Status RecordOptOut(std::string_view recipient, std::string_view source,
                       std::string_view reason, int64_t now_ms) override;

@@ -7,8 +7,11 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <chrono>
+#include <cstdio>
 #include <deque>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -104,6 +107,74 @@ class FakeAdapter final : public SendAdapter {
   bool supports_idempotency_key() const override { return false; }
 };
 
+// The real store, except that the next `fail_writes` outcome writes
+// (MarkAccepted, MarkRetry, MarkDead) fail as SQLITE_BUSY would, writing
+// nothing.
+class FlakyOutbox final : public OutboxStore {
+ public:
+  explicit FlakyOutbox(OutboxStore& real) : real_(real) {}
+  Result<bool> Register(const Registration& r, int64_t now_ms) override {
+    return real_.Register(r, now_ms);
+  }
+  Status ScanDeadlines(int64_t now_ms,
+                       std::vector<FallbackNote>* notes) override {
+    return real_.ScanDeadlines(now_ms, notes);
+  }
+  Result<std::vector<OutboxJob>> ClaimDue(int64_t now_ms, int limit) override {
+    return real_.ClaimDue(now_ms, limit);
+  }
+  Status MarkAccepted(const OutboxJob& job, std::string_view ref,
+                      int64_t now_ms) override {
+    if (Fail()) return Busy();
+    return real_.MarkAccepted(job, ref, now_ms);
+  }
+  Status MarkRetry(const OutboxJob& job, int64_t next_attempt_at_ms,
+                   std::string_view error, int64_t now_ms,
+                   bool unknown_outcome) override {
+    if (Fail()) return Busy();
+    return real_.MarkRetry(job, next_attempt_at_ms, error, now_ms,
+                           unknown_outcome);
+  }
+  Status MarkDead(const OutboxJob& job, std::string_view error, bool fraud,
+                  bool invalid_number, int64_t now_ms,
+                  std::vector<FallbackNote>* notes) override {
+    if (Fail()) return Busy();
+    return real_.MarkDead(job, error, fraud, invalid_number, now_ms, notes);
+  }
+  Result<int> RecoverInFlight(int64_t now_ms, int64_t lease_ms,
+                              const std::set<int64_t>& held,
+                              std::vector<FallbackNote>* notes) override {
+    return real_.RecoverInFlight(now_ms, lease_ms, held, notes);
+  }
+  Status RecordOptOut(std::string_view recipient, std::string_view source,
+                      std::string_view reason, int64_t now_ms) override {
+    return real_.RecordOptOut(recipient, source, reason, now_ms);
+  }
+  Result<OutboxDepth> Depth(int64_t now_ms) override {
+    return real_.Depth(now_ms);
+  }
+  Result<std::vector<Decision>> DecisionsSince(int64_t* after_id,
+                                               int limit) override {
+    return real_.DecisionsSince(after_id, limit);
+  }
+  Result<std::optional<ChainView>> Chain(std::string_view id) override {
+    return real_.Chain(id);
+  }
+
+  int fail_writes = 0;
+  int failed = 0;  // writes refused so far
+
+ private:
+  bool Fail() {
+    if (fail_writes <= 0) return false;
+    --fail_writes;
+    ++failed;
+    return true;
+  }
+  static Status Busy() { return Status::Error("outbox: database is locked"); }
+  OutboxStore& real_;
+};
+
 class DispatcherTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -119,6 +190,7 @@ class DispatcherTest : public ::testing::Test {
     auto outbox = SqliteOutbox::Open(path_, opts);
     ASSERT_TRUE(outbox.ok()) << outbox.status().message();
     outbox_ = std::move(outbox).value();
+    flaky_ = std::make_unique<FlakyOutbox>(*outbox_);
     adapters_["twilio"] = std::make_unique<FakeAdapter>();
     providers_["twilio"].name = "twilio";
     config_.max_attempts = 3;
@@ -127,7 +199,7 @@ class DispatcherTest : public ::testing::Test {
   }
   void NewDispatcher() {
     dispatcher_ =
-        std::make_unique<Dispatcher>(*outbox_, client_, adapters_, providers_,
+        std::make_unique<Dispatcher>(*flaky_, client_, adapters_, providers_,
                                      config_, clock_, nullptr, nullptr, 42);
   }
   // A callback for `vid` as the ingest writer stores it.
@@ -174,6 +246,7 @@ class DispatcherTest : public ::testing::Test {
   OutboxConfig config_;
   std::unique_ptr<SqliteEventStore> events_;
   std::unique_ptr<SqliteOutbox> outbox_;
+  std::unique_ptr<FlakyOutbox> flaky_;  // what the dispatcher uses
   std::unique_ptr<Dispatcher> dispatcher_;
 };
 
@@ -291,11 +364,13 @@ TEST_F(DispatcherTest, CrashInFlightResendsOnceThenEscalates) {
   dispatcher_->RunOnce();
   ASSERT_EQ(client_.calls.size(), 1u);  // never answered: the "crash"
   NewDispatcher();
+  clock_.now += config_.in_flight_lease_ms;  // the claim's lease ran out
   dispatcher_->Recover();
   dispatcher_->RunOnce();
   ASSERT_EQ(client_.calls.size(), 2u);
   EXPECT_EQ(client_.calls[1].http.url, "https://provider.test/send/whatsapp");
   NewDispatcher();
+  clock_.now += config_.in_flight_lease_ms;
   dispatcher_->Recover();
   dispatcher_->RunOnce();
   ASSERT_EQ(client_.calls.size(), 3u);
@@ -308,6 +383,7 @@ TEST_F(DispatcherTest, TimeoutAfterRecoveryEscalates) {
   Callback("SM9", DeliveryStatus::kFailed);
   dispatcher_->RunOnce();
   NewDispatcher();
+  clock_.now += config_.in_flight_lease_ms;
   dispatcher_->Recover();
   dispatcher_->RunOnce();  // the one re-send after the crash
   ASSERT_EQ(client_.calls.size(), 2u);
@@ -467,6 +543,159 @@ TEST_F(DispatcherTest, LateSuccessIsAWastedFallback) {
   EXPECT_EQ(Count("SELECT wasted FROM fallback_decisions WHERE"
                   " trigger = 'event' AND result = 'none'"),
             1);
+}
+
+// The provider accepted, but recording it failed 3 times (SQLITE_BUSY):
+// the write is retried until it commits, the job is never re-sent (not
+// even once its lease has run out), and a restart finds nothing to redo.
+TEST_F(DispatcherTest, FailedAcceptedWriteIsRetriedWithoutResend) {
+  config_.in_flight_lease_ms = 1000;  // runs out while the write fails
+  std::FILE* log_file = std::tmpfile();
+  ASSERT_NE(log_file, nullptr);
+  Logger log(log_file, LogLevel::kInfo);
+  dispatcher_ =
+      std::make_unique<Dispatcher>(*flaky_, client_, adapters_, providers_,
+                                   config_, clock_, nullptr, &log, 42);
+  Callback("SM40", DeliveryStatus::kFailed);
+  dispatcher_->RunOnce();
+  ASSERT_EQ(client_.calls.size(), 1u);
+  flaky_->fail_writes = 3;
+  client_.Answer(200, "WA-40");
+  dispatcher_->RunOnce();
+  EXPECT_EQ(flaky_->failed, 1);
+  EXPECT_EQ(Query("SELECT state FROM outbox"), "in_flight");
+  EXPECT_EQ(dispatcher_->held(), 1u);
+  for (int i = 0; i < 20 && dispatcher_->held() > 0; ++i) {
+    clock_.now += config_.in_flight_lease_ms;  // past lease and backoff
+    dispatcher_->RunOnce();
+  }
+  EXPECT_EQ(flaky_->failed, 3);
+  EXPECT_EQ(dispatcher_->held(), 0u);
+  EXPECT_EQ(Query("SELECT state || ',' || provider_ref || ',' || recovered"
+                  " FROM outbox"),
+            "accepted,WA-40,0");
+  EXPECT_EQ(Query("SELECT verification_id FROM fallback_steps WHERE step = 1"),
+            "WA-40");
+  EXPECT_EQ(client_.calls.size(), 1u);
+  // Each failure is counted in the log, then the success.
+  std::string text(4096, '\0');
+  std::rewind(log_file);
+  text.resize(std::fread(text.data(), 1, text.size(), log_file));
+  std::fclose(log_file);
+  auto count = [&](const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = text.find(needle); at != std::string::npos;
+         at = text.find(needle, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(count("event=outbox_store_failed op=accepted"), 3u) << text;
+  EXPECT_EQ(count("failures=3 retrying=true"), 1u) << text;
+  EXPECT_EQ(count("event=outbox_write_recovered op=accepted failures=3"), 1u)
+      << text;
+  EXPECT_EQ(count("event=fallback_sent"), 1u) << text;
+  NewDispatcher();  // a restart
+  clock_.now += config_.in_flight_lease_ms;
+  dispatcher_->Recover();
+  dispatcher_->RunOnce();
+  EXPECT_EQ(client_.calls.size(), 1u);
+}
+
+// Retry and dead outcomes are kept the same way: a 503 whose retry_wait
+// write failed is re-sent once, after the write; an invalid number whose
+// dead write failed still ends dead with the root flagged.
+TEST_F(DispatcherTest, FailedRetryAndDeadWritesAreRetried) {
+  Callback("SM41", DeliveryStatus::kFailed);
+  dispatcher_->RunOnce();
+  flaky_->fail_writes = 2;
+  client_.Answer(503);
+  for (int i = 0; i < 10 && dispatcher_->held() > 0; ++i) {
+    clock_.now += config_.poll_ms;
+    dispatcher_->RunOnce();
+  }
+  EXPECT_EQ(flaky_->failed, 2);
+  EXPECT_EQ(Query("SELECT state || ',' || attempts FROM outbox"),
+            "retry_wait,1");
+  clock_.now += 120'000;  // past any backoff
+  dispatcher_->RunOnce();
+  ASSERT_EQ(client_.calls.size(), 2u);
+  flaky_->fail_writes = 2;
+  client_.Answer(400);
+  for (int i = 0; i < 10 && dispatcher_->held() > 0; ++i) {
+    clock_.now += config_.poll_ms;
+    dispatcher_->RunOnce();
+  }
+  EXPECT_EQ(flaky_->failed, 4);
+  EXPECT_EQ(Query("SELECT state FROM outbox"), "dead");
+  EXPECT_EQ(Query("SELECT invalid_number FROM fallback_roots"), "1");
+  EXPECT_EQ(client_.calls.size(), 2u);
+}
+
+// While one outcome cannot be written, other jobs are still claimed and
+// sent, and the failing write backs off instead of running every poll.
+TEST_F(DispatcherTest, FailingWriteDoesNotBlockOtherJobs) {
+  Callback("SM42", DeliveryStatus::kFailed);
+  dispatcher_->RunOnce();
+  flaky_->fail_writes = 1'000'000;
+  client_.Answer(200, "WA-42");
+  dispatcher_->RunOnce();
+  Callback("SM43", DeliveryStatus::kFailed);
+  for (int i = 0; i < 100; ++i) {
+    clock_.now += config_.poll_ms;
+    dispatcher_->RunOnce();
+  }
+  EXPECT_EQ(client_.calls.size(), 2u);  // SM43's WhatsApp went out
+  // 100 polls over 20 s: about 1 + log2(5000 / 200) + 20 s / 5 s attempts.
+  EXPECT_LT(flaky_->failed, 15);
+  flaky_->fail_writes = 0;
+  clock_.now += 5'000;
+  dispatcher_->RunOnce();
+  client_.Answer(200, "WA-43");
+  dispatcher_->RunOnce();
+  EXPECT_EQ(dispatcher_->held(), 0u);
+  EXPECT_EQ(Query("SELECT group_concat(state || ':' || provider_ref)"
+                  " FROM (SELECT * FROM outbox ORDER BY id)"),
+            "accepted:WA-42,accepted:WA-43");
+}
+
+// A job another process left in_flight is not reclaimed before its lease
+// runs out (that process may still get the reply); after it, it is an
+// unknown outcome and re-sent once, found by the regular poll.
+TEST_F(DispatcherTest, InFlightJobIsReclaimedOnlyAfterItsLease) {
+  Callback("SM44", DeliveryStatus::kFailed);
+  dispatcher_->RunOnce();
+  ASSERT_EQ(client_.calls.size(), 1u);  // never answered
+  NewDispatcher();
+  clock_.now += config_.in_flight_lease_ms - 1;
+  dispatcher_->Recover();
+  dispatcher_->RunOnce();
+  EXPECT_EQ(client_.calls.size(), 1u);
+  EXPECT_EQ(Query("SELECT state FROM outbox"), "in_flight");
+  clock_.now += 1;
+  dispatcher_->RunOnce();
+  ASSERT_EQ(client_.calls.size(), 2u);
+  EXPECT_EQ(Query("SELECT recovered || ',' || attempts FROM outbox"), "1,2");
+}
+
+// Shutdown: once draining, no job is claimed; Drain() reports the held
+// send until its reply is recorded.
+TEST_F(DispatcherTest, DrainStopsClaimingAndWaitsForHeldJobs) {
+  Callback("SM45", DeliveryStatus::kFailed);
+  dispatcher_->RunOnce();
+  ASSERT_EQ(client_.calls.size(), 1u);
+  Callback("SM46", DeliveryStatus::kFailed);
+  dispatcher_->BeginDrain();
+  dispatcher_->RunOnce();
+  EXPECT_EQ(client_.calls.size(), 1u);
+  EXPECT_FALSE(dispatcher_->Drain(std::chrono::steady_clock::now()));
+  client_.Answer(200, "WA-45");
+  dispatcher_->RunOnce();
+  EXPECT_TRUE(dispatcher_->Drain(std::chrono::steady_clock::now()));
+  EXPECT_EQ(client_.calls.size(), 1u);
+  EXPECT_EQ(Query("SELECT group_concat(state) FROM"
+                  " (SELECT * FROM outbox ORDER BY id)"),
+            "accepted,pending");
 }
 
 }  // namespace

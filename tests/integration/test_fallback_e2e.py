@@ -21,6 +21,8 @@ Classes:
   FallbackEndToEnd  one dlrd + mock: tests 1-6 and 9 of the issue;
   CrashRecovery     kill -9 while a send is in flight, restart on the same
                     database: the job completes with at most one duplicate;
+  ShutdownMidBurst  SIGTERM in the middle of a burst of sends, restart on
+                    the same database: every code is sent exactly once;
   UntrustedProvider dlrd trusts another CA than the mock's: no send is
                     accepted, connection errors are counted, job dead.
 """
@@ -51,6 +53,9 @@ PUBLIC_TW = "https://hooks.example.com/webhooks/tw"
 PUBLIC_TV = "https://hooks.example.com/webhooks/tv"
 DEADLINE_S = {"sms": 2, "whatsapp": 2, "voice": 5}
 REQUEST_TIMEOUT_MS = 1000
+# outbox.in_flight_lease_ms: a job a dead process left in_flight is
+# reclaimed this long after its claim (CrashRecovery waits for it).
+LEASE_MS = 1500
 RETRY_AFTER_S = 1
 
 VERIFY_MESSAGE = "com.twilio.accountsecurity.verify.message."
@@ -109,16 +114,17 @@ def verify_message_event(verification_sid, to, status, channel="WHATSAPP",
 # Config
 
 
-def provider_config(mock, ca_file):
+def provider_config(mock, ca_file, request_timeout_ms=REQUEST_TIMEOUT_MS):
     creds = mock.credentials["twilio"]
     return {"base_url": mock.base_url, "ca_file": ca_file,
             "account_sid": creds["account_sid"],
             "auth_token": "env:DLRD_IT_TWILIO_SEND",
             "service_sid": creds["service_sid"],
-            "request_timeout_ms": REQUEST_TIMEOUT_MS}
+            "request_timeout_ms": request_timeout_ms}
 
 
-def make_dlrd(mock, ca_file, workdir=None):
+def make_dlrd(mock, ca_file, workdir=None,
+              request_timeout_ms=REQUEST_TIMEOUT_MS):
     sources = {
         "tw": {"format": "twilio-messaging",
                "signature": {"scheme": "twilio", "public_url": PUBLIC_TW,
@@ -133,9 +139,11 @@ def make_dlrd(mock, ca_file, workdir=None):
     }
     extra = {
         "admin_token": "env:DLRD_IT_ADMIN",
-        "providers": {"twilio": provider_config(mock, ca_file)},
+        "providers": {"twilio": provider_config(mock, ca_file,
+                                                request_timeout_ms)},
         "outbox": {"poll_ms": 50, "backoff_base_ms": 100,
-                   "backoff_cap_ms": 500, "max_attempts": 3},
+                   "backoff_cap_ms": 500, "max_attempts": 3,
+                   "in_flight_lease_ms": LEASE_MS},
     }
     secrets = {"DLRD_IT_TWILIO": WEBHOOK_TOKEN,
                "DLRD_IT_ADMIN": ADMIN_TOKEN,
@@ -493,8 +501,9 @@ class CrashRecovery(_Base):
     and holds the reply: 0504 answers after 5 s, dlrd's request timeout is
     1 s). The provider is then brought back on the same port answering at
     once (a fresh MockProvider with slow_delay_s=0: the mock has no
-    per-request switch), and dlrd restarts on the same database: the
-    in_flight job is an unknown outcome, re-sent once and accepted."""
+    per-request switch), and dlrd restarts on the same database: once its
+    lease (LEASE_MS after the claim) has run out, the in_flight job is an
+    unknown outcome, re-sent once and accepted."""
 
     @classmethod
     def setUpClass(cls):
@@ -552,6 +561,94 @@ class CrashRecovery(_Base):
         view = chain(self.d, root)
         self.assertEqual(step_of(view, 1)["verification_id"],
                          resent["provider_id"])
+
+
+# --------------------------------------------------------------------------
+
+
+class ShutdownMidBurst(_Base):
+    """A burst of SMS failures, each escalating to a WhatsApp send that the
+    mock answers (accepted) only after ACCEPT_DELAY_S; SIGTERM once a few
+    sends are in flight; then a restart on the same database. Shutdown
+    must wait for the replies of the sends in flight and record them, so
+    the restart sends nothing again: every acknowledged OTP gets exactly
+    one WhatsApp code, those claimed before SIGTERM included."""
+
+    ACCEPT_DELAY_S = 1.0
+    BURST = 12
+
+    @classmethod
+    def setUpClass(cls):
+        tmp = h.make_tempdir("dlrd-fallback-ca-")
+        cls.addClassCleanup(tmp.cleanup)
+        cls.ca = make_test_ca(tmp.name)
+        cls.mock = MockProvider(cls.ca.server_cert, cls.ca.server_key,
+                                accept_delay_s=cls.ACCEPT_DELAY_S)
+        cls.mock.start()
+        cls.addClassCleanup(cls.mock.stop)
+        # The request timeout must outlast the mock's delay.
+        cls.d = make_dlrd(cls.mock, cls.ca.ca_cert, request_timeout_ms=5000)
+        cls.addClassCleanup(cls.d.cleanup)
+        cls.d.start()
+
+    def test_10_sigterm_mid_burst_then_restart_sends_each_code_once(self):
+        recipients = [number(30 + i) for i in range(self.BURST)]
+        acked = {}  # recipient -> root id, for callbacks answered 200
+
+        def burst():
+            for to in recipients:
+                root = new_sid("SM")
+                try:
+                    r, _ = post_sms_status(self.d, sms_status_params(root, to))
+                except OSError:
+                    continue  # shutting down: refused, not acknowledged
+                if r.status == 200:
+                    acked[to] = root
+                time.sleep(0.05)  # paced, so SIGTERM lands mid-burst
+
+        t = threading.Thread(target=burst)
+        t.start()
+        self.mock.wait_for_requests(4, timeout=5, channel="whatsapp")
+        t_term = time.time()
+        self.d.terminate()
+        t.join(15)
+        self.assertFalse(t.is_alive())
+        rc = self.d.wait(20)
+        t_exit = time.time()
+        self.assertEqual(rc, 0, self.debug())
+        self.d.stop()  # already exited: no second signal, just reaps
+        in_flight = [r for r in self.mock.requests(channel="whatsapp")
+                     if r["time"] < t_term]
+        unanswered = [r["recipient"] for r in in_flight
+                      if r.get("replied", t_exit + 1) > t_exit]
+        rows = {to: outbox_rows(self.d, root) for to, root in acked.items()}
+        left = sorted(to for to, rs in rows.items()
+                      if any(r[2] == "in_flight" for r in rs))
+        print("\n  [10] %d callbacks acknowledged, %d sends in flight at "
+              "SIGTERM, exit %.3f s after it; unanswered at exit: %d; jobs "
+              "left in_flight: %d" % (len(acked), len(in_flight),
+                                      t_exit - t_term, len(unanswered),
+                                      len(left)))
+        self.assertGreaterEqual(len(in_flight), 4)
+        # Every send claimed before SIGTERM was waited for and recorded.
+        self.assertEqual(unanswered, [], "replies dropped at shutdown")
+        self.assertEqual(left, [], "jobs left in_flight at shutdown")
+        self.assertIn("shutdown_complete", self.d.log_text(self.d.starts))
+
+        self.d.start()  # same workdir, same database
+        for to, root in acked.items():
+            wait_outbox(self.d, root, 1, ("accepted",), 15)
+        # An accepted job is never claimed again: the counts are final.
+        for to, root in sorted(acked.items()):
+            _, _, state, attempts, recovered, _, ref = [
+                r for r in outbox_rows(self.d, root) if r[0] == 1][0]
+            sends = self.sends(to, "whatsapp")
+            self.assertEqual(len(sends), 1,
+                             "%s got %d WhatsApp codes" % (to, len(sends)))
+            self.assertEqual((state, attempts, recovered),
+                             ("accepted", 1, 0), to)
+            self.assertEqual(ref, sends[0]["provider_id"])
+        self.assertNotIn("outbox_recovered", self.d.log_text(self.d.starts))
 
 
 # --------------------------------------------------------------------------

@@ -582,6 +582,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(reply)
         except OSError:
             self.close_connection = True  # the client gave up (timeout test)
+            return
+        self.server.owner._replied(record)
 
     def _decide(self, impl, parsed):
         if parsed.error is not None:
@@ -603,6 +605,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             reply.new_id = new_id
             if behaviour == SLOW:
                 reply.delay = server.slow_delay_s
+            elif server.accept_delay_s:
+                reply.delay = server.accept_delay_s
             if behaviour == RESET:
                 reply.reset = True
             return behaviour, reply
@@ -634,7 +638,7 @@ class MockProvider:
 
     def __init__(self, cert, key, host="127.0.0.1", port=0, credentials=None,
                  retry_after=2, slow_delay_s=5.0, idle_timeout_s=60.0,
-                 verbose=False):
+                 verbose=False, accept_delay_s=0.0):
         self.cert = cert
         self.key = key
         self.host = host
@@ -646,6 +650,7 @@ class MockProvider:
             self.credentials[name].update(values)
         self.retry_after = retry_after
         self.slow_delay_s = slow_delay_s
+        self.accept_delay_s = accept_delay_s
         self.idle_timeout_s = idle_timeout_s
         self.verbose = verbose
         self._lock = threading.Lock()
@@ -669,6 +674,7 @@ class MockProvider:
         server.credentials = self.credentials
         server.retry_after = self.retry_after
         server.slow_delay_s = self.slow_delay_s
+        server.accept_delay_s = self.accept_delay_s
         server.idle_timeout_s = self.idle_timeout_s
         server.verbose = self.verbose
         server.lock = threading.Lock()
@@ -723,6 +729,11 @@ class MockProvider:
         with self._changed:
             record["seq"] = len(self._records) + 1
             self._records.append(record)
+            self._changed.notify_all()
+
+    def _replied(self, record):
+        with self._changed:
+            record["replied"] = time.time()
             self._changed.notify_all()
 
     def requests(self, provider=None, outcome=None, recipient=None,

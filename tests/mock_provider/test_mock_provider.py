@@ -226,6 +226,38 @@ class MockProviderTest(unittest.TestCase):
         self.assertEqual([r["provider"] for r in recs], ["twilio", "sinch"])
         self.assertTrue(all(r["provider_id"] for r in recs))
 
+    def test_replied_is_when_the_reply_was_written(self):
+        before = time.time()
+        status, _, _ = self.call("twilio", number("0011"))
+        self.assertEqual(status, 201)
+        rec = self.mock.requests(outcome="accepted")[0]
+        self.assertLessEqual(before, rec["time"])
+        self.assertLessEqual(rec["time"], rec["replied"])
+        self.assertLessEqual(rec["replied"], time.time())
+
+    def test_accept_delay_holds_every_accepted_reply(self):
+        delay = 0.3
+        with mock_provider.MockProvider(self.ca.server_cert,
+                                        self.ca.server_key,
+                                        accept_delay_s=delay) as mock:
+            ctx = ssl.create_default_context(cafile=self.ca.ca_cert)
+            conn = http.client.HTTPSConnection("127.0.0.1", mock.port,
+                                               timeout=5, context=ctx)
+            try:
+                start = time.monotonic()
+                status, _, _ = self.call("twilio", number("0012"), conn=conn)
+                self.assertEqual(status, 201)
+                self.assertGreaterEqual(time.monotonic() - start, delay)
+                # Failures are not held.
+                start = time.monotonic()
+                status, _, _ = self.call("twilio", number("0400"), conn=conn)
+                self.assertEqual(status, 400)
+                self.assertLess(time.monotonic() - start, delay)
+            finally:
+                conn.close()
+            rec = mock.requests(outcome="accepted")[0]
+            self.assertGreaterEqual(rec["replied"] - rec["time"], delay)
+
     def test_reset_after_accepting(self):
         for provider in mock_provider.PROVIDERS:
             with self.subTest(provider=provider):

@@ -463,7 +463,8 @@ TEST(ParseConfig, FallbackAndProviders) {
       WithFallback(kTwilioProvider,
                    R"({ "provider": "twilio", "chain": ["sms", "voice"],
                         "deadline_s": { "sms": 20 }, "max_steps": 2 })",
-                   R"("admin_token": "env:WHSEC", "outbox": {"poll_ms": 50},)"),
+                   R"("admin_token": "env:WHSEC",
+                      "outbox": {"poll_ms": 50, "in_flight_lease_ms": 20000},)"),
       FakeResolve);
   ASSERT_TRUE(c.ok()) << c.status().message();
   const Config& cfg = c.value();
@@ -478,6 +479,7 @@ TEST(ParseConfig, FallbackAndProviders) {
   EXPECT_EQ(f.DeadlineFor(Channel::kVoice), f.default_deadline_ms);
   EXPECT_EQ(f.max_steps, 2);
   EXPECT_EQ(cfg.outbox.poll_ms, 50);
+  EXPECT_EQ(cfg.outbox.in_flight_lease_ms, 20000);
   EXPECT_EQ(cfg.admin_token, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
 }
 
@@ -529,6 +531,9 @@ TEST(ParseConfig, FallbackErrorsNameTheKey) {
       {WithFallback(kTwilioProvider, ok_fallback,
                     R"("outbox": {"poll_ms": 1},)"),
        "outbox.poll_ms: must be between 10 and 60000"},
+      {WithFallback(kTwilioProvider, ok_fallback,
+                    R"("outbox": {"in_flight_lease_ms": 0},)"),
+       "outbox.in_flight_lease_ms: must be between 100 and 86400000"},
   };
   for (const auto& c : cases) {
     auto r = ParseConfig(c.json, FakeResolve);

@@ -105,6 +105,11 @@ struct OutboxConfig {
   int breaker_failures = 5;           // consecutive, per (provider, channel)
   int64_t breaker_cooldown_ms = 30000;
   int64_t poll_ms = 200;  // deadline and due-job scan period
+  // A job left in_flight by another process (crashed, or still shutting
+  // down) is reclaimed as an unknown outcome only once it has been
+  // in_flight this long. Keep it above the providers' connect + request
+  // timeouts, so a send another process still waits for is not repeated.
+  int64_t in_flight_lease_ms = 30000;
 };
 
 struct Config {

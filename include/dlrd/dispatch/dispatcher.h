@@ -14,14 +14,33 @@
 //
 // Duplicate bound: a timeout or reset AFTER the request was written is an
 // unknown outcome. A provider without an idempotency key gets at most one
-// such re-send per job; the next unknown outcome escalates instead. After a
-// crash, RecoverInFlight() applies the same rule to in_flight jobs.
+// such re-send per job; the next unknown outcome escalates instead.
+//
+// Held jobs: a claimed job is "held" from its claim until its outcome is
+// committed. When that write fails (e.g. SQLITE_BUSY) the outcome is kept
+// and the write retried on this thread with capped backoff (poll_ms
+// doubling up to kMaxWriteBackoffMs), between other work, until it
+// commits or the dispatcher stops; each failure logs
+// `outbox_store_failed ... failures=N retrying=true`, and the eventual
+// success `outbox_write_recovered`. The job is never re-sent meanwhile.
+//
+// Lease: a job left in_flight and not held here (a crash, or a shutdown
+// whose grace ran out) is reclaimed as an unknown outcome by
+// OutboxStore::RecoverInFlight once outbox.in_flight_lease_ms has passed
+// since its claim: at Start() and on every poll.
+//
+// Shutdown: BeginDrain() stops claiming; Drain() then waits, up to a
+// deadline, until no job is held (every send answered and its outcome
+// committed); Stop() ends the thread. Stop the OutboundClient only after
+// Drain(): a send it aborts stays in_flight and is reclaimed (lease) at the
+// next start, with the unknown-outcome rule above.
 //
 // Registration and chain reads for the admin API run on the same thread
 // (Post), so the store connection has one owner. Never blocks the ingest
 // path: the ingest writer has its own connection.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -31,6 +50,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -60,10 +80,17 @@ class Dispatcher {
              FallbackMetrics* metrics, Logger* log, uint64_t seed);
   ~Dispatcher();
 
-  // Recovers in_flight jobs, then polls every outbox.poll_ms.
+  // Reclaims in_flight jobs whose lease ran out, then polls every
+  // outbox.poll_ms.
   void Start();
-  // Stops polling; sends still in flight complete into the void (their
-  // jobs stay in_flight and are recovered at the next start).
+  // Claims no more jobs (thread-safe, returns at once). Sends in progress
+  // and held outcomes still complete.
+  void BeginDrain();
+  // BeginDrain(), then waits until no job is held or `deadline` passes.
+  // True when drained. REQUIRES: not called on the dispatcher thread.
+  bool Drain(std::chrono::steady_clock::time_point deadline);
+  // Stops the thread; tasks still queued (late results) are dropped, and
+  // their jobs stay in_flight until their lease runs out.
   void Stop();
 
   // Runs `task` on the dispatcher thread (or inline in RunOnce mode).
@@ -77,6 +104,8 @@ class Dispatcher {
   void Recover();
   void RunOnce();
   int in_flight() const { return in_flight_; }
+  // Jobs claimed and not yet recorded (dispatcher thread, or tests).
+  size_t held() const { return held_.size(); }
 
  private:
   void Loop();
@@ -89,7 +118,15 @@ class Dispatcher {
   void Dead(const OutboxJob& job, const std::string& error, bool fraud,
             bool invalid, int64_t now_ms);
   void Note(const std::vector<FallbackNote>& notes);
-  void StoreFailed(const char* what, const Status& s);
+  // `failures` > 0: a held job's outcome write, kept and retried.
+  void StoreFailed(const char* what, const Status& s, int failures = 0);
+  // Commits a held job's outcome with `write`; on success runs `then` and
+  // releases the job, else keeps both for RetryWrites().
+  void Record(int64_t job_id, const char* what, std::function<Status()> write,
+              std::function<void()> then);
+  void RetryWrites(int64_t now_ms);
+  void Release(int64_t job_id);
+  void Reclaim(int64_t now_ms);
   CircuitBreaker& Breaker(const std::string& provider, Channel c);
   void RunTasks();
 
@@ -103,13 +140,27 @@ class Dispatcher {
   Logger* log_;
   std::mt19937_64 rng_;
   std::map<std::pair<std::string, Channel>, CircuitBreaker> breakers_;
-  int in_flight_ = 0;            // dispatcher thread only
+  int in_flight_ = 0;  // dispatcher thread only
+  // An outcome whose write failed, retried with backoff. Thread only.
+  struct PendingWrite {
+    int64_t job_id = 0;
+    const char* what = "";
+    std::function<Status()> write;
+    std::function<void()> then;
+    int failures = 0;
+    int64_t next_try_ms = 0;
+  };
+  std::deque<PendingWrite> pending_writes_;
+  std::set<int64_t> held_;  // claimed, outcome not yet committed; thread only
   int64_t decisions_seen_ = -1;  // fallback_decisions row counted last
 
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;
+  std::condition_variable drained_cv_;
   bool stop_ = false;
+  bool draining_ = false;   // under mu_
+  size_t held_count_ = 0;   // held_.size(), under mu_ (for Drain)
   bool poll_now_ = false;   // under mu_
   bool saturated_ = false;  // the last claim hit kMaxInFlight; thread only
   std::thread thread_;

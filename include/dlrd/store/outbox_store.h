@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -111,10 +112,14 @@ class OutboxStore {
   virtual Status MarkDead(const OutboxJob& job, std::string_view error,
                           bool fraud, bool invalid_number, int64_t now_ms,
                           std::vector<FallbackNote>* notes) = 0;
-  // After a restart: an in_flight job is re-sent once (same idempotency
-  // key); one found in_flight again after that is dead and escalates.
-  // Returns how many were found.
-  virtual Result<int> RecoverInFlight(int64_t now_ms,
+  // Reclaims in_flight jobs whose lease ran out (claimed at or before
+  // now_ms - lease_ms) and whose id is not in `held` (the caller's own
+  // sends, still waiting for a reply or for their result to be written).
+  // Such a job's outcome is unknown: it is re-sent once (same idempotency
+  // key); one reclaimed again after that is dead and escalates. Returns
+  // how many were reclaimed.
+  virtual Result<int> RecoverInFlight(int64_t now_ms, int64_t lease_ms,
+                                      const std::set<int64_t>& held,
                                       std::vector<FallbackNote>* notes) = 0;
   // The recipient asked not to be contacted (a send error such as Twilio
   // 21610): no fallback is sent to the number again.
