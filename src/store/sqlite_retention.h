@@ -3,7 +3,8 @@
 //
 // Invariant: ingest never waits long on pruning. Each call to PruneBatch
 // holds the write lock for one bounded DELETE (batch_rows rows, or one
-// hour of rollups), and the caller pauses between calls, so the ingest
+// hour of rollups; a batch of events also inserts up to batch_rows dedupe
+// keys), and the caller pauses between calls, so the ingest
 // writer's BEGIN IMMEDIATE gets the lock within one batch's time.
 // What is kept: opt-outs (never pruned), fallback chains that still have a
 // job to send, the rollups younger than rollup_days, and the dedupe key of
