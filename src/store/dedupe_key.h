@@ -5,8 +5,9 @@
 // Contract: a pure function of (source, dedupe_key); 16 bytes, the first
 // half of SHA-256(source || 0x00 || dedupe_key). Source names never hold
 // a NUL byte, so distinct pairs hash distinct inputs; a collision of two
-// real keys (2^-64 at four billion keys) would answer a new callback as a
-// duplicate. Changing the function orphans every stored key: don't.
+// real keys (odds about 2^-65 among four billion keys) would answer a new
+// callback as a duplicate. Changing the function orphans every stored key:
+// don't.
 #pragma once
 
 #include <string>
