@@ -3,6 +3,7 @@
 // typo like "secrests" fails start-up instead of being silently ignored.
 #include "dlrd/config/config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -67,6 +68,14 @@ Status ReadRetention(const json& j, const std::string& path,
     // A verification still stored must find its hour's rollup row, or a
     // later status change would subtract from a row that is gone.
     return Status::Error(path + ".rollup_days: must be at least events_days");
+  }
+  // Unset: at least 400 days, and never shorter than the events.
+  out->dedupe_days = std::max(out->dedupe_days, out->events_days);
+  DLRD_TRY(r.Integer("dedupe_days", &out->dedupe_days, 1, 36'500));
+  if (out->events_days > 0 && out->dedupe_days < out->events_days) {
+    // A key must outlive its event, or a replay between the two ages would
+    // be stored as new.
+    return Status::Error(path + ".dedupe_days: must be at least events_days");
   }
   DLRD_TRY(r.Integer("batch_rows", &out->batch_rows, 1, 100'000));
   DLRD_TRY(r.Integer("interval_s", &out->interval_s, 1, 86'400));

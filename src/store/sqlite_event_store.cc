@@ -1,5 +1,6 @@
 #include "store/sqlite_event_store.h"
 
+#include "store/dedupe_key.h"
 #include "store/schema_files.h"
 
 namespace dlrd {
@@ -21,6 +22,10 @@ constexpr const char* kInsertEvent =
     " verification_id, message_id, channel, status, raw_status, error_code,"
     " latency_ms, recipient, country, received_at_ms, raw_request_id)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+// A key whose event retention already deleted (schema/0004_dedupe_keys.sql).
+constexpr const char* kPrunedKey =
+    "SELECT 1 FROM dedupe_keys WHERE key_hash = ?1";
+
 StoreErrorKind KindOf(int rc) {
   switch (rc & 0xFF) {
     case SQLITE_OK:
@@ -133,12 +138,17 @@ Status SqliteEventStore::Prepare() {
   struct {
     const char* sql;
     SqliteStmt* out;
-  } stmts[] = {
-      {kInsertRaw, &insert_raw_},   {kInsertEvent, &insert_event_},
-      {kOptOut, &opt_out_},         {kOptIn, &opt_in_},
-      {"BEGIN IMMEDIATE", &begin_}, {"COMMIT", &commit_},
-      {"ROLLBACK", &rollback_},     {"SAVEPOINT sub", &savepoint_},
-      {"RELEASE sub", &release_},   {"ROLLBACK TO sub", &rollback_to_}};
+  } stmts[] = {{kInsertRaw, &insert_raw_},
+               {kInsertEvent, &insert_event_},
+               {kPrunedKey, &pruned_key_},
+               {kOptOut, &opt_out_},
+               {kOptIn, &opt_in_},
+               {"BEGIN IMMEDIATE", &begin_},
+               {"COMMIT", &commit_},
+               {"ROLLBACK", &rollback_},
+               {"SAVEPOINT sub", &savepoint_},
+               {"RELEASE sub", &release_},
+               {"ROLLBACK TO sub", &rollback_to_}};
   for (auto& st : stmts) {
     sqlite3_stmt* p = nullptr;
     if (sqlite3_prepare_v3(db_.get(), st.sql, -1, SQLITE_PREPARE_PERSISTENT, &p,
@@ -180,6 +190,18 @@ Status SqliteEventStore::Migrate() {
   return Status::Ok();
 }
 
+Result<bool> SqliteEventStore::KeyWasPruned(const DeliveryEvent& e) {
+  sqlite3_stmt* s = pruned_key_.get();
+  sqlite3_reset(s);
+  const std::string hash = DedupeKeyHash(e.source, e.dedupe_key);
+  sqlite3_bind_blob(s, 1, hash.data(), static_cast<int>(hash.size()),
+                    SQLITE_TRANSIENT);
+  const int rc = sqlite3_step(s);
+  sqlite3_reset(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error("dedupe lookup");
+  return rc == SQLITE_ROW;
+}
+
 Status SqliteEventStore::WriteSubmission(const Submission& sub,
                                          SubmissionResult& out) {
   if (!sub.signature_failures.empty()) {
@@ -219,6 +241,9 @@ Status SqliteEventStore::WriteSubmission(const Submission& sub,
   out.inserted.assign(sub.events.size(), false);
   for (size_t i = 0; i < sub.events.size(); ++i) {
     const DeliveryEvent& e = sub.events[i];
+    Result<bool> pruned = KeyWasPruned(e);
+    if (!pruned.ok()) return pruned.status();
+    if (pruned.value()) continue;  // a replay of an event retention deleted
     s = insert_event_.get();
     sqlite3_reset(s);
     BindText(s, 1, e.source);

@@ -6,6 +6,10 @@
 // single writer connection. Each submission runs inside a SAVEPOINT so one
 // bad submission is rolled back alone while the batch commits.
 //
+// Dedupe: (source, dedupe_key) is unique in delivery_events, and a key
+// whose event retention deleted stays in dedupe_keys for dedupe_days; a
+// key found in either is a duplicate (not stored, no fallback decision).
+//
 // Open() applies schema/*.sql migrations newer than PRAGMA user_version,
 // each in its own transaction, and refuses a database whose version is newer
 // than this build knows.
@@ -46,6 +50,9 @@ class SqliteEventStore final : public EventStore {
   Status Prepare();
   Status Migrate();
   Status WriteSubmission(const Submission& s, SubmissionResult& out);
+  // Whether `e`'s key is in dedupe_keys: its event was stored once and
+  // pruned since, so `e` is a duplicate.
+  Result<bool> KeyWasPruned(const DeliveryEvent& e);
   Status Exec(const char* sql);
   // Runs a prepared statement to completion and resets it.
   Status Step(const SqliteStmt& stmt);
@@ -58,6 +65,7 @@ class SqliteEventStore final : public EventStore {
   int schema_version_ = 0;
   SqliteStmt insert_raw_;
   SqliteStmt insert_event_;
+  SqliteStmt pruned_key_;
   SqliteStmt opt_out_, opt_in_;
   SqliteStmt begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
 };

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/dedupe_key.h"
 #include "store/sqlite_fallback.h"
 
 namespace dlrd {
@@ -13,48 +14,57 @@ constexpr int64_t kDayMs = 86'400'000;
 
 // Each statement deletes at most ?2 rows older than ?1. The inner SELECTs
 // walk an index on the time column.
+enum class Horizon { kEvents, kRollups, kDedupe };
 struct Step {
   const char* table;
   const char* sql;
-  bool rollup;  // cutoff from rollup_days instead of events_days
+  Horizon horizon;  // which age (events_days, rollup_days, dedupe_days)
+  bool keep_keys;   // RETURNING (source, dedupe_key, received_at_ms): the
+                    // keys go to dedupe_keys in the same transaction
 };
 constexpr Step kSteps[] = {
     {"delivery_events",
      "DELETE FROM delivery_events WHERE id IN (SELECT id FROM delivery_events"
-     " WHERE received_at_ms < ?1 ORDER BY received_at_ms LIMIT ?2)",
-     false},
+     " WHERE received_at_ms < ?1 ORDER BY received_at_ms LIMIT ?2)"
+     " RETURNING source, dedupe_key, received_at_ms",
+     Horizon::kEvents, true},
     {"raw_requests",
      "DELETE FROM raw_requests WHERE id IN (SELECT id FROM raw_requests"
      " WHERE received_at_ms < ?1 ORDER BY received_at_ms LIMIT ?2)",
-     false},
+     Horizon::kEvents, false},
     {"verifications",
      "DELETE FROM verifications WHERE (source, verification_id) IN"
      " (SELECT source, verification_id FROM verifications"
      "  WHERE first_event_at_ms < ?1 AND updated_at_ms < ?1"
      "  ORDER BY first_event_at_ms LIMIT ?2)",
-     false},
+     Horizon::kEvents, false},
     {"fallback_decisions",
      "DELETE FROM fallback_decisions WHERE id IN (SELECT id FROM"
      " fallback_decisions WHERE at_ms < ?1 ORDER BY at_ms LIMIT ?2)",
-     false},
+     Horizon::kEvents, false},
+    // Keys of pruned events, after their own (longer) age.
+    {"dedupe_keys",
+     "DELETE FROM dedupe_keys WHERE key_hash IN (SELECT key_hash FROM"
+     " dedupe_keys WHERE first_seen_ms < ?1 ORDER BY first_seen_ms LIMIT ?2)",
+     Horizon::kDedupe, false},
     // Rollups: the primary key starts with hour_ms, so the inner SELECT is
     // a range scan of the oldest rows.
     {"stats_hourly",
      "DELETE FROM stats_hourly WHERE (hour_ms, source, provider, channel,"
      " country) IN (SELECT hour_ms, source, provider, channel, country FROM"
      " stats_hourly WHERE hour_ms < ?1 LIMIT ?2)",
-     true},
+     Horizon::kRollups, false},
     {"stats_latency",
      "DELETE FROM stats_latency WHERE (hour_ms, source, provider, channel,"
      " country, kind, step, bucket) IN (SELECT hour_ms, source, provider,"
      " channel, country, kind, step, bucket FROM stats_latency"
      " WHERE hour_ms < ?1 LIMIT ?2)",
-     true},
+     Horizon::kRollups, false},
     {"stats_errors",
      "DELETE FROM stats_errors WHERE (hour_ms, source, provider, channel,"
      " country, error_code) IN (SELECT hour_ms, source, provider, channel,"
      " country, error_code FROM stats_errors WHERE hour_ms < ?1 LIMIT ?2)",
-     true},
+     Horizon::kRollups, false},
 };
 
 }  // namespace
@@ -87,6 +97,37 @@ Result<int64_t> SqliteRetention::Run(const char* sql, int64_t cutoff_ms) {
   sqlite3_bind_int64(st.get(), 2, config_.batch_rows);
   if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("delete");
   return static_cast<int64_t>(sqlite3_changes(db_.get()));
+}
+
+// The DELETE runs in full at its first step (SQLite buffers RETURNING
+// rows), so inserting into dedupe_keys while reading them is safe. A key
+// already older than dedupe_days is not kept.
+Result<int64_t> SqliteRetention::RunKeepingKeys(const char* sql,
+                                                int64_t cutoff_ms,
+                                                int64_t dedupe_cutoff_ms) {
+  StmtUse del(cache_.Get(sql));
+  StmtUse keep(
+      cache_.Get("INSERT OR IGNORE INTO dedupe_keys(key_hash, first_seen_ms)"
+                 " VALUES (?1, ?2)"));
+  if (!del.get() || !keep.get()) return Error("prepare");
+  sqlite3_bind_int64(del.get(), 1, cutoff_ms);
+  sqlite3_bind_int64(del.get(), 2, config_.batch_rows);
+  int64_t deleted = 0;
+  int rc;
+  while ((rc = sqlite3_step(del.get())) == SQLITE_ROW) {
+    ++deleted;
+    const int64_t seen_ms = sqlite3_column_int64(del.get(), 2);
+    if (seen_ms < dedupe_cutoff_ms) continue;
+    const std::string hash =
+        DedupeKeyHash(ColumnText(del.get(), 0), ColumnText(del.get(), 1));
+    sqlite3_reset(keep.get());
+    sqlite3_bind_blob(keep.get(), 1, hash.data(), static_cast<int>(hash.size()),
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_int64(keep.get(), 2, seen_ms);
+    if (sqlite3_step(keep.get()) != SQLITE_DONE) return Error("keep key");
+  }
+  if (rc != SQLITE_DONE) return Error("delete");
+  return deleted;
 }
 
 // Fallback chains whose root is older than the cutoff and that have no job
@@ -133,6 +174,7 @@ Result<int64_t> SqliteRetention::PruneBatch(int64_t now_ms,
   if (config_.events_days <= 0) return int64_t{0};
   const int64_t events_cutoff = now_ms - config_.events_days * kDayMs;
   const int64_t rollup_cutoff = now_ms - config_.rollup_days * kDayMs;
+  const int64_t dedupe_cutoff = now_ms - config_.dedupe_days * kDayMs;
   const auto in_txn = [&](auto body) -> Result<int64_t> {
     if (sqlite3_exec(db_.get(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) !=
         SQLITE_OK) {
@@ -152,8 +194,13 @@ Result<int64_t> SqliteRetention::PruneBatch(int64_t now_ms,
     return n;
   };
   for (const Step& step : kSteps) {
-    const int64_t cutoff = step.rollup ? rollup_cutoff : events_cutoff;
-    Result<int64_t> n = in_txn([&] { return Run(step.sql, cutoff); });
+    const int64_t cutoff = step.horizon == Horizon::kRollups  ? rollup_cutoff
+                           : step.horizon == Horizon::kDedupe ? dedupe_cutoff
+                                                              : events_cutoff;
+    Result<int64_t> n = in_txn([&] {
+      return step.keep_keys ? RunKeepingKeys(step.sql, cutoff, dedupe_cutoff)
+                            : Run(step.sql, cutoff);
+    });
     if (!n.ok()) return n;
     if (n.value() > 0) {
       *table = step.table;

@@ -3,10 +3,14 @@
 //
 // Invariant: ingest never waits long on pruning. Each call to PruneBatch
 // holds the write lock for one bounded DELETE (batch_rows rows, or one
-// hour of rollups), and the caller pauses between calls, so the ingest
+// hour of rollups; a batch of events also inserts up to batch_rows dedupe
+// keys), and the caller pauses between calls, so the ingest
 // writer's BEGIN IMMEDIATE gets the lock within one batch's time.
 // What is kept: opt-outs (never pruned), fallback chains that still have a
-// job to send, and the rollups younger than rollup_days.
+// job to send, the rollups younger than rollup_days, and the dedupe key of
+// every pruned event younger than dedupe_days: an event's key moves to
+// dedupe_keys in the transaction that deletes the event, so a replay of a
+// callback without a signed timestamp is still a duplicate.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +38,10 @@ class SqliteRetention {
   SqliteRetention(SqliteDb db, const RetentionConfig& config)
       : db_(std::move(db)), config_(config), cache_(db_.get()) {}
   Result<int64_t> Run(const char* sql, int64_t cutoff_ms);
+  // Run for a DELETE … RETURNING source, dedupe_key, received_at_ms: keeps
+  // the keys not older than `dedupe_cutoff_ms` in dedupe_keys.
+  Result<int64_t> RunKeepingKeys(const char* sql, int64_t cutoff_ms,
+                                 int64_t dedupe_cutoff_ms);
   Result<int64_t> PruneChains(int64_t cutoff_ms);
   Status Error(const char* what) const;
 

@@ -219,6 +219,35 @@ TEST(ParseConfig, RetentionIsOffByDefaultAndChecked) {
   }
 }
 
+TEST(ParseConfig, DedupeDaysDefaultsToAtLeastEventsDaysAndIsChecked) {
+  const auto parse = [](const char* retention) {
+    std::string text = std::string(kMinimal);
+    text.insert(1, retention);
+    return ParseConfig(text, FakeResolve);
+  };
+  auto c = parse("");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c.value().retention.dedupe_days, 400);
+  c = parse(R"("retention": {"events_days": 30}, )");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c.value().retention.dedupe_days, 400);
+  c = parse(R"("retention": {"events_days": 500, "rollup_days": 500}, )");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c.value().retention.dedupe_days, 500);
+  c = parse(R"("retention": {"events_days": 30, "dedupe_days": 30}, )");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c.value().retention.dedupe_days, 30);
+
+  c = parse(R"("retention": {"events_days": 30, "dedupe_days": 29}, )");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "retention.dedupe_days: must be at least events_days");
+  c = parse(R"("retention": {"events_days": 30, "dedupe_days": 0}, )");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message().rfind("retention.dedupe_days: must be", 0), 0u)
+      << c.status().message();
+}
+
 TEST(FirstNonReloadableChange, SecretsReloadOtherKeysAreNamed) {
   const std::string base = R"({"listen": "127.0.0.1:1", // comment
     "admin_token": "env:A", "providers": {"twilio": {"auth_token": "env:T"}},

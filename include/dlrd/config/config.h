@@ -65,10 +65,12 @@ struct StoreConfig {
 // Pruning of old rows (store/sqlite_retention.h). Off unless events_days
 // is set. Events (with their raw requests, verifications, decisions and
 // finished fallback chains) older than events_days are deleted in small
-// batches; the hourly analytics rollups are kept for rollup_days.
+// batches; the hourly analytics rollups are kept for rollup_days, and the
+// dedupe keys of pruned events (replay protection) for dedupe_days.
 struct RetentionConfig {
   int64_t events_days = 0;  // 0: keep forever; else >= 2 (dedupe window)
   int64_t rollup_days = 400;
+  int64_t dedupe_days = 400;  // >= events_days; unset: max(400, events_days)
   int64_t batch_rows = 1000;  // rows per delete transaction
   int64_t interval_s = 60;    // between pruning passes
 };

@@ -1,0 +1,18 @@
+#include "store/dedupe_key.h"
+
+#include "dlrd/signature/crypto.h"
+
+namespace dlrd {
+
+std::string DedupeKeyHash(std::string_view source, std::string_view key) {
+  std::string input;
+  input.reserve(source.size() + 1 + key.size());
+  input.append(source);
+  input.push_back('\0');
+  input.append(key);
+  std::string digest = Digest(HashAlgorithm::kSha256, input);
+  digest.resize(kDedupeKeyHashBytes);
+  return digest;
+}
+
+}  // namespace dlrd

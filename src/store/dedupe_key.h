@@ -1,0 +1,22 @@
+// DedupeKeyHash: the compact form of an event's idempotency key, as kept
+// in the dedupe_keys table (schema/0004_dedupe_keys.sql) after the event
+// itself was pruned.
+//
+// Contract: a pure function of (source, dedupe_key); 16 bytes, the first
+// half of SHA-256(source || 0x00 || dedupe_key). Source names never hold
+// a NUL byte, so distinct pairs hash distinct inputs; a collision of two
+// real keys (odds about 2^-65 among four billion keys) would answer a new
+// callback as a duplicate. Changing the function orphans every stored key:
+// don't.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace dlrd {
+
+inline constexpr size_t kDedupeKeyHashBytes = 16;
+
+std::string DedupeKeyHash(std::string_view source, std::string_view key);
+
+}  // namespace dlrd
