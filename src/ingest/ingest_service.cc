@@ -137,7 +137,9 @@ Status IngestService::CheckReplaceable(const SourceMap& next) const {
   return Status::Ok();
 }
 
-void IngestService::Accept(InboundWebhook hook, int64_t now_ms, Done done) {
+void IngestService::Accept(InboundWebhook hook, int64_t now_ms, Done done,
+                           Refusals refusals) {
+  const bool quiet = refusals == Refusals::kQuiet;
   const std::shared_ptr<const SourceMap> sources = Current();
   auto it = sources->find(hook.source);
   if (it == sources->end()) {
@@ -153,20 +155,26 @@ void IngestService::Accept(InboundWebhook hook, int64_t now_ms, Done done) {
 
   auto content_type = hook.Header("Content-Type");
   if (!content_type || !src.normalizer->AcceptsContentType(*content_type)) {
+    if (quiet) return done(IngestOutcome::kUnsupportedMediaType, std::nullopt);
     finish(IngestOutcome::kUnsupportedMediaType);
     return;
   }
 
   SignatureCheck check = src.verifier->Verify(hook, now_ms / 1000);
   if (!check.valid) {
+    const bool retry = check.reason == RejectReason::kMissingHeader &&
+                       src.verifier->unsigned_is_retryable();
+    if (quiet && !retry) {
+      return done(IngestOutcome::kRejectedSignature, std::nullopt);
+    }
     if (auto* c = m.signature_failures[static_cast<size_t>(check.reason)]) {
       c->Increment();
     }
-    log_.Warn("signature_rejected", {{"source", src.name},
-                                     {"reason", ToString(check.reason)},
-                                     {"client", hook.client_ip}});
-    const bool retry = check.reason == RejectReason::kMissingHeader &&
-                       src.verifier->unsigned_is_retryable();
+    if (!quiet) {
+      log_.Warn("signature_rejected", {{"source", src.name},
+                                       {"reason", ToString(check.reason)},
+                                       {"client", hook.client_ip}});
+    }
     if (!retry) tally_->Count(src.name, src.provider(), now_ms);
     finish(retry ? IngestOutcome::kUnsignedRetry
                  : IngestOutcome::kRejectedSignature);

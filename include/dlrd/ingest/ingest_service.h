@@ -76,7 +76,20 @@ class IngestService {
   // The check ReplaceSources makes, without replacing.
   Status CheckReplaceable(const SourceMap& next) const;
 
-  void Accept(InboundWebhook hook, int64_t now_ms, Done done);
+  // How Accept reports a request it refuses before verifying it as valid
+  // (kUnknownSource, kUnsupportedMediaType, kRejectedSignature,
+  // kUnsignedRetry).
+  enum class Refusals {
+    kReport,  // logged, counted in metrics, signature failures tallied
+    // For a client whose refusal budget is spent (rate_limiter.h): the
+    // caller answers the refusal 429 and counts it itself, so it is neither
+    // logged nor counted nor tallied here. kUnsignedRetry, still answered
+    // 503, keeps its metrics but is not logged. A valid request is handled
+    // exactly as with kReport.
+    kQuiet,
+  };
+  void Accept(InboundWebhook hook, int64_t now_ms, Done done,
+              Refusals refusals = Refusals::kReport);
 
  private:
   std::shared_ptr<const SourceMap> Current() const;
