@@ -3,6 +3,7 @@
 #include <map>
 #include <tuple>
 
+#include "dlrd/core/redact.h"
 #include "dlrd/stats/stats.h"
 
 namespace dlrd {
@@ -200,8 +201,10 @@ void IngestService::Accept(InboundWebhook hook, int64_t now_ms, Done done,
   sub.events = std::move(normalized.value().events);
   sub.opt_changes = std::move(normalized.value().opt_changes);
   sub.raw.source = src.name;
-  sub.raw.head = hook.Head();
-  sub.raw.target = std::move(hook.target);
+  // At rest without credentials no scheme needs (core/redact.h); what the
+  // source's verifier reads is kept, so `dlrd verify` still works on it.
+  sub.raw.head = RedactHead(hook.Head(), src.verifier->HeadersRead());
+  sub.raw.target = RedactTarget(hook.target);
   sub.raw.body = std::move(hook.body);
   sub.raw.received_at_ms = now_ms;
 

@@ -11,6 +11,8 @@
 //   commit failed             -> kStoreFailed
 //   committed                 -> kAccepted (a new event, or a body with no
 //                                events), kDuplicate if every event was old
+// The raw request is committed with credential headers its scheme does not
+// read (Basic auth, cookies, ...) redacted: RedactHead(), core/redact.h.
 // `done` runs exactly once: synchronously for a rejection, on the store
 // writer thread after the commit otherwise. It must not block. Its reply is
 // the body the format wants answered (Sinch's VerificationRequestEvent), set
