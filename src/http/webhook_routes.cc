@@ -186,7 +186,10 @@ void WebhookHandler::Handle(HttpRequest request, Respond respond) {
   hook.client_ip = std::move(client_ip);
   // A refusal is reported synchronously, inside Accept, so `this` is only
   // used while Handle runs; a stored request completes on the writer thread
-  // and touches only `respond`.
+  // and touches only `respond`. The token taken here decides 429 or not;
+  // `over_limit` only decides whether Accept reports the refusal, so under
+  // concurrent requests from one client a refusal may rarely be both
+  // reported and answered 429 (or neither reported nor 429).
   ingest_.Accept(
       std::move(hook), now_ms,
       [this, now_ms, limit_key = std::move(limit_key),
