@@ -27,4 +27,14 @@ std::string ClientIp(std::string_view peer_ip,
   return peer_text;
 }
 
+std::string RateLimitKey(std::string_view client_ip) {
+  auto ip = ParseIp(client_ip);
+  if (!ip.ok()) return std::string(client_ip);
+  IpAddress key = ip.value();
+  if (!key.v6) return key.ToString();
+  constexpr size_t kPrefixBytes = 8;  // /64
+  for (size_t i = kPrefixBytes; i < key.bytes.size(); ++i) key.bytes[i] = 0;
+  return key.ToString() + "/64";
+}
+
 }  // namespace dlrd

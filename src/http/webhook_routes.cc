@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "dlrd/core/client_ip.h"
+#include "dlrd/ingest/ingest_outcome.h"
 
 namespace dlrd {
 namespace {
@@ -97,6 +98,45 @@ void WebhookHandler::CountLimited(std::string_view reason) {
   if (metrics_) metrics_->requests_limited(reason).Increment();
 }
 
+bool WebhookHandler::TakeRefusalToken(const std::string& key, int64_t now_ms,
+                                      int64_t* retry_after_s) {
+  return !guards_.rate_limiter ||
+         guards_.rate_limiter->Allow(key, now_ms, retry_after_s);
+}
+
+HttpResponse WebhookHandler::Limited(const std::string& key,
+                                     int64_t retry_after_s) {
+  CountLimited("rate_limit");
+  if (log_) log_->Debug("rate_limited", {{"client", key}});
+  return RateLimitedResponse(retry_after_s);
+}
+
+HttpResponse WebhookHandler::Refuse(const std::string& key, int64_t now_ms,
+                                    HttpResponse refusal) {
+  int64_t retry_after_s = 1;
+  if (!TakeRefusalToken(key, now_ms, &retry_after_s)) {
+    return Limited(key, retry_after_s);
+  }
+  return refusal;
+}
+
+bool IsChargedRefusal(IngestOutcome outcome) {
+  switch (outcome) {
+    case IngestOutcome::kUnknownSource:
+    case IngestOutcome::kUnsupportedMediaType:
+    case IngestOutcome::kRejectedSignature:
+    case IngestOutcome::kUnsignedRetry:
+      return true;
+    case IngestOutcome::kAccepted:
+    case IngestOutcome::kDuplicate:
+    case IngestOutcome::kRejectedMalformed:  // signed: the provider's own
+    case IngestOutcome::kOverloaded:
+    case IngestOutcome::kStoreFailed:
+      return false;
+  }
+  return false;
+}
+
 void WebhookHandler::Handle(HttpRequest request, Respond respond) {
   const int64_t now_ms = clock_.NowMs();
   std::vector<std::string_view> xff;  // only read behind a trusted proxy
@@ -107,25 +147,21 @@ void WebhookHandler::Handle(HttpRequest request, Respond respond) {
   }
   std::string client_ip =
       ClientIp(request.peer_ip, xff, guards_.trusted_proxies);
-
-  if (guards_.rate_limiter) {
-    int64_t retry_after_s = 1;
-    if (!guards_.rate_limiter->Allow(client_ip, now_ms, &retry_after_s)) {
-      CountLimited("rate_limit");
-      if (log_) log_->Debug("rate_limited", {{"client", client_ip}});
-      return respond(RateLimitedResponse(retry_after_s));
-    }
-  }
+  std::string limit_key = RateLimitKey(client_ip);
 
   std::string source = SourceFromTarget(request.target);
   if (source.empty()) {
     HttpResponse r = Json(404, R"({"error":"not found"})");
     r.handler = "other";
-    return respond(std::move(r));
+    return respond(Refuse(limit_key, now_ms, std::move(r)));
   }
   if (auto allow = guards_.allow_ips.find(source);
       allow != guards_.allow_ips.end() &&
       !allow->second.Contains(std::string_view(client_ip))) {
+    int64_t retry_after_s = 1;
+    if (!TakeRefusalToken(limit_key, now_ms, &retry_after_s)) {
+      return respond(Limited(limit_key, retry_after_s));
+    }
     CountLimited("ip_not_allowed");
     if (log_) {
       log_->Warn("ip_not_allowed", {{"source", source}, {"client", client_ip}});
@@ -135,8 +171,11 @@ void WebhookHandler::Handle(HttpRequest request, Respond respond) {
   if (request.method != "POST") {
     HttpResponse r = Json(405, R"({"error":"method not allowed"})");
     r.headers.emplace_back("Allow", "POST");
-    return respond(std::move(r));
+    return respond(Refuse(limit_key, now_ms, std::move(r)));
   }
+  const bool over_limit =
+      guards_.rate_limiter && !guards_.rate_limiter->WouldAllow(limit_key,
+                                                                now_ms);
   InboundWebhook hook;
   hook.source = std::move(source);
   hook.method = std::move(request.method);
@@ -145,11 +184,29 @@ void WebhookHandler::Handle(HttpRequest request, Respond respond) {
   hook.body = std::move(request.body);
   hook.raw_head = std::move(request.raw_head);
   hook.client_ip = std::move(client_ip);
-  ingest_.Accept(std::move(hook), now_ms,
-                 [respond = std::move(respond)](
-                     IngestOutcome o, std::optional<WebhookReply> reply) {
-                   respond(ResponseFor(o, reply));
-                 });
+  // A refusal is reported synchronously, inside Accept, so `this` is only
+  // used while Handle runs; a stored request completes on the writer thread
+  // and touches only `respond`. The token taken here decides 429 or not;
+  // `over_limit` only decides whether Accept reports the refusal, so under
+  // concurrent requests from one client a refusal may rarely be both
+  // reported and answered 429 (or neither reported nor 429).
+  ingest_.Accept(
+      std::move(hook), now_ms,
+      [this, now_ms, limit_key = std::move(limit_key),
+       respond = std::move(respond)](IngestOutcome o,
+                                     std::optional<WebhookReply> reply) {
+        if (IsChargedRefusal(o)) {
+          int64_t retry_after_s = 1;
+          // An unsigned Vonage copy keeps its 503 (see the header comment).
+          if (!TakeRefusalToken(limit_key, now_ms, &retry_after_s) &&
+              o != IngestOutcome::kUnsignedRetry) {
+            return respond(Limited(limit_key, retry_after_s));
+          }
+        }
+        respond(ResponseFor(o, reply));
+      },
+      over_limit ? IngestService::Refusals::kQuiet
+                 : IngestService::Refusals::kReport);
 }
 
 }  // namespace dlrd

@@ -3,6 +3,7 @@
 #include <map>
 #include <tuple>
 
+#include "dlrd/core/redact.h"
 #include "dlrd/stats/stats.h"
 
 namespace dlrd {
@@ -137,7 +138,9 @@ Status IngestService::CheckReplaceable(const SourceMap& next) const {
   return Status::Ok();
 }
 
-void IngestService::Accept(InboundWebhook hook, int64_t now_ms, Done done) {
+void IngestService::Accept(InboundWebhook hook, int64_t now_ms, Done done,
+                           Refusals refusals) {
+  const bool quiet = refusals == Refusals::kQuiet;
   const std::shared_ptr<const SourceMap> sources = Current();
   auto it = sources->find(hook.source);
   if (it == sources->end()) {
@@ -153,20 +156,26 @@ void IngestService::Accept(InboundWebhook hook, int64_t now_ms, Done done) {
 
   auto content_type = hook.Header("Content-Type");
   if (!content_type || !src.normalizer->AcceptsContentType(*content_type)) {
+    if (quiet) return done(IngestOutcome::kUnsupportedMediaType, std::nullopt);
     finish(IngestOutcome::kUnsupportedMediaType);
     return;
   }
 
   SignatureCheck check = src.verifier->Verify(hook, now_ms / 1000);
   if (!check.valid) {
+    const bool retry = check.reason == RejectReason::kMissingHeader &&
+                       src.verifier->unsigned_is_retryable();
+    if (quiet && !retry) {
+      return done(IngestOutcome::kRejectedSignature, std::nullopt);
+    }
     if (auto* c = m.signature_failures[static_cast<size_t>(check.reason)]) {
       c->Increment();
     }
-    log_.Warn("signature_rejected", {{"source", src.name},
-                                     {"reason", ToString(check.reason)},
-                                     {"client", hook.client_ip}});
-    const bool retry = check.reason == RejectReason::kMissingHeader &&
-                       src.verifier->unsigned_is_retryable();
+    if (!quiet) {
+      log_.Warn("signature_rejected", {{"source", src.name},
+                                       {"reason", ToString(check.reason)},
+                                       {"client", hook.client_ip}});
+    }
     if (!retry) tally_->Count(src.name, src.provider(), now_ms);
     finish(retry ? IngestOutcome::kUnsignedRetry
                  : IngestOutcome::kRejectedSignature);
@@ -193,8 +202,10 @@ void IngestService::Accept(InboundWebhook hook, int64_t now_ms, Done done) {
   for (DeliveryEvent& e : sub.events) MakeTextValidUtf8(e);
   sub.opt_changes = std::move(normalized.value().opt_changes);
   sub.raw.source = src.name;
-  sub.raw.head = hook.Head();
-  sub.raw.target = std::move(hook.target);
+  // At rest without credentials no scheme needs (core/redact.h); what the
+  // source's verifier reads is kept, so `dlrd verify` still works on it.
+  sub.raw.head = RedactHead(hook.Head(), src.verifier->HeadersRead());
+  sub.raw.target = RedactTarget(hook.target);
   sub.raw.body = std::move(hook.body);
   sub.raw.received_at_ms = now_ms;
 

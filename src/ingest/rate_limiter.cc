@@ -78,6 +78,15 @@ bool RateLimiter::Allow(std::string_view key, int64_t now_ms,
   return false;
 }
 
+bool RateLimiter::WouldAllow(std::string_view key, int64_t now_ms) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto found = index_.find(key);
+  if (found == index_.end()) return true;
+  Entry e = *found->second;  // a copy: looking must not move `last_ms`
+  Refill(e, now_ms);
+  return e.tokens + kEpsilon >= 1.0;
+}
+
 size_t RateLimiter::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return index_.size();

@@ -181,9 +181,11 @@ Metrics::Metrics(prometheus::Registry& registry,
   auto& limited =
       BuildCounter()
           .Name("dlrd_webhook_requests_limited_total")
-          .Help("Public-listener requests refused before verification: "
-                "rate_limit (429, per client IP) or ip_not_allowed (403, not "
-                "in the source's allow_ips).")
+          .Help("Public-listener requests refused by a guard: rate_limit "
+                "(429: refused without a valid signature after the client's "
+                "refusal budget was spent; signed requests are never "
+                "limited) or ip_not_allowed (403, not in the source's "
+                "allow_ips).")
           .Register(registry);
   for (std::string_view r : kLimitReasons) {
     limited_[std::string(r)] = &limited.Add({{"reason", std::string(r)}});

@@ -283,6 +283,10 @@ class ApplicationVerifier : public SignatureVerifier {
   }
 
   size_t secret_count() const override { return keys_.size(); }
+  std::vector<std::string> HeadersRead() const override {
+    return {std::string(kAuthorization), std::string(kXTimestamp),
+            std::string(kContentType), std::string(kContentMd5)};
+  }
 
  private:
   // "Application <key>:<base64 signature>", as the Node SDK splits it: one
@@ -372,6 +376,10 @@ class NonceVerifier : public SignatureVerifier {
   }
 
   size_t secret_count() const override { return secrets_.size(); }
+  std::vector<std::string> HeadersRead() const override {
+    return {std::string(kNonceSignature), std::string(kNonceAlgorithm),
+            std::string(kNonceNonce), std::string(kNonceTimestamp)};
+  }
 
  private:
   static std::optional<int64_t> ParseUnix(std::string_view ts) {
@@ -419,6 +427,9 @@ class NumbersVerifier : public SignatureVerifier {
   }
 
   size_t secret_count() const override { return secrets_.size(); }
+  std::vector<std::string> HeadersRead() const override {
+    return {std::string(kNumbersSignature)};
+  }
 
  private:
   const std::vector<std::string> secrets_;  // raw bytes, as configured

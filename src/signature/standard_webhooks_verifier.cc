@@ -126,6 +126,11 @@ SignatureCheck StandardWebhooksVerifier::Verify(const InboundWebhook& hook,
   return Rejected(RejectReason::kMismatch, event_id);
 }
 
+std::vector<std::string> StandardWebhooksVerifier::HeadersRead() const {
+  return {"webhook-id", "webhook-timestamp", "webhook-signature",
+          "svix-id",    "svix-timestamp",    "svix-signature"};
+}
+
 std::vector<RejectReason> StandardWebhooksVerifier::Reasons() const {
   return {RejectReason::kMissingHeader, RejectReason::kDuplicateHeader,
           RejectReason::kBadEncoding,   RejectReason::kBadTimestamp,

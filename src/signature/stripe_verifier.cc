@@ -138,6 +138,9 @@ class StripeVerifier final : public SignatureVerifier {
   }
 
   size_t secret_count() const override { return secrets_.size(); }
+  std::vector<std::string> HeadersRead() const override {
+    return {std::string(kHeader)};
+  }
 
  private:
   std::vector<std::string> secrets_;  // raw bytes, `whsec_` included

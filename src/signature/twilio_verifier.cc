@@ -227,6 +227,9 @@ class TwilioVerifier final : public SignatureVerifier {
   }
 
   size_t secret_count() const override { return secrets_.size(); }
+  std::vector<std::string> HeadersRead() const override {
+    return {std::string(kHeader), "Content-Type"};
+  }
 
  private:
   // Index of the first secret whose MAC over some URL variant + `params`

@@ -142,6 +142,9 @@ class VonageJwtVerifier final : public SignatureVerifier {
             RejectReason::kFuture};
   }
   size_t secret_count() const override { return secrets_.size(); }
+  std::vector<std::string> HeadersRead() const override {
+    return {"Authorization"};
+  }
 
  private:
   // Checks of the authenticated claims, in order.
@@ -385,6 +388,9 @@ class VonageSigVerifier final : public SignatureVerifier {
             RejectReason::kFuture};
   }
   size_t secret_count() const override { return secrets_.size(); }
+  std::vector<std::string> HeadersRead() const override {
+    return {"Content-Type"};
+  }
 
  private:
   std::optional<std::string> Sign(std::string_view secret,

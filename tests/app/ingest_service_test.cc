@@ -504,5 +504,24 @@ TEST_F(IngestServiceTest, SubmissionCarriesTheRawRequestUntouched) {
   EXPECT_EQ(s.events[0].received_at_ms, kNowMs);
 }
 
+TEST_F(IngestServiceTest, StoredHeadHasCredentialsRedacted) {
+  InboundWebhook h = Hook(kDelivered);
+  h.headers.emplace_back("Authorization", "Basic dXNlcjpwYXNz");
+  h.headers.emplace_back("Cookie", "session=abc");
+  h.headers.emplace_back("X-Extra", "1");
+  std::string want = h.Head();
+  for (const char* secret : {"Basic dXNlcjpwYXNz", "session=abc"}) {
+    want.replace(want.find(secret), std::string(secret).size(), "[redacted]");
+  }
+  ASSERT_EQ(Run(std::move(h)), IngestOutcome::kAccepted);
+
+  std::vector<Submission> got = store_.committed();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].raw.head, want);
+  EXPECT_EQ(got[0].raw.head.find("dXNlcjpwYXNz"), std::string::npos);
+  // The signature header the hmac scheme reads is kept.
+  EXPECT_NE(got[0].raw.head.find("\r\nX-Signature: "), std::string::npos);
+}
+
 }  // namespace
 }  // namespace dlrd

@@ -90,6 +90,25 @@ TEST(RateLimiter, DenialDoesNotConsume) {
   EXPECT_TRUE(rl.Allow("k", kT0 + 1000));
 }
 
+TEST(RateLimiter, WouldAllowOnlyLooks) {
+  RateLimiter rl(Opts(1, 2));
+  // An unknown key: allowed, and looking creates no bucket.
+  EXPECT_TRUE(rl.WouldAllow("k", kT0));
+  EXPECT_EQ(rl.size(), 0u);
+  // Looking takes no token: still two requests after any number of looks.
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(rl.WouldAllow("k", kT0));
+  EXPECT_TRUE(rl.Allow("k", kT0));
+  EXPECT_TRUE(rl.WouldAllow("k", kT0));
+  EXPECT_TRUE(rl.Allow("k", kT0));
+  EXPECT_FALSE(rl.WouldAllow("k", kT0));
+  EXPECT_FALSE(rl.WouldAllow("k", kT0 + 999));
+  // It sees the refill, and looking at 999 ms did not restart the clock.
+  EXPECT_TRUE(rl.WouldAllow("k", kT0 + 1000));
+  EXPECT_TRUE(rl.Allow("k", kT0 + 1000));
+  EXPECT_FALSE(rl.WouldAllow("k", kT0 + 1000));
+  EXPECT_FALSE(rl.Allow("k", kT0 + 1000));
+}
+
 TEST(RateLimiter, ClockStepBackRefillsNothingAndLocksNoOneOut) {
   RateLimiter rl(Opts(1, 2));
   EXPECT_TRUE(rl.Allow("k", kT0));

@@ -1,9 +1,11 @@
-// WebhookHandler's guards: client IP through trusted proxies, per-IP rate
-// limit (429 + Retry-After) and per-source allowlists (403), with their
-// metrics. Runs the real ingest service over an in-test store; no sockets.
+// WebhookHandler's guards: client IP through trusted proxies, the per-client
+// budget of refusals (429 + Retry-After; signed callbacks never limited) and
+// per-source allowlists (403), with their metrics. Runs the real ingest
+// service over an in-test store; no sockets.
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <atomic>
 #include <cstdio>
 #include <future>
 #include <memory>
@@ -40,12 +42,14 @@ class AcceptAllStore final : public EventStore {
       const std::vector<const Submission*>& batch) override {
     BatchResult r;
     for (const Submission* s : batch) {
+      if (!s->raw.source.empty()) stored.fetch_add(1);
       SubmissionResult sr;
       sr.inserted.assign(s->events.size(), true);
       r.submissions.push_back(std::move(sr));
     }
     return r;
   }
+  std::atomic<size_t> stored{0};  // raw requests committed
 };
 
 std::string ConfigText(const std::string& top, const std::string& allow) {
@@ -56,6 +60,9 @@ std::string ConfigText(const std::string& top, const std::string& allow) {
     "locked": { "format": "verifynow", "allow_ips": )" +
          allow + R"(,
               "signature": { "scheme": "hmac", "secrets": [")" +
+         kSecret + R"("] } },
+    "vonage": { "format": "vonage-messages",
+              "signature": { "scheme": "vonage-jwt", "secrets": [")" +
          kSecret + R"("] } } } })";
 }
 
@@ -98,13 +105,15 @@ class Harness {
   }
 
   HttpResponse Post(const std::string& source, const std::string& peer,
-                    std::vector<std::string> xff = {}, bool sign = true) {
+                    std::vector<std::string> xff = {}, bool sign = true,
+                    std::optional<std::string> body = std::nullopt) {
     static int n = 0;
     HttpRequest req;
     req.method = "POST";
     req.target = "/webhooks/" + source;
-    req.body = R"({"verificationId":"g-)" + std::to_string(++n) +
-               R"(","deliveryStatus":"DELIVERED","channel":"SMS"})";
+    req.body = body ? *body
+                    : R"({"verificationId":"g-)" + std::to_string(++n) +
+                          R"(","deliveryStatus":"DELIVERED","channel":"SMS"})";
     req.headers.emplace_back("Host", "dlrd");
     req.headers.emplace_back("Content-Type", "application/json");
     req.headers.emplace_back(
@@ -126,6 +135,21 @@ class Harness {
 
   double Limited(const char* reason) {
     return metrics_->requests_limited(reason).Value();
+  }
+  // dlrd_webhook_requests_total{source, outcome}.
+  double Requests(const std::string& source, IngestOutcome o) {
+    return metrics_->source(source).requests[static_cast<size_t>(o)]->Value();
+  }
+  size_t Stored() const { return store_.stored.load(); }
+  int LogCount(std::string_view event) {
+    const std::string log = Log();
+    const std::string needle = "event=" + std::string(event);
+    int n = 0;
+    for (size_t at = log.find(needle); at != std::string::npos;
+         at = log.find(needle, at + 1)) {
+      ++n;
+    }
+    return n;
   }
   std::string Log() {
     std::fflush(log_file_);
@@ -236,40 +260,162 @@ TEST(WebhookGuards, ResolvedClientIpReachesIngest) {
   EXPECT_NE(log.find("client=203.0.113.7"), std::string::npos) << log;
 }
 
-TEST(WebhookGuards, RateLimitPerClientIp) {
-  Harness h(ConfigText(
-      R"("trusted_proxies": ["127.0.0.1/32"],
-         "rate_limit": {"per_ip_per_s": 1, "burst": 3},)",
-      "[]"));
-  for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(h.Post("open", "127.0.0.1", {"203.0.113.7"}).status, 200u) << i;
+constexpr char kBurst3[] = R"("trusted_proxies": ["127.0.0.1/32"],
+    "rate_limit": {"per_ip_per_s": 1, "burst": 3},)";
+
+TEST(WebhookGuards, SignedCallbacksAreNeverRateLimited) {
+  Harness h(ConfigText(kBurst3, "[]"));
+  // Far more signed callbacks than the burst, all within one millisecond.
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(h.Post("open", "127.0.0.1", {"203.0.113.7"}).status, 200u) << i;
   }
-  HttpResponse r = h.Post("open", "127.0.0.1", {"203.0.113.7"});
+  EXPECT_EQ(h.Stored(), 20u);
+  EXPECT_EQ(h.Limited("rate_limit"), 0);
+}
+
+TEST(WebhookGuards, ForgeriesSpendTheBudgetButSignedStillPass) {
+  Harness h(ConfigText(kBurst3, "[]"));
+  const std::vector<std::string> xff = {"203.0.113.7"};
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(h.Post("open", "127.0.0.1", xff, /*sign=*/false).status, 401u)
+        << i;
+  }
+  HttpResponse r = h.Post("open", "127.0.0.1", xff, /*sign=*/false);
   EXPECT_EQ(r.status, 429u);
   EXPECT_EQ(r.body, "{\"error\":\"rate limited\"}\n");
   EXPECT_EQ(HeaderOf(r, "Retry-After"), "1");
   EXPECT_EQ(h.Limited("rate_limit"), 1);
-  // Another client behind the same proxy has its own bucket.
-  EXPECT_EQ(h.Post("open", "127.0.0.1", {"203.0.113.8"}).status, 200u);
-  // Any path of the listener counts against the bucket.
-  HttpRequest other;
-  other.method = "GET";
-  other.target = "/";
-  other.peer_ip = "203.0.113.7";
-  other.headers.emplace_back("X-Forwarded-For", "10.0.0.1");  // untrusted peer
-  EXPECT_EQ(h.Handle(other).status, 429u);
-  EXPECT_EQ(h.Limited("rate_limit"), 2);
-  // A second later one token is back.
+
+  // The same client's correctly signed callback is verified and stored.
+  const size_t stored = h.Stored();
+  r = h.Post("open", "127.0.0.1", xff);
+  EXPECT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.body, "{\"status\":\"accepted\"}\n");
+  EXPECT_EQ(h.Stored(), stored + 1);
+  EXPECT_EQ(h.Limited("rate_limit"), 1) << "a signed request is not limited";
+
+  // Forgeries stay limited; once over budget they are neither logged nor
+  // counted as 401s (only in the limited counter).
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(h.Post("open", "127.0.0.1", xff, /*sign=*/false).status, 429u);
+  }
+  EXPECT_EQ(h.Limited("rate_limit"), 6);
+  EXPECT_EQ(h.Requests("open", IngestOutcome::kRejectedSignature), 3);
+  EXPECT_EQ(h.LogCount("signature_rejected"), 3);
+
+  // Another client behind the same proxy has its own budget.
+  EXPECT_EQ(h.Post("open", "127.0.0.1", {"203.0.113.8"}, false).status, 401u);
+  // A second later one refusal is allowed again, then 429.
   h.clock().now_ms += 1000;
-  EXPECT_EQ(h.Post("open", "127.0.0.1", {"203.0.113.7"}).status, 200u);
-  EXPECT_EQ(h.Post("open", "127.0.0.1", {"203.0.113.7"}).status, 429u);
+  EXPECT_EQ(h.Post("open", "127.0.0.1", xff, false).status, 401u);
+  EXPECT_EQ(h.Post("open", "127.0.0.1", xff, false).status, 429u);
+  EXPECT_EQ(h.Post("open", "127.0.0.1", xff).status, 200u);
+}
+
+TEST(WebhookGuards, Ipv6ClientsShareABucketPerSlash64) {
+  Harness h(ConfigText(kBurst3, "[]"));
+  // Hopping addresses inside one /64 does not buy a fresh budget.
+  for (const char* ip :
+       {"2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:aaaa::3"}) {
+    EXPECT_EQ(h.Post("open", "127.0.0.1", {ip}, /*sign=*/false).status, 401u)
+        << ip;
+  }
+  EXPECT_EQ(
+      h.Post("open", "127.0.0.1", {"2001:db8:1:2:ffff::4"}, false).status,
+      429u);
+  // The next /64 is another client.
+  EXPECT_EQ(h.Post("open", "127.0.0.1", {"2001:db8:1:3::1"}, false).status,
+            401u);
+  // A mapped IPv4 address is that IPv4 client.
+  for (int i = 0; i < 3; ++i) {
+    h.Post("open", "127.0.0.1", {"198.51.100.9"}, false);
+  }
+  EXPECT_EQ(
+      h.Post("open", "127.0.0.1", {"::ffff:198.51.100.9"}, false).status,
+      429u);
+  // Signed callbacks from the exhausted /64 still pass.
+  EXPECT_EQ(h.Post("open", "127.0.0.1", {"2001:db8:1:2::99"}).status, 200u);
+}
+
+TEST(WebhookGuards, EveryUnsignedRefusalSpendsTheBudget) {
+  Harness h(ConfigText(R"("rate_limit": {"per_ip_per_s": 1, "burst": 5},)",
+                       R"(["203.0.113.0/24"])"));
+  const std::string peer = "198.51.100.9";
+  HttpRequest other_path;
+  other_path.method = "GET";
+  other_path.target = "/";
+  other_path.peer_ip = peer;
+  HttpRequest get = other_path;
+  get.target = "/webhooks/open";
+  HttpRequest text = other_path;
+  text.method = "POST";
+  text.target = "/webhooks/open";
+  text.headers.emplace_back("Content-Type", "text/plain");
+
+  EXPECT_EQ(h.Handle(other_path).status, 404u);
+  EXPECT_EQ(h.Post("nope", peer).status, 404u);  // unknown source
+  EXPECT_EQ(h.Post("locked", peer).status, 403u);
+  EXPECT_EQ(h.Handle(get).status, 405u);
+  EXPECT_EQ(h.Handle(text).status, 415u);
+  EXPECT_EQ(h.Limited("ip_not_allowed"), 1);
+  EXPECT_EQ(h.Limited("rate_limit"), 0);
+  // Five refusals spent the budget: each kind is now 429.
+  EXPECT_EQ(h.Handle(other_path).status, 429u);
+  EXPECT_EQ(h.Post("nope", peer).status, 429u);
+  EXPECT_EQ(h.Post("locked", peer).status, 429u);
+  EXPECT_EQ(h.Handle(get).status, 429u);
+  EXPECT_EQ(h.Handle(text).status, 429u);
+  EXPECT_EQ(h.Post("open", peer, {}, /*sign=*/false).status, 429u);
+  EXPECT_EQ(h.Limited("rate_limit"), 6);
+  EXPECT_EQ(h.Limited("ip_not_allowed"), 1) << "a 429 is not also a 403";
+  EXPECT_EQ(h.Requests("open", IngestOutcome::kUnsupportedMediaType), 1);
+  EXPECT_EQ(h.Post("open", peer).status, 200u);
+}
+
+TEST(WebhookGuards, SignedButMalformedIsNeitherLimitedNorCharged) {
+  Harness h(ConfigText(
+      R"("rate_limit": {"per_ip_per_s": 0.001, "burst": 1},)", "[]"));
+  const std::string peer = "203.0.113.7";
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(h.Post("open", peer, {}, true, std::string("{not json")).status,
+              400u)
+        << i;
+  }
+  // The budget of one refusal is still there.
+  EXPECT_EQ(h.Post("open", peer, {}, /*sign=*/false).status, 401u);
+  EXPECT_EQ(h.Post("open", peer, {}, /*sign=*/false).status, 429u);
+  EXPECT_EQ(h.Post("open", peer, {}, true, std::string("{not json")).status,
+            400u);
+}
+
+TEST(WebhookGuards, UnsignedVonageCopyKeeps503WhenOverBudget) {
+  Harness h(ConfigText(
+      R"("rate_limit": {"per_ip_per_s": 0.001, "burst": 1},)", "[]"));
+  const std::string peer = "203.0.113.7";
+  HttpRequest unsigned_copy;
+  unsigned_copy.method = "POST";
+  unsigned_copy.target = "/webhooks/vonage";
+  unsigned_copy.peer_ip = peer;
+  unsigned_copy.headers.emplace_back("Content-Type", "application/json");
+  unsigned_copy.body = R"({"message_uuid":"u","status":"delivered"})";
+  // Vonage retries only 5xx: its unsigned copy is answered 503 even once
+  // the address's budget is spent, so it comes back signed.
+  for (int i = 0; i < 3; ++i) {
+    HttpResponse r = h.Handle(unsigned_copy);
+    EXPECT_EQ(r.status, 503u) << i;
+    EXPECT_EQ(r.body, "{\"error\":\"unsigned callback, retry\"}\n");
+  }
+  EXPECT_EQ(h.Requests("vonage", IngestOutcome::kUnsignedRetry), 3);
+  EXPECT_EQ(h.Limited("rate_limit"), 0);
+  // It did spend the budget: a forgery from there is limited.
+  EXPECT_EQ(h.Post("open", peer, {}, /*sign=*/false).status, 429u);
 }
 
 TEST(WebhookGuards, SlowRateGivesLongerRetryAfter) {
   Harness h(
       ConfigText(R"("rate_limit": {"per_ip_per_s": 0.2, "burst": 1},)", "[]"));
-  EXPECT_EQ(h.Post("open", "198.51.100.9").status, 200u);
-  HttpResponse r = h.Post("open", "198.51.100.9");
+  EXPECT_EQ(h.Post("open", "198.51.100.9", {}, /*sign=*/false).status, 401u);
+  HttpResponse r = h.Post("open", "198.51.100.9", {}, /*sign=*/false);
   EXPECT_EQ(r.status, 429u);
   EXPECT_EQ(HeaderOf(r, "Retry-After"), "5");
 }

@@ -9,9 +9,15 @@ the same host: X-Forwarded-For is what nginx would have appended.
       no XFF -> 403 (the proxy itself is not allowed); a spoofed allowed
       address left of the real one -> 403;
   (b) no trusted_proxies: XFF 203.0.113.7 from 127.0.0.1 -> 403 (ignored);
-  (c) rate_limit 1/s, burst 3: three quick signed requests 200, the fourth
-      429 with Retry-After; dlrd_webhook_requests_limited_total counts each
-      refusal and `promtool check metrics` still passes.
+  (c) rate_limit 0.1/s, burst 3, a budget of refusals per client: three
+      forged requests from one address are 401, the fourth 429 with
+      Retry-After; a correctly signed request from that same address is
+      still 200 and stored, and forged ones stay 429. Signed requests beyond
+      the burst are all 200. IPv6 clients (through X-Forwarded-For) share a
+      budget per /64, and the next /64 has its own.
+      dlrd_webhook_requests_limited_total counts each 429, the 401 outcome
+      counts only the forgeries answered 401, and `promtool check metrics`
+      still passes.
 
 Run: DLRD_BIN=./build/dlrd python3 tests/integration/test_proxy_limits.py
 """
@@ -36,10 +42,15 @@ def sources():
     return {"locked": locked, "open": h.verifynow_source(["DLRD_IT_PROXY"])}
 
 
-def post(d, source, xff=None, vid=None):
+def post(d, source, xff=None, vid=None, secret=SECRET):
     body = h.verifynow_body(vid or h.unique_id("px"))
     extra = [("X-Forwarded-For", xff)] if xff is not None else []
-    return h.post_signed(d.port, source, SECRET, body, extra_headers=extra)
+    return h.post_signed(d.port, source, secret, body, extra_headers=extra)
+
+
+def forge(d, xff):
+    """A request signed with the wrong secret, as an attacker would send."""
+    return post(d, "open", xff, secret="not-the-secret")
 
 
 def limited(d, reason):
@@ -120,58 +131,82 @@ class UntrustedProxyIgnoresXff(ProxyLimitsBase):
 
 
 class RateLimit(ProxyLimitsBase):
-    """(c) 1 request/s per client IP with a burst of 3."""
+    """(c) a budget of 3 refusals per client, one more every 10 s."""
 
     extra_config = {"trusted_proxies": ["127.0.0.1/32"],
-                    "rate_limit": {"per_ip_per_s": 1, "burst": 3}}
+                    "rate_limit": {"per_ip_per_s": 0.1, "burst": 3}}
 
-    def test_c_burst_then_429(self):
+    def assertLimited(self, r):
+        self.assertEqual(r.status, 429, r)
+        self.assertEqual(r.json(), {"error": "rate limited"})
+        retry_after = r.header("Retry-After")
+        self.assertIsNotNone(retry_after, r)
+        self.assertRegex(retry_after, r"^[0-9]+$")
+        self.assertTrue(1 <= int(retry_after) <= 10, retry_after)
+
+    def stored(self, vid):
+        return self.d.count(
+            "SELECT COUNT(*) FROM delivery_events WHERE verification_id=?",
+            (vid,))
+
+    def test_c_forgeries_limited_signed_callbacks_never(self):
         self.assertEqual(limited(self.d, "rate_limit"), 0)
         before = self.d.count()
-        # The four requests must land within one refill period (1 s); on a
-        # machine too slow for that, retry the round with a fresh client.
-        stored = refused = 0
-        for attempt in range(3):
-            client = "203.0.113.%d" % (10 + attempt)
-            t0 = time.monotonic()
-            resps = [post(self.d, "open", client) for _ in range(4)]
-            stored += sum(1 for r in resps if r.status == 200)
-            refused += sum(1 for r in resps if r.status == 429)
-            if time.monotonic() - t0 < 0.9:
-                break
-        codes = [r.status for r in resps[:3]]
-        fourth = resps[3]
-        self.assertEqual(codes, [200, 200, 200])
-        self.assertEqual(fourth.status, 429, fourth)
-        self.assertEqual(fourth.json(), {"error": "rate limited"})
-        retry_after = fourth.header("Retry-After")
-        self.assertIsNotNone(retry_after, fourth)
-        self.assertRegex(retry_after, r"^[0-9]+$")
-        self.assertEqual(int(retry_after), 1, "1 token/s: a token within 1 s")
-        self.assertEqual(self.d.count(), before + stored,
-                         "a 429 stores nothing")
-        # Another client behind the same proxy is not affected.
-        self.assertEqual(post(self.d, "open", "203.0.113.99").status, 200)
+        # Signed callbacks well past the burst: none is limited.
+        for _ in range(6):
+            self.assertEqual(post(self.d, "open", "203.0.113.10").status, 200)
+
+        # A shared egress address: forgeries spend its budget...
+        shared = "203.0.113.20"
+        codes = [forge(self.d, shared).status for _ in range(3)]
+        self.assertEqual(codes, [401, 401, 401])
+        self.assertLimited(forge(self.d, shared))
+        # ...but the provider's correctly signed callback from the same
+        # address is verified, stored and answered 200.
+        vid = h.unique_id("shared")
+        r = post(self.d, "open", shared, vid=vid)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), {"status": "accepted"})
+        self.assertEqual(self.stored(vid), 1)
+        self.assertLimited(forge(self.d, shared))
+        self.assertEqual(post(self.d, "open", shared).status, 200)
+        self.assertEqual(self.d.count(), before + 8, "a 429 stores nothing")
+
+        # IPv6: hopping addresses inside one /64 shares one budget.
+        for ip in ("2001:db8:5:6::1", "2001:db8:5:6::2", "2001:db8:5:6:1::3"):
+            self.assertEqual(forge(self.d, ip).status, 401, ip)
+        self.assertLimited(forge(self.d, "2001:db8:5:6:ffff::4"))
+        self.assertEqual(forge(self.d, "2001:db8:5:7::1").status, 401,
+                         "the next /64 is another client")
+        self.assertEqual(post(self.d, "open", "2001:db8:5:6::99").status, 200)
+
+        m, families = h.parse_metrics(self.d.metrics())
+        self.assertEqual(h.metric(m, "dlrd_webhook_requests_limited_total",
+                                  reason="rate_limit"), 3)
+        self.assertEqual(h.metric(m, "dlrd_webhook_requests_limited_total",
+                                  reason="ip_not_allowed"), 0)
+        # Only the forgeries answered 401 count as rejected: the 429s were
+        # verified but not reported again.
+        self.assertEqual(h.metric_sum(m, "dlrd_webhook_requests_total",
+                                      source="open",
+                                      outcome="rejected_signature"), 7)
+        self.assertEqual(self.d.log_text().count("event=signature_rejected"), 7)
 
         # The request-duration histogram is observed after the response is
-        # written: poll briefly for the 429 to land there too.
+        # written: poll briefly for the 429s to land there too.
         deadline = time.monotonic() + 3
         while True:
             text = self.d.metrics()
             m, families = h.parse_metrics(text)
             got429 = h.metric(m, "dlrd_http_request_duration_seconds_count",
                               code="429", handler="webhook")
-            if got429 >= refused or time.monotonic() > deadline:
+            if got429 >= 3 or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
+        self.assertEqual(got429, 3)
         rc, out = h.promtool_check(text)
         self.assertEqual(rc, 0, "promtool check metrics failed:\n" + out)
         self.assertIn("dlrd_webhook_requests_limited_total", families)
-        self.assertEqual(h.metric(m, "dlrd_webhook_requests_limited_total",
-                                  reason="rate_limit"), refused)
-        self.assertEqual(h.metric(m, "dlrd_webhook_requests_limited_total",
-                                  reason="ip_not_allowed"), 0)
-        self.assertEqual(got429, refused)
         self.assertEqual(h.metric(m, "dlrd_http_request_duration_seconds_count",
                                   code="403", handler="webhook"), 0)
 

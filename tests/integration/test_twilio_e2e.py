@@ -7,12 +7,18 @@ URL plus the sorted form parameters) is stored with its status, error code,
 recipient and country. The same request sent to a source whose `public_url`
 differs is refused with 401 and counted as reason url_mismatch, which is how
 an operator finds a wrong public_url behind a proxy. Host is never used.
+
+A callback URL with `user:pass@` makes Twilio send `Authorization: Basic`:
+the stored raw request has that credential (and a Cookie) redacted, and
+`dlrd verify` on the stored head and body still says valid.
 """
 
 import base64
 import hashlib
 import hmac
+import json
 import os
+import subprocess
 import sys
 import unittest
 import urllib.parse
@@ -40,18 +46,56 @@ def source(public_url):
 class TwilioEndToEnd(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.d = h.Dlrd({"tw": source(PUBLIC),
+        cls.d = h.Dlrd({"tw": source(PUBLIC), "tw-basic": source(PUBLIC),
                         "tw-other": source("https://other.example.com/webhooks/tw-other")},
                        {"DLRD_IT_TWILIO": TOKEN})
         cls.addClassCleanup(cls.d.cleanup)
         cls.d.start()
 
-    def post(self, path, params, signature):
+    def post(self, path, params, signature, extra_headers=()):
         body = urllib.parse.urlencode(params).encode()
         headers = [("Content-Type", "application/x-www-form-urlencoded"),
                    ("Host", "internal-host:8080"),
-                   ("X-Twilio-Signature", signature)]
+                   ("X-Twilio-Signature", signature)] + list(extra_headers)
         return h.request(self.d.port, "POST", path, headers, body)
+
+    def test_basic_auth_credential_not_stored_and_still_verifiable(self):
+        params = {"MessageSid": "SM00000000000000000000000000000002",
+                  "MessageStatus": "delivered",
+                  "To": h.TEST_E164, "From": "+12025550142",
+                  "AccountSid": "AC00000000000000000000000000000000"}
+        sig = twilio_signature(PUBLIC, params)
+        r = self.post("/webhooks/tw-basic", params, sig, [
+            ("Authorization", "Basic dXNlcjpwYXNz"),
+            ("Cookie", "session=s3cr3t-cookie")])
+        self.assertEqual(r.status, 200, r)
+        with h.closing_db(self.d.db_path) as c:
+            rows = c.execute(
+                "SELECT r.target, r.head, r.body FROM raw_requests r"
+                " JOIN delivery_events e ON e.raw_request_id = r.id"
+                " WHERE e.dedupe_key = ?",
+                ("SM00000000000000000000000000000002:delivered",)).fetchall()
+        self.assertEqual(len(rows), 1, rows)
+        target, head, body = rows[0]
+        self.assertEqual(target, "/webhooks/tw-basic")
+        self.assertNotIn(b"dXNlcjpwYXNz", head)
+        self.assertNotIn(b"user:pass", head)
+        self.assertNotIn(b"s3cr3t-cookie", head)
+        self.assertIn(b"\r\nAuthorization: [redacted]\r\n", head)
+        self.assertIn(b"\r\nCookie: [redacted]\r\n", head)
+        # The signature and everything else it needs are kept byte-exact.
+        self.assertIn(b"\r\nX-Twilio-Signature: " + sig.encode() + b"\r\n",
+                      head)
+        self.assertTrue(
+            head.startswith(b"POST /webhooks/tw-basic HTTP/1.1\r\n"))
+        self.assertTrue(head.endswith(b"\r\n\r\n"))
+        r = subprocess.run([self.d.binary, "verify", "--config",
+                            self.d.config_path, "--source", "tw-basic",
+                            "--request", "-"],
+                           input=head + body, capture_output=True,
+                           env=dict(os.environ, **self.d.secrets), timeout=30)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(json.loads(r.stdout)["valid"], True)
 
     def test_signed_status_callback_is_stored_and_wrong_public_url_is_named(self):
         params = {"MessageSid": "SM00000000000000000000000000000001",

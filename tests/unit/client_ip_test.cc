@@ -1,10 +1,11 @@
 // ClientIp: X-Forwarded-For is believed only from trusted proxies, and only
-// the part they appended (right to left).
+// the part they appended (right to left). RateLimitKey: /32 and /64 keys.
 #include "dlrd/core/client_ip.h"
 
 #include <gtest/gtest.h>
 
 #include <initializer_list>
+#include <string>
 
 namespace dlrd {
 namespace {
@@ -151,6 +152,46 @@ TEST(ClientIp, Table) {
     SCOPED_TRACE(c.name);
     EXPECT_EQ(ClientIp(c.peer, c.xff, *c.trusted), c.want);
   }
+}
+
+TEST(RateLimitKey, Ipv6KeysByItsSlash64) {
+  const struct {
+    const char* client;
+    const char* want;
+  } cases[] = {
+      // IPv4 is the address itself.
+      {"203.0.113.7", "203.0.113.7"},
+      {"203.0.113.8", "203.0.113.8"},
+      // IPv4-mapped IPv6 is the IPv4 address, not a /64 of ::ffff:0:0.
+      {"::ffff:203.0.113.7", "203.0.113.7"},
+      {"::FFFF:203.0.113.7", "203.0.113.7"},
+      // IPv6: the interface identifier (low 64 bits) is dropped.
+      {"2001:db8:1:2::1", "2001:db8:1:2::/64"},
+      {"2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"},
+      {"2001:DB8:1:2:a:b:c:d", "2001:db8:1:2::/64"},
+      {"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+      {"::1", "::/64"},
+      {"fe80::1%eth0", "fe80::/64"},
+      // Not an address: kept as is, so it is still a key of its own.
+      {"", ""},
+      {"unknown", "unknown"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.client);
+    EXPECT_EQ(RateLimitKey(c.client), c.want);
+  }
+}
+
+TEST(RateLimitKey, AddressHoppingInsideA64SharesAKeyButNeighboursDoNot) {
+  const std::string key = RateLimitKey("2001:db8:aa:bb::1");
+  for (const char* hop : {"2001:db8:aa:bb::2", "2001:db8:aa:bb:1::",
+                          "2001:db8:aa:bb:dead:beef:0:1"}) {
+    EXPECT_EQ(RateLimitKey(hop), key) << hop;
+  }
+  EXPECT_NE(RateLimitKey("2001:db8:aa:bc::1"), key);
+  EXPECT_NE(RateLimitKey("2001:db8:ab:bb::1"), key);
+  // Neighbouring IPv4 addresses stay apart (/32).
+  EXPECT_NE(RateLimitKey("198.51.100.1"), RateLimitKey("198.51.100.2"));
 }
 
 }  // namespace

@@ -34,4 +34,11 @@ std::string ClientIp(std::string_view peer_ip,
                      const std::vector<std::string_view>& xff_values,
                      const CidrSet& trusted);
 
+// The rate-limit key for a client address (a ClientIp() result): IPv4 keys
+// by the address (/32), IPv6 by its /64 ("2001:db8:1:2::/64"), since one
+// host or customer normally gets a whole /64 and can hop addresses inside
+// it at will. An IPv4-mapped IPv6 address is its IPv4 address. Text that
+// does not parse as an address is returned unchanged (its own key).
+std::string RateLimitKey(std::string_view client_ip);
+
 }  // namespace dlrd

@@ -11,6 +11,8 @@
 //   commit failed             -> kStoreFailed
 //   committed                 -> kAccepted (a new event, or a body with no
 //                                events), kDuplicate if every event was old
+// The raw request is committed with credential headers its scheme does not
+// read (Basic auth, cookies, ...) redacted: RedactHead(), core/redact.h.
 // `done` runs exactly once: synchronously for a rejection, on the store
 // writer thread after the commit otherwise. It must not block. Its reply is
 // the body the format wants answered (Sinch's VerificationRequestEvent), set
@@ -76,7 +78,20 @@ class IngestService {
   // The check ReplaceSources makes, without replacing.
   Status CheckReplaceable(const SourceMap& next) const;
 
-  void Accept(InboundWebhook hook, int64_t now_ms, Done done);
+  // How Accept reports a request it refuses before verifying it as valid
+  // (kUnknownSource, kUnsupportedMediaType, kRejectedSignature,
+  // kUnsignedRetry).
+  enum class Refusals {
+    kReport,  // logged, counted in metrics, signature failures tallied
+    // For a client whose refusal budget is spent (rate_limiter.h): the
+    // caller answers the refusal 429 and counts it itself, so it is neither
+    // logged nor counted nor tallied here. kUnsignedRetry, still answered
+    // 503, keeps its metrics but is not logged. A valid request is handled
+    // exactly as with kReport.
+    kQuiet,
+  };
+  void Accept(InboundWebhook hook, int64_t now_ms, Done done,
+              Refusals refusals = Refusals::kReport);
 
  private:
   std::shared_ptr<const SourceMap> Current() const;

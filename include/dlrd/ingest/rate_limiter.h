@@ -1,10 +1,26 @@
-// RateLimiter: one token bucket per key (the client IP), for 429 on the
-// public listener.
+// RateLimiter: one token bucket per key, for 429 on the public listener.
 //
 // Each bucket holds up to `burst` tokens and refills continuously at
-// `per_s` tokens per second; a request takes one token or is refused. A
-// client that has been quiet for burst/per_s seconds is back to a full
-// bucket, which is the same as having no bucket at all.
+// `per_s` tokens per second; Allow() takes one token or refuses. A client
+// that has been quiet for burst/per_s seconds is back to a full bucket,
+// which is the same as having no bucket at all. WouldAllow() only looks.
+//
+// How the webhook listener uses it (webhook_routes.h): the key is the
+// client's RateLimitKey (IPv4 /32, IPv6 /64), and a bucket is a budget of
+// REFUSALS, not of requests. Only a request refused without a valid
+// signature takes a token: 401 (bad or missing signature), 404 (unknown
+// path or source), 405, 415, 403 (outside allow_ips), and the 503 asking
+// Vonage to resend an unsigned copy signed. Once a client's bucket is
+// empty, its requests are still verified (an HMAC costs microseconds) and
+// a valid one is stored and answered as usual; only the refusals are
+// answered 429, with no log line and no per-source metrics (the unsigned
+// Vonage copy keeps its 503: Vonage retries only 5xx, and the copy may be
+// genuine). So forged traffic from an address a provider shares with
+// others (its egress IPs, a cloud NAT) can never get that provider's signed
+// callbacks answered 429, and a flood of forgeries costs one verification
+// each, not a log line, metric updates and an analytics row. Signed traffic
+// never takes a token, not even a signed but malformed payload (400, which
+// only the secret's holder can produce), so it never creates a bucket.
 //
 // Time comes from the caller (`now_ms`, Unix milliseconds from the Clock
 // port), so tests need no sleeping. The wall clock can step: a step back
@@ -55,6 +71,10 @@ class RateLimiter {
   // Retry-After header.
   bool Allow(std::string_view key, int64_t now_ms,
              int64_t* retry_after_s = nullptr);
+
+  // True iff Allow() would return true now: `key` has no bucket or at
+  // least one token. Takes nothing and creates no bucket.
+  bool WouldAllow(std::string_view key, int64_t now_ms) const;
 
   // Buckets currently tracked.
   size_t size() const;

@@ -88,8 +88,9 @@ class Metrics {
   prometheus::Gauge& queue_capacity() { return *queue_capacity_; }
   // reason: "queue_full" | "store_failed" | "shutdown"
   prometheus::Counter& events_dropped(std::string_view reason);
-  // Public-listener requests refused before ingest. reason: "rate_limit"
-  // (429) | "ip_not_allowed" (403, a source's allow_ips).
+  // Public-listener requests refused by a guard. reason: "rate_limit" (429:
+  // a refusal after the client's refusal budget is spent) |
+  // "ip_not_allowed" (403, a source's allow_ips).
   prometheus::Counter& requests_limited(std::string_view reason);
   prometheus::Gauge& connections_open(std::string_view listener);
   prometheus::Counter& connections_rejected(std::string_view listener);

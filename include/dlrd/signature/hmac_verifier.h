@@ -22,6 +22,7 @@ class HmacVerifier final : public SignatureVerifier {
                         int64_t now_unix) const override;
   std::vector<RejectReason> Reasons() const override;
   size_t secret_count() const override { return secrets_.size(); }
+  std::vector<std::string> HeadersRead() const override { return {header_}; }
 
  private:
   std::string header_;

@@ -76,6 +76,10 @@ class SignatureVerifier {
   // Every reason this scheme can return; metrics pre-create one series each.
   virtual std::vector<RejectReason> Reasons() const = 0;
   virtual size_t secret_count() const = 0;
+  // Every request header Verify() may read. Nothing else in the head is
+  // needed to verify the request again, so a credential header outside
+  // this list is redacted before the request is stored (core/redact.h).
+  virtual std::vector<std::string> HeadersRead() const = 0;
   // True iff event_id names the event, not the delivery attempt: the sender
   // repeats it on every retry (Standard Webhooks' webhook-id), so it can be
   // the dedupe key. A JWT jti or a Sinch nonce is new per attempt: false.

@@ -28,6 +28,7 @@ class StandardWebhooksVerifier final : public SignatureVerifier {
                         int64_t now_unix) const override;
   std::vector<RejectReason> Reasons() const override;
   size_t secret_count() const override { return keys_.size(); }
+  std::vector<std::string> HeadersRead() const override;
   bool event_id_is_stable() const override { return true; }
 
  private:

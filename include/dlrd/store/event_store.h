@@ -32,8 +32,9 @@ namespace dlrd {
 struct RawRequest {
   std::string source;
   std::string target;
-  std::string
-      head;  // request line + headers as received (InboundWebhook::Head)
+  // Request line + headers as received (InboundWebhook::Head), with the
+  // credentials no signature scheme needs redacted (core/redact.h).
+  std::string head;
   std::string body;
   int64_t received_at_ms = 0;
 };
