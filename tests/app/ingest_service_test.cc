@@ -279,25 +279,49 @@ TEST_F(IngestServiceTest, BadSignatureIsRejectedWithReason) {
 }
 
 // A flood of forged callbacks never takes more than one queue slot at a
-// time, and every refusal is counted once.
+// time, and every refusal is counted once. The writer is held on the first
+// count so the flood provably arrives while that submission is in flight:
+// the other refusals must wait in the tally and ride one more commit.
 TEST_F(IngestServiceTest, SignatureFailureCountsAreCoalesced) {
   constexpr int kForged = 200;
-  for (int i = 0; i < kForged; ++i) {
+  store_.HoldCommits();
+  auto first = Start(Hook(kDelivered, Sign(kDelivered, "not-the-secret")));
+  EXPECT_EQ(first->Wait(), IngestOutcome::kRejectedSignature);
+  ASSERT_TRUE(store_.WaitForCallsAtGate(1));
+  for (int i = 1; i < kForged; ++i) {
     auto call = Start(Hook(kDelivered, Sign(kDelivered, "not-the-secret")));
-    EXPECT_EQ(call->Wait(), IngestOutcome::kRejectedSignature);
+    EXPECT_TRUE(call->synchronous);
+    EXPECT_EQ(call->Wait(0ms), IngestOutcome::kRejectedSignature);
   }
-  int64_t counted = 0;
-  for (int tries = 0; tries < 200 && counted < kForged; ++tries) {
-    counted = 0;
-    for (const Submission& s : store_.committed()) {
-      EXPECT_TRUE(s.events.empty());
-      for (const auto& c : s.signature_failures) counted += c.count;
-    }
-    if (counted < kForged)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // Nothing more was queued behind the held commit.
+  EXPECT_EQ(queue_->depth(), 0u);
+  EXPECT_EQ(store_.calls(), 1u);
+  EXPECT_EQ(SignatureFailures("mismatch"), kForged);
+
+  store_.ReleaseCommits();
+  // The held commit's completion flushes the other 199 as one submission.
+  ASSERT_TRUE(store_.WaitForCallsAtGate(2));
+  std::vector<Submission> committed;
+  for (int tries = 0; tries < 500 && committed.size() < 2; ++tries) {
+    committed = store_.committed();
+    if (committed.size() < 2) std::this_thread::sleep_for(2ms);
   }
-  EXPECT_EQ(counted, kForged);
-  EXPECT_LT(store_.committed().size(), static_cast<size_t>(kForged));
+  ASSERT_EQ(committed.size(), 2u);
+  std::vector<int64_t> counts;
+  for (const Submission& s : committed) {
+    EXPECT_TRUE(s.events.empty());
+    EXPECT_TRUE(s.raw.body.empty());
+    ASSERT_EQ(s.signature_failures.size(), 1u);
+    EXPECT_EQ(s.signature_failures[0].source, kSource);
+    counts.push_back(s.signature_failures[0].count);
+  }
+  EXPECT_EQ(counts, (std::vector<int64_t>{1, kForged - 1}));
+  // With nothing left to count, no empty counts-only submission follows:
+  // the next commit carries the next webhook alone.
+  EXPECT_EQ(Run(Hook(VerifyNowBody("v-after", "DELIVERED"))),
+            IngestOutcome::kAccepted);
+  EXPECT_EQ(store_.batch_sizes(), (std::vector<size_t>{1, 1, 1}));
+  EXPECT_EQ(store_.committed().size(), 3u);
 }
 
 // Vonage posts an unsigned copy when its own signing fails, and drops a
@@ -310,6 +334,9 @@ TEST_F(IngestServiceTest, UnsignedVonageCallbackIsAskedToRetry) {
   hook.target = std::string("/webhooks/") + kVonageSource;
   hook.headers = {{"Content-Type", "application/json"}};
   hook.body = R"({"message_uuid":"m-1","status":"delivered","channel":"sms"})";
+  // Hold the writer on the first count so that a second one, had the
+  // unsigned copy been counted too, is flushed before the marker below.
+  store_.HoldCommits();
   auto call = Start(hook);
   EXPECT_TRUE(call->synchronous);
   EXPECT_EQ(call->Wait(), IngestOutcome::kUnsignedRetry);
@@ -332,14 +359,21 @@ TEST_F(IngestServiceTest, UnsignedVonageCallbackIsAskedToRetry) {
                    {{"provider", "vonage"}, {"outcome", "rejected_signature"}}),
             1);
   // Neither request is stored; only the forged one is counted (an unsigned
-  // copy is not a signature failure, it comes back signed).
+  // copy is not a signature failure, it comes back signed). Once the held
+  // count commits, its completion flushes any count gathered meanwhile;
+  // that flush is queued before (or beside) the marker webhook, so by the
+  // time the marker is accepted every count has been committed.
+  ASSERT_TRUE(store_.WaitForCallsAtGate(1));
+  store_.ReleaseCommits();
+  EXPECT_EQ(Run(Hook(VerifyNowBody("v-marker", "DELIVERED"))),
+            IngestOutcome::kAccepted);
   int64_t counted = 0;
-  for (int tries = 0; tries < 500 && counted == 0; ++tries) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    for (const Submission& s : store_.committed()) {
-      EXPECT_TRUE(s.events.empty());
-      EXPECT_TRUE(s.raw.body.empty());
-      for (const auto& c : s.signature_failures) counted += c.count;
+  for (const Submission& s : store_.committed()) {
+    if (!s.events.empty()) continue;  // the marker
+    EXPECT_TRUE(s.raw.body.empty());
+    for (const auto& c : s.signature_failures) {
+      EXPECT_EQ(c.source, kVonageSource);
+      counted += c.count;
     }
   }
   EXPECT_EQ(counted, 1);

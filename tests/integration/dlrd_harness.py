@@ -104,9 +104,17 @@ def _set_pdeathsig():
         pass
 
 
+# Exit status of a script whose every test was skipped; ctest's
+# SKIP_RETURN_CODE (tests/integration/CMakeLists.txt) reports it as
+# "Skipped", not "Passed".
+SKIP_EXIT_CODE = 77
+
+
 def main():
     """unittest.main() after taking `--dlrd PATH` / `--dlrd=PATH` (or a
-    leading path to an executable) out of argv into $DLRD_BIN."""
+    leading path to an executable) out of argv into $DLRD_BIN. Exits 0 when
+    every test passed, 1 on a failure, and SKIP_EXIT_CODE when tests ran
+    but all of them were skipped (nothing was checked)."""
     argv = [sys.argv[0]]
     args = sys.argv[1:]
     i = 0
@@ -135,7 +143,18 @@ def main():
     os.environ["DLRD_BIN"] = os.path.abspath(path)
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
-    unittest.main(argv=argv, verbosity=2)
+    prog = unittest.main(argv=argv, verbosity=2, exit=False)
+    result = prog.result
+    if not result.wasSuccessful():
+        sys.exit(1)
+    if not result.testsRun:
+        sys.stderr.write("FAIL: no tests ran\n")
+        sys.exit(5)  # as unittest does from Python 3.12 on
+    if result.testsRun and len(result.skipped) == result.testsRun:
+        sys.stderr.write("SKIPPED: all %d test(s) skipped\n"
+                         % result.testsRun)
+        sys.exit(SKIP_EXIT_CODE)
+    sys.exit(0)
 
 
 # --------------------------------------------------------------------------
@@ -516,13 +535,19 @@ class Exchange:
 
 
 def exchange(port, data, idle_timeout=1.0, total_timeout=15.0,
-             chunks=None, chunk_delay=0.0):
+             chunks=None, chunk_delay=0.0, until_responses=None):
     """Sends raw `data` on a new connection while reading, and keeps reading
     until EOF/reset, or until `idle_timeout` passes with nothing new after
-    everything was sent. Sending stops quietly if the peer closes (EPIPE,
-    ECONNRESET). `chunks`: send `data` as these pieces with `chunk_delay`
-    between them (else all at once). The status/headers/body of each
-    response are in .responses; .closed says whether the server closed."""
+    everything was sent, or (with `until_responses`) as soon as that many
+    complete responses have arrived after everything was sent. Sending stops
+    quietly if the peer closes (EPIPE, ECONNRESET). `chunks`: send `data` as
+    these pieces with `chunk_delay` between them (else all at once). The
+    status/headers/body of each response are in .responses; .closed says
+    whether the server closed.
+
+    A check that expects answers should pass `until_responses` with a
+    generous `idle_timeout`: then it waits for the answers themselves, not
+    for a quiet period that a slow commit on a loaded machine can exceed."""
     s = socket.create_connection((LOOPBACK, port), timeout=5)
     s.setblocking(False)
     pieces = list(chunks) if chunks is not None else [data]
@@ -556,6 +581,10 @@ def exchange(port, data, idle_timeout=1.0, total_timeout=15.0,
                     break
                 received += chunk
                 last_activity = time.monotonic()
+                if (until_responses is not None and not pending
+                        and not pieces and len(parse_responses(
+                            bytes(received))[0]) >= until_responses):
+                    break
             if w and pending:
                 try:
                     n = s.send(pending[:65536])

@@ -26,7 +26,7 @@ import dlrd_harness as h  # noqa: E402
 
 SECRET = "disk-full-it-secret-41a0"
 SOURCE = "verifynow"
-SKIP_RC = 77  # ctest SKIP_RETURN_CODE for this test
+
 
 
 class Poster(threading.Thread):
@@ -160,5 +160,5 @@ class DiskFull(unittest.TestCase):
 if __name__ == "__main__":
     if os.geteuid() != 0:
         print("test_disk_full: needs root to mount a tmpfs; skipped")
-        sys.exit(SKIP_RC)
+        sys.exit(h.SKIP_EXIT_CODE)
     h.main()

@@ -300,10 +300,11 @@ class FallbackEndToEnd(_Base):
         self.assertIn("Channel=whatsapp", sends[0]["body"])
         self.assertEqual(sends[0]["outcome"], "accepted")
         self.assertLess(latency, 1.0)
-        # Exactly one (its own deadline of 2 s may later bring voice).
-        time.sleep(0.3)
-        self.assertEqual(len(self.sends(to, "whatsapp")), 1)
+        # Exactly one (its own deadline of 2 s may later bring voice): the
+        # job is accepted after one attempt, so no other send can follow.
         view = wait_job_state(self.d, root, 1, ("accepted",), 2)
+        self.assertEqual(job(view, 1)["attempts"], 1)
+        self.assertEqual(len(self.sends(to, "whatsapp")), 1)
         self.assertEqual(job(view, 1)["provider_ref"],
                          sends[0]["provider_id"])
 
@@ -389,7 +390,11 @@ class FallbackEndToEnd(_Base):
         bodies = sorted(r.json()["status"] for r in results)
         self.assertEqual(bodies, ["accepted", "duplicate", "duplicate"])
         self.mock.wait_for_requests(1, timeout=3, recipient=to)
-        time.sleep(0.5)  # > backoff cap and 10 polls: a second would show
+        # The only job is accepted after one attempt: nothing is left that
+        # could send again (no fixed sleep hoping a second send shows).
+        rows = wait_outbox(self.d, sid, 1, ("accepted",), 3)
+        self.assertEqual([(r[0], r[2], r[3]) for r in rows],
+                         [(1, "accepted", 1)])
         print("\n  [4] 3 concurrent identical callbacks -> %s; sends: %d"
               % (bodies, len(self.sends(to))))
         self.assertEqual(len(self.sends(to, "whatsapp")), 1)
@@ -440,12 +445,16 @@ class FallbackEndToEnd(_Base):
     def test_unknown_outcome_is_resent_at_most_once(self):
         to = number(505)
         root, _ = self.fail_sms(to)
-        wait_outbox(self.d, root, 1, ("dead", "accepted"), 5)
+        rows = wait_outbox(self.d, root, 1, ("dead", "accepted"), 5)
         sends = self.sends(to, "whatsapp")
         print("\n  [unknown outcome] whatsapp sends taken by the provider: %d"
               % len(sends))
         self.assertTrue(all(s["outcome"] == "reset" for s in sends), sends)
-        self.assertLessEqual(len(sends), 2)
+        # Exactly one re-send: the first reset is re-sent, the second
+        # escalates (the job dies after two attempts).
+        self.assertEqual(len(sends), 2, sends)
+        self.assertEqual((rows[0][0], rows[0][2], rows[0][3]),
+                         (1, "dead", 2), rows)
 
     # 9
     def test_9_chain_view_needs_the_token(self):

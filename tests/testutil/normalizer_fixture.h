@@ -162,15 +162,43 @@ inline testing::AssertionResult HaveDistinctDedupeKeys(
   return testing::AssertionSuccess();
 }
 
-// Normalizes `hook` and an identical copy of it: both succeed, with the
-// same dedupe keys in the same order, so a provider's retry of a callback
-// is dropped as a duplicate.
+// How a provider's retry of `hook` differs from the first delivery while
+// carrying the same body: it is signed again (a new signature timestamp and
+// signature), carries retry/idempotency headers, its headers come in
+// another order and case (a proxy or HTTP/2 hop lowercases them), and it may
+// come from another of the provider's addresses.
+inline InboundWebhook ProviderRetryOf(const InboundWebhook& hook) {
+  InboundWebhook retry = hook;
+  retry.headers.assign(hook.headers.rbegin(), hook.headers.rend());
+  for (auto& [name, value] : retry.headers) {
+    for (char& c : name) {
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  retry.headers.insert(
+      retry.headers.begin(),
+      {{"webhook-timestamp", "1735689717"},
+       {"webhook-signature", "v1,cmV0cnktc2lnbmF0dXJlLW5vdC10aGUtZmlyc3Q="},
+       {"X-Twilio-Signature", "bm90LXRoZS1maXJzdC1zaWduYXR1cmU="},
+       {"I-Twilio-Idempotency-Token", "8f1c2d3e-retry-2"},
+       {"X-Retry-Count", "2"},
+       {"Date", "Wed, 01 Jan 2025 00:01:57 GMT"}});
+  retry.client_ip = "198.51.100.23";
+  return retry;
+}
+
+// Normalizes `hook` and a provider's retry of it (ProviderRetryOf(hook),
+// received ~2 minutes later by dlrd's clock, with the same signature event
+// id): both succeed, with the same dedupe keys in the same order, so the
+// retry is dropped as a duplicate.
 inline void ExpectStableDedupeKeys(const PayloadNormalizer& normalizer,
                                    const InboundWebhook& hook,
                                    const NormalizeContext& ctx) {
-  const InboundWebhook again = hook;
+  const InboundWebhook retry = ProviderRetryOf(hook);
+  NormalizeContext retry_ctx = ctx;
+  retry_ctx.received_at_ms += 117'000;
   Result<Normalized> a = normalizer.Normalize(hook, ctx);
-  Result<Normalized> b = normalizer.Normalize(again, ctx);
+  Result<Normalized> b = normalizer.Normalize(retry, retry_ctx);
   ASSERT_TRUE(a.ok()) << a.status().message();
   ASSERT_TRUE(b.ok()) << b.status().message();
   const std::vector<DeliveryEvent>& x = a.value().events;
@@ -178,6 +206,8 @@ inline void ExpectStableDedupeKeys(const PayloadNormalizer& normalizer,
   ASSERT_EQ(x.size(), y.size());
   for (size_t i = 0; i < x.size(); ++i) {
     EXPECT_EQ(x[i].dedupe_key, y[i].dedupe_key) << "event " << i;
+    // The retry really was seen later: the key ignores when it arrived.
+    EXPECT_EQ(y[i].received_at_ms, retry_ctx.received_at_ms) << "event " << i;
   }
 }
 
