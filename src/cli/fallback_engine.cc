@@ -16,7 +16,7 @@ Result<std::unique_ptr<FallbackEngine>> FallbackEngine::Build(
     const Config& config,
     const std::map<std::string, std::string>& source_providers,
     prometheus::Registry& registry, const Clock& clock, Logger& log,
-    std::shared_ptr<const SharedString> admin_token) {
+    std::shared_ptr<const SharedString> admin_token, InternalErrors* errors) {
   using Out = Result<std::unique_ptr<FallbackEngine>>;
   FallbackRules rules = FallbackRulesOf(config);
   if (rules.empty()) return std::unique_ptr<FallbackEngine>();
@@ -38,11 +38,18 @@ Result<std::unique_ptr<FallbackEngine>> FallbackEngine::Build(
     e->adapters_[name] = std::move(adapter).value();
     names.push_back(name);
   }
-  e->client_ = std::make_unique<HttpsClient>();
+  HttpsClient::Options client_options;
+  if (errors != nullptr) {
+    client_options.on_internal_error = [errors](std::exception_ptr ex) {
+      errors->Report("https_client", ex);
+    };
+  }
+  e->client_ = std::make_unique<HttpsClient>(client_options);
   e->metrics_ = std::make_unique<FallbackMetrics>(registry, names);
   e->dispatcher_ = std::make_unique<Dispatcher>(
       *e->store_, *e->client_, e->adapters_, e->providers_, e->outbox_config_,
       clock, e->metrics_.get(), &log, std::random_device{}());
+  e->dispatcher_->SetInternalErrors(errors);
   std::map<std::string, std::string> providers;
   for (const auto& [name, rule] : rules) {
     auto p = source_providers.find(name);
@@ -53,6 +60,7 @@ Result<std::unique_ptr<FallbackEngine>> FallbackEngine::Build(
   e->api_ = std::make_unique<VerificationApi>(
       std::move(admin_token), *e->dispatcher_, *e->store_, std::move(providers),
       clock, e->metrics_.get());
+  e->api_->SetInternalErrors(errors);
   if (config.admin_token.empty()) {
     log.Warn("admin_api_disabled",
              {{"hint",

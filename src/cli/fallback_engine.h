@@ -26,6 +26,7 @@
 #include "dlrd/dispatch/dispatcher.h"
 #include "dlrd/log/logger.h"
 #include "dlrd/metrics/fallback_metrics.h"
+#include "dlrd/metrics/internal_errors.h"
 #include "http/verification_routes.h"
 #include "https/https_client.h"
 #include "store/sqlite_outbox.h"
@@ -42,7 +43,8 @@ class FallbackEngine {
       const Config& config,
       const std::map<std::string, std::string>& source_providers,
       prometheus::Registry& registry, const Clock& clock, Logger& log,
-      std::shared_ptr<const SharedString> admin_token);
+      std::shared_ptr<const SharedString> admin_token,
+      InternalErrors* errors = nullptr);
   ~FallbackEngine();
 
   // Rotated provider credentials (SIGHUP): rebuilds each provider's send
@@ -57,10 +59,7 @@ class FallbackEngine {
   // Stops without waiting (the destructor).
   void Stop() { Stop(std::chrono::steady_clock::now()); }
   HttpHandler* api() { return api_.get(); }
-  // Where the admin API's work on the dispatcher thread reports exceptions.
-  void SetInternalErrors(InternalErrors* errors) {
-    api_->SetInternalErrors(errors);
-  }
+
   // A job was committed by the ingest writer: send it now.
   void Wake() { dispatcher_->Wake(); }
 

@@ -240,7 +240,8 @@ int RunServe(const std::string& config_path) {
   }
   auto admin_token = std::make_shared<SharedString>(config.admin_token);
   auto fallback = FallbackEngine::Build(config, source_providers, *registry,
-                                        clock, log, admin_token);
+                                        clock, log, admin_token,
+                                        &internal_errors);
   if (!fallback.ok()) {
     log.Error("fallback_init_failed", {{"error", fallback.status().message()}});
     return 1;
@@ -274,7 +275,6 @@ int RunServe(const std::string& config_path) {
       {registry, std::make_shared<ProcessCollector>()},
       [&] { return queue.healthy() && !draining.load(); },
       fallback.value() ? fallback.value()->api() : nullptr, stats_api.get());
-  if (fallback.value()) fallback.value()->SetInternalErrors(&internal_errors);
   // Exception barriers: a request that throws is answered 500 and counted;
   // the listener keeps serving.
   GuardedHandler guarded_webhooks(webhooks, "public_handler", &internal_errors);

@@ -130,7 +130,15 @@ void Dispatcher::RunTasks() {
     std::lock_guard<std::mutex> lock(mu_);
     tasks.swap(tasks_);
   }
-  for (auto& t : tasks) t();
+  for (auto& t : tasks) {
+    try {
+      t();
+    } catch (...) {
+      // A task that throws (admin API work catches its own and answers
+      // 500) must not end the thread that sends every fallback.
+      if (errors_) errors_->Report("dispatcher", std::current_exception());
+    }
+  }
 }
 
 void Dispatcher::Loop() {
@@ -146,7 +154,11 @@ void Dispatcher::Loop() {
     }
     RunTasks();
     if (poll_now || std::chrono::steady_clock::now() >= next_poll) {
-      Poll();
+      try {
+        Poll();
+      } catch (...) {
+        if (errors_) errors_->Report("dispatcher", std::current_exception());
+      }
       next_poll = std::chrono::steady_clock::now() +
                   std::chrono::milliseconds(config_.poll_ms);
     }

@@ -248,7 +248,20 @@ class Engine {
     std::lock_guard<std::mutex> lock(mu_);
     if (state_ != State::kIdle) return;
     work_.emplace(ioc_.get_executor());
-    thread_ = std::thread([this] { ioc_.run(); });
+    thread_ = std::thread([this] {
+      // The thread's barrier: a handler that throws is reported and the
+      // loop goes on, so other sends still complete.
+      for (;;) {
+        try {
+          ioc_.run();
+          return;
+        } catch (...) {
+          if (options_.on_internal_error) {
+            options_.on_internal_error(std::current_exception());
+          }
+        }
+      }
+    });
     state_ = State::kRunning;
   }
 

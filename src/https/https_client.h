@@ -70,6 +70,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 
 #include "dlrd/outbound/outbound_client.h"
@@ -91,6 +93,9 @@ class HttpsClient : public OutboundClient {
     // below common server keep-alive timeouts (nginx 75 s, ALB 60 s) so we
     // rarely race a server-side close.
     int64_t idle_timeout_ms = 30000;
+    // Called on the client's thread when a handler throws; the thread then
+    // goes on serving other calls. May be empty.
+    std::function<void(std::exception_ptr)> on_internal_error;
   };
 
   explicit HttpsClient(Options options);

@@ -3,6 +3,7 @@
 // SqliteEventStore::CommitBatch (so the job is written in the event's
 // transaction); the dispatcher claims, sends and records outcomes.
 #include "dlrd/dispatch/dispatcher.h"
+#include "dlrd/metrics/internal_errors.h"
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
@@ -277,6 +278,21 @@ TEST_F(DispatcherTest, FailedSmsSendsWhatsappAndStartsItsClock) {
   dispatcher_->RunOnce();
   ASSERT_EQ(client_.calls.size(), 2u);
   EXPECT_EQ(client_.calls[1].http.url, "https://provider.test/send/voice");
+}
+
+TEST_F(DispatcherTest, AThrowingTaskIsReportedAndTheThreadGoesOn) {
+  prometheus::Registry registry;
+  InternalErrors errors(registry, nullptr);
+  dispatcher_->SetInternalErrors(&errors);
+  bool later_ran = false;
+  dispatcher_->Post([] { throw std::logic_error("bug in a task"); });
+  dispatcher_->Post([&] { later_ran = true; });
+  Callback("v-throw", DeliveryStatus::kFailed);
+  EXPECT_NO_THROW(dispatcher_->RunOnce());
+  EXPECT_TRUE(later_ran);
+  EXPECT_EQ(errors.count("dispatcher"), 1);
+  // The poll still ran: the failed SMS went out on WhatsApp.
+  EXPECT_EQ(client_.calls.size(), 1u);
 }
 
 TEST_F(DispatcherTest, DuplicateFailuresSendOnce) {

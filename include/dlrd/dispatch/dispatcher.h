@@ -61,6 +61,7 @@
 #include "dlrd/fallback/circuit_breaker.h"
 #include "dlrd/log/logger.h"
 #include "dlrd/metrics/fallback_metrics.h"
+#include "dlrd/metrics/internal_errors.h"
 #include "dlrd/outbound/outbound_client.h"
 #include "dlrd/outbound/send_adapter.h"
 #include "dlrd/store/outbox_store.h"
@@ -98,6 +99,9 @@ class Dispatcher {
   // Polls now instead of at the next tick: a job was just committed (the
   // ingest writer calls this), so its send does not wait up to poll_ms.
   void Wake();
+  // Where the dispatcher thread reports a task or poll that threw (set
+  // before Start(); may stay null). The thread goes on with the next one.
+  void SetInternalErrors(InternalErrors* errors) { errors_ = errors; }
 
   // Without Start(): recovery is explicit, and RunOnce() does one poll and
   // runs every posted task (tests with a fake clock and client).
@@ -163,6 +167,7 @@ class Dispatcher {
   size_t held_count_ = 0;   // held_.size(), under mu_ (for Drain)
   bool poll_now_ = false;   // under mu_
   bool saturated_ = false;  // the last claim hit kMaxInFlight; thread only
+  InternalErrors* errors_ = nullptr;
   std::thread thread_;
 };
 
