@@ -28,6 +28,17 @@ bins=()
 for t in "${targets[@]}"; do bins+=("${t}_fuzz"); done
 cmake --build "$build" --target "${bins[@]}" -j"$jobs"
 
+# Symbolized stacks when a symbolizer is installed (llvm-16 or any llvm;
+# install-deps.sh does not pull one in): else raw addresses.
+if [[ -z ${ASAN_SYMBOLIZER_PATH:-} ]]; then
+  for s in /usr/lib/llvm-16/bin/llvm-symbolizer llvm-symbolizer \
+           llvm-symbolizer-16 llvm-symbolizer-14; do
+    if command -v "$s" >/dev/null; then
+      export ASAN_SYMBOLIZER_PATH=$(command -v "$s")
+      break
+    fi
+  done
+fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
