@@ -3,7 +3,7 @@
 # Idempotent: packages already present are skipped, and apt is only called when
 # something is missing. Run as root (or through sudo).
 #
-#   deploy/install-deps.sh            build + runtime + test peers
+#   deploy/install-deps.sh            build + runtime + test peers + fuzzing
 #   deploy/install-deps.sh --runtime  only what the daemon needs to build and run
 set -euo pipefail
 
@@ -29,10 +29,16 @@ test_pkgs=(
   wrk                          # benchmark
   fiu-utils                    # fsync fault injection test (libfiu)
 )
+# Fuzzing (fuzz/, tests/run.sh fuzz step): clang with libFuzzer and the
+# sanitizer runtimes. libclang-rt-16-dev (ASan/UBSan/libFuzzer runtimes) is
+# only a Recommends of clang-16, which --no-install-recommends skips.
+fuzz_pkgs=(
+  clang-16 libfuzzer-16-dev libclang-rt-16-dev
+)
 
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" != "--runtime" ]]; then
-  pkgs+=("${test_pkgs[@]}")
+  pkgs+=("${test_pkgs[@]}" "${fuzz_pkgs[@]}")
 fi
 
 missing=()

@@ -30,3 +30,11 @@ if [[ "${DLRD_SKIP_SANITIZE:-0}" != 1 ]]; then
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j"$jobs"
 fi
+
+# Fuzzing (fuzz/README.md): re-runs the saved crash inputs, then fuzzes each
+# libFuzzer target for DLRD_FUZZ_SECONDS (default 20). DLRD_SKIP_FUZZ=1
+# skips it.
+if [[ "${DLRD_SKIP_FUZZ:-0}" != 1 ]]; then
+  echo "== fuzz (libFuzzer, ${DLRD_FUZZ_SECONDS:-20} s per target) =="
+  DLRD_FUZZ_JOBS="$jobs" fuzz/run.sh "${DLRD_FUZZ_SECONDS:-20}"
+fi

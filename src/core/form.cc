@@ -2,13 +2,18 @@
 
 #include <boost/url/encoding_opts.hpp>
 #include <boost/url/parse_query.hpp>
+#include <string>
 
 namespace dlrd {
 
 std::optional<FormParams> ParseForm(std::string_view text) {
   FormParams out;
   if (text.empty()) return out;
-  auto parsed = boost::urls::parse_query(text);
+  // Boost.URL (1.81 to at least 1.89, boostorg/url#946) builds the result's
+  // buffer with strlen(text.data()), reading past a view that is not
+  // NUL-terminated: parse a NUL-terminated copy instead.
+  const std::string copy(text);
+  auto parsed = boost::urls::parse_query(copy);
   if (!parsed) return std::nullopt;
   boost::urls::encoding_opts opts;
   opts.space_as_plus = true;
