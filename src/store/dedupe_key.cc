@@ -4,14 +4,15 @@
 
 namespace dlrd {
 
-std::string DedupeKeyHash(std::string_view source, std::string_view key) {
+std::optional<std::string> DedupeKeyHash(std::string_view source, std::string_view key) {
   std::string input;
   input.reserve(source.size() + 1 + key.size());
   input.append(source);
   input.push_back('\0');
   input.append(key);
-  std::string digest = Digest(HashAlgorithm::kSha256, input);
-  digest.resize(kDedupeKeyHashBytes);
+  std::optional<std::string> digest = Digest(HashAlgorithm::kSha256, input);
+  if (!digest) return std::nullopt;
+  digest->resize(kDedupeKeyHashBytes);
   return digest;
 }
 

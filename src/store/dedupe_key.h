@@ -7,9 +7,11 @@
 // a NUL byte, so distinct pairs hash distinct inputs; a collision of two
 // real keys (odds about 2^-65 among four billion keys) would answer a new
 // callback as a duplicate. Changing the function orphans every stored key:
-// don't.
+// don't. nullopt: the digest itself failed (libcrypto out of memory);
+// callers fail the statement rather than store a wrong key.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,6 +19,6 @@ namespace dlrd {
 
 inline constexpr size_t kDedupeKeyHashBytes = 16;
 
-std::string DedupeKeyHash(std::string_view source, std::string_view key);
+std::optional<std::string> DedupeKeyHash(std::string_view source, std::string_view key);
 
 }  // namespace dlrd

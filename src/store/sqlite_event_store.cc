@@ -1,5 +1,8 @@
 #include "store/sqlite_event_store.h"
 
+#include <optional>
+#include <string>
+
 #include "store/dedupe_key.h"
 #include "store/schema_files.h"
 
@@ -193,8 +196,9 @@ Status SqliteEventStore::Migrate() {
 Result<bool> SqliteEventStore::KeyWasPruned(const DeliveryEvent& e) {
   sqlite3_stmt* s = pruned_key_.get();
   sqlite3_reset(s);
-  const std::string hash = DedupeKeyHash(e.source, e.dedupe_key);
-  sqlite3_bind_blob(s, 1, hash.data(), static_cast<int>(hash.size()),
+  const std::optional<std::string> hash = DedupeKeyHash(e.source, e.dedupe_key);
+  if (!hash) return Status::Error("dedupe lookup: SHA-256 failed");
+  sqlite3_bind_blob(s, 1, hash->data(), static_cast<int>(hash->size()),
                     SQLITE_TRANSIENT);
   const int rc = sqlite3_step(s);
   sqlite3_reset(s);

@@ -1,6 +1,8 @@
 #include "store/sqlite_retention.h"
 
 #include <algorithm>
+#include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -118,10 +120,12 @@ Result<int64_t> SqliteRetention::RunKeepingKeys(const char* sql,
     ++deleted;
     const int64_t seen_ms = sqlite3_column_int64(del.get(), 2);
     if (seen_ms < dedupe_cutoff_ms) continue;
-    const std::string hash =
+    const std::optional<std::string> hash =
         DedupeKeyHash(ColumnText(del.get(), 0), ColumnText(del.get(), 1));
+    if (!hash) return Status::Error("keep key: SHA-256 failed");
     sqlite3_reset(keep.get());
-    sqlite3_bind_blob(keep.get(), 1, hash.data(), static_cast<int>(hash.size()),
+    sqlite3_bind_blob(keep.get(), 1, hash->data(),
+                      static_cast<int>(hash->size()),
                       SQLITE_TRANSIENT);
     sqlite3_bind_int64(keep.get(), 2, seen_ms);
     if (sqlite3_step(keep.get()) != SQLITE_DONE) return Error("keep key");
