@@ -119,7 +119,8 @@ struct Totals {
   int failed_opens = 0;    // store opens the cut interrupted
   int failed_commits = 0;  // commits the cut interrupted
   int64_t acked = 0;
-  int64_t torn = 0;  // writes the shim re-applied in part
+  int64_t torn = 0;       // writes the shim re-applied in part
+  int64_t truncates = 0;  // unsynced truncates the shim undid
 };
 
 void RunSeed(uint64_t seed, Totals& totals) {
@@ -202,6 +203,7 @@ void RunSeed(uint64_t seed, Totals& totals) {
   }
   totals.acked += static_cast<int64_t>(acked.size());
   totals.torn += vfs.stats().torn;
+  totals.truncates += vfs.stats().truncates;
 }
 
 // The shim itself, on one file: synced bytes are never lost, and each
@@ -271,6 +273,42 @@ TEST(PowerLossVfsTest, UndoesUnsyncedWritesAndTearsThemAtSectors) {
   EXPECT_TRUE(saw_torn);
 }
 
+// An unsynced truncate is undone, then kept or not; synced bytes survive.
+TEST(PowerLossVfsTest, UnsyncedTruncateIsKeptOrUndone) {
+  TempDir dir;
+  const std::string path = dir.File("f");
+  std::set<size_t> sizes;
+  for (uint64_t seed = 1; seed <= 32; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    PowerLossVfs vfs("dlrd-power-loss-unit", seed);
+    ASSERT_OK(vfs.status());
+    sqlite3_vfs* v = sqlite3_vfs_find(vfs.name().c_str());
+    ASSERT_NE(v, nullptr);
+    std::remove(path.c_str());
+    std::vector<char> mem(static_cast<size_t>(v->szOsFile));
+    auto* f = reinterpret_cast<sqlite3_file*>(mem.data());
+    ASSERT_EQ(v->xOpen(v, path.c_str(), f,
+                       SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_CREATE |
+                           SQLITE_OPEN_READWRITE,
+                       nullptr),
+              SQLITE_OK);
+    const std::string a(4096, 'A');
+    ASSERT_EQ(f->pMethods->xWrite(f, a.data(), 4096, 0), SQLITE_OK);
+    ASSERT_EQ(f->pMethods->xSync(f, SQLITE_SYNC_FULL), SQLITE_OK);
+    ASSERT_EQ(f->pMethods->xTruncate(f, 1024), SQLITE_OK);
+    vfs.Cut();
+    EXPECT_EQ(f->pMethods->xTruncate(f, 0), SQLITE_IOERR_TRUNCATE);
+    ASSERT_EQ(f->pMethods->xClose(f), SQLITE_OK);
+    ASSERT_OK(vfs.PowerLoss());
+    std::ifstream in(path, std::ios::binary);
+    const std::string got((std::istreambuf_iterator<char>(in)),
+                          std::istreambuf_iterator<char>());
+    EXPECT_EQ(got, std::string(got.size(), 'A'));
+    sizes.insert(got.size());
+  }
+  EXPECT_EQ(sizes, (std::set<size_t>{1024, 4096}));
+}
+
 TEST(PowerLossTest, AcknowledgedEventsSurviveRandomPowerCuts) {
   const auto start = std::chrono::steady_clock::now();
   Totals totals;
@@ -285,7 +323,8 @@ TEST(PowerLossTest, AcknowledgedEventsSurviveRandomPowerCuts) {
             << totals.failed_commits << " inside a commit, "
             << totals.failed_opens << " inside Open, " << totals.acked
             << " acknowledged events checked, " << totals.torn
-            << " torn writes, " << secs << " s\n";
+            << " torn writes, " << totals.truncates << " unsynced truncates, "
+            << secs << " s\n";
   EXPECT_EQ(totals.cuts, static_cast<int>(std::size(kSeeds)) * kRoundsPerSeed);
   // The cut must often land inside a commit, or the test checks little.
   EXPECT_GE(totals.failed_commits, totals.cuts / 4);

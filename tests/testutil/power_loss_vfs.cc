@@ -383,6 +383,7 @@ Status PowerLossVfs::PowerLoss() {
     for (auto it = log.ops.rbegin(); s.ok() && it != log.ops.rend(); ++it) {
       s = PWrite(fd, it->old_bytes, it->offset, path);
       ++impl_->stats.undone;
+      if (it->truncate) ++impl_->stats.truncates;
     }
     if (s.ok() && ftruncate(fd, static_cast<off_t>(log.synced_size)) != 0) {
       s = Status::Error("ftruncate " + path + ": " + std::strerror(errno));

@@ -54,6 +54,7 @@ class PowerLossVfs {
     int64_t undone = 0;     // unsynced writes and truncates rolled back
     int64_t reapplied = 0;  // of those, re-applied whole
     int64_t torn = 0;       // of those, re-applied in part
+    int64_t truncates = 0;  // of the undone, truncates
   };
 
   // Registers the VFS as `name`. Check status() before use.
