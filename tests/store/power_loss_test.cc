@@ -70,14 +70,25 @@ Submission Sub(std::mt19937_64& rng, int64_t& next_key,
 }
 
 // A checkpoint from a second connection through the shim, so cuts also land
-// in the middle of copying WAL frames into the database file.
-void Checkpoint(const std::string& path, const std::string& vfs, int mode) {
+// in the middle of copying WAL frames into the database file. Returns the
+// result code (an error is the cut) and the frames it copied in `frames`.
+int Checkpoint(const std::string& path, const std::string& vfs, int mode,
+               int& frames) {
+  frames = -1;
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, vfs.c_str()) ==
-      SQLITE_OK) {
-    sqlite3_wal_checkpoint_v2(db, nullptr, mode, nullptr, nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, vfs.c_str());
+  if (rc == SQLITE_OK) {
+    // A fresh connection learns the file is in WAL mode on its first read;
+    // before that, a checkpoint is a no-op.
+    rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr,
+                      nullptr, nullptr);
   }
-  sqlite3_close_v2(db);  // an error is the cut: nothing to report
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_wal_checkpoint_v2(db, nullptr, mode, nullptr, &frames);
+  }
+  sqlite3_close_v2(db);
+  return rc;
 }
 
 // One transaction's events, and whether CommitBatch acknowledged it.
@@ -116,8 +127,10 @@ void Verify(const std::string& path, const std::set<std::string>& acked,
 
 struct Totals {
   int cuts = 0;
-  int failed_opens = 0;    // store opens the cut interrupted
-  int failed_commits = 0;  // commits the cut interrupted
+  int failed_opens = 0;        // store opens the cut interrupted
+  int failed_commits = 0;      // commits the cut interrupted
+  int checkpoints = 0;         // checkpoints that copied frames
+  int failed_checkpoints = 0;  // checkpoints the cut interrupted
   int64_t acked = 0;
   int64_t torn = 0;       // writes the shim re-applied in part
   int64_t truncates = 0;  // unsynced truncates the shim undid
@@ -180,7 +193,14 @@ void RunSeed(uint64_t seed, Totals& totals) {
           }
         }
         if (rng() % 4 == 0) {
-          Checkpoint(path, vfs.name(), static_cast<int>(rng() % 4));
+          int frames = -1;
+          if (Checkpoint(path, vfs.name(), static_cast<int>(rng() % 4),
+                         frames) != SQLITE_OK) {
+            ASSERT_TRUE(vfs.cut()) << "checkpoint failed without a cut";
+            ++totals.failed_checkpoints;
+          } else if (frames > 0) {
+            ++totals.checkpoints;
+          }
         }
       }
       vfs.Cut();
@@ -321,7 +341,9 @@ TEST(PowerLossTest, AcknowledgedEventsSurviveRandomPowerCuts) {
           .count();
   std::cout << "[ power-loss ] " << totals.cuts << " cuts, "
             << totals.failed_commits << " inside a commit, "
-            << totals.failed_opens << " inside Open, " << totals.acked
+            << totals.failed_opens << " inside Open, "
+            << totals.failed_checkpoints << " inside a checkpoint ("
+            << totals.checkpoints << " completed), " << totals.acked
             << " acknowledged events checked, " << totals.torn
             << " torn writes, " << totals.truncates << " unsynced truncates, "
             << secs << " s\n";
@@ -329,6 +351,9 @@ TEST(PowerLossTest, AcknowledgedEventsSurviveRandomPowerCuts) {
   // The cut must often land inside a commit, or the test checks little.
   EXPECT_GE(totals.failed_commits, totals.cuts / 4);
   EXPECT_GT(totals.torn, 0);
+  EXPECT_GT(totals.failed_checkpoints, 0);
+  EXPECT_GT(totals.checkpoints, 0);
+  EXPECT_GT(totals.truncates, 0);
 }
 
 }  // namespace
