@@ -31,7 +31,8 @@ struct SqliteOptions {
   // Sources with fallback: new events are decided on in their transaction.
   FallbackRules fallback;
   // The registered sqlite3_vfs to open the file with; empty: SQLite's
-  // default. Tests only (the power-loss shim, tests/testutil/power_loss_vfs.h).
+  // default. Used by SqliteEventStore and SqliteOutbox. Tests only (the
+  // power-loss shim, tests/testutil/power_loss_vfs.h).
   std::string vfs;
 };
 
