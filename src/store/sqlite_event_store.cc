@@ -63,7 +63,7 @@ Result<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(
   int rc = sqlite3_open_v2(
       path.c_str(), &raw,
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-      nullptr);
+      options.vfs.empty() ? nullptr : options.vfs.c_str());
   SqliteDb db(raw);
   if (rc != SQLITE_OK) {
     return Result<std::unique_ptr<SqliteEventStore>>::Error(

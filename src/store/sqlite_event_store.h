@@ -30,6 +30,10 @@ struct SqliteOptions {
   int64_t busy_timeout_ms = 5000;
   // Sources with fallback: new events are decided on in their transaction.
   FallbackRules fallback;
+  // The registered sqlite3_vfs to open the file with; empty: SQLite's
+  // default. Used by SqliteEventStore and SqliteOutbox. Tests only (the
+  // power-loss shim, tests/testutil/power_loss_vfs.h).
+  std::string vfs;
 };
 
 class SqliteEventStore final : public EventStore {

@@ -38,7 +38,8 @@ SqliteOutbox::SqliteOutbox(SqliteDb db, FallbackRules rules)
 Result<std::unique_ptr<SqliteOutbox>> SqliteOutbox::Open(
     const std::string& path, const SqliteOptions& options) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE,
+                           options.vfs.empty() ? nullptr : options.vfs.c_str());
   SqliteDb db(raw);
   if (rc != SQLITE_OK) {
     return Result<std::unique_ptr<SqliteOutbox>>::Error(
