@@ -17,6 +17,7 @@ namespace dlrd {
 
 inline constexpr size_t kDedupeKeyHashBytes = 16;
 
+// Throws std::runtime_error if OpenSSL fails the digest (out of memory).
 std::string DedupeKeyHash(std::string_view source, std::string_view key);
 
 }  // namespace dlrd
