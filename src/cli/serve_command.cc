@@ -225,9 +225,8 @@ int RunServe(const std::string& config_path) {
   auto source_set =
       std::make_shared<const SourceMap>(std::move(sources).value());
   IngestService ingest(source_set, queue, metrics, log);
-  ingest.SetQuarantine(
-      {config.quarantine.enabled,
-       static_cast<size_t>(config.quarantine.max_queued)});
+  ingest.SetQuarantine({config.quarantine.enabled,
+                        static_cast<size_t>(config.quarantine.max_queued)});
   std::optional<RateLimiter> rate_limiter;
   if (config.rate_limit) {
     RateLimiterOptions options;

@@ -212,8 +212,7 @@ TEST(ParseConfig, QuarantineDefaultsAndErrorsNameTheKey) {
       {R"("quarantine": {"max_queued": 0}, )", "quarantine.max_queued"},
       {R"("quarantine": {"enabled": "yes"}, )",
        "quarantine.enabled: must be true or false"},
-      {R"("quarantine": {"maxrows": 5}, )",
-       "quarantine.maxrows: unknown key"},
+      {R"("quarantine": {"maxrows": 5}, )", "quarantine.maxrows: unknown key"},
       {R"("quarantine": 5, )", "quarantine: must be an object"},
   };
   for (const auto& [insert, error] : kCases) {

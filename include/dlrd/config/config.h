@@ -81,9 +81,9 @@ struct RetentionConfig {
 // secret went wrong, survive a later flood.
 struct QuarantineConfig {
   bool enabled = true;
-  int64_t max_rows = 10'000;               // rows kept at most
-  int64_t max_bytes = int64_t{64} << 20;   // head + body bytes kept at most
-  int64_t ttl_hours = 72;                  // older rows are pruned
+  int64_t max_rows = 10'000;              // rows kept at most
+  int64_t max_bytes = int64_t{64} << 20;  // head + body bytes kept at most
+  int64_t ttl_hours = 72;                 // older rows are pruned
   // Quarantine writes waiting for the ingest writer at once; more are
   // dropped (counted), so a forgery flood cannot fill the ingest queue.
   int64_t max_queued = 4;
