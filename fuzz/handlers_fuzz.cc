@@ -33,6 +33,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -108,7 +109,8 @@ class FakeOutbox final : public OutboxStore {
                   std::vector<FallbackNote>*) override {
     return Status::Ok();
   }
-  Result<int> RecoverInFlight(int64_t, std::vector<FallbackNote>*) override {
+  Result<int> RecoverInFlight(int64_t, int64_t, const std::set<int64_t>&,
+                              std::vector<FallbackNote>*) override {
     return 0;
   }
   Status RecordOptOut(std::string_view, std::string_view, std::string_view,

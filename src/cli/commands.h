@@ -4,6 +4,8 @@
 //   verify        0 valid, 1 invalid, 2 usage or config error.
 //   check-config  0 valid, 2 invalid.
 //   stats         0 printed; 1 database error; 2 usage or config error.
+//   quarantine    0 done (rows still failing are not an error); 1 database
+//                 error; 2 usage or config error.
 #pragma once
 
 #include <optional>
@@ -33,5 +35,13 @@ struct StatsOptions {
   bool since_given = false;  // --since was on the command line
 };
 int RunStats(const StatsOptions& options);
+
+struct QuarantineCommand {
+  std::string action;  // "list" or "replay"
+  std::string config_path;
+  std::optional<std::string> source;
+  std::string since;  // "" = all; else a duration (90m, 24h, 7d)
+};
+int RunQuarantine(const QuarantineCommand& options);
 
 }  // namespace dlrd

@@ -62,6 +62,30 @@ int main(int argc, char** argv) {
   stats->add_flag("--hourly", stats_options.hourly,
                   "Add the hourly series (json only)");
 
+  dlrd::QuarantineCommand quarantine_options;
+  auto* quarantine = app.add_subcommand(
+      "quarantine",
+      "Requests refused for their signature and kept (safe while the daemon "
+      "runs).");
+  quarantine->require_subcommand(1);
+  for (const char* action : {"list", "replay"}) {
+    auto* sub = quarantine->add_subcommand(
+        action, std::string(action) == "list"
+                    ? "One line per row: id, source, received time, reason, "
+                      "body bytes."
+                    : "Re-verify against the config's secrets now; ingest "
+                      "those that pass (original receive time, normal "
+                      "dedupe) and delete them; the rest stay.");
+    sub->add_option("-c,--config", quarantine_options.config_path,
+                    "Config file")
+        ->required();
+    sub->add_option("--source", quarantine_options.source, "Only this source");
+    sub->add_option("--since", quarantine_options.since,
+                    "Only rows received within this long: 90m, 24h, 7d");
+    sub->callback(
+        [&quarantine_options, action] { quarantine_options.action = action; });
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -71,6 +95,7 @@ int main(int argc, char** argv) {
   if (serve->parsed()) return dlrd::RunServe(config);
   if (verify->parsed()) return dlrd::RunVerify(config, source, request, at);
   if (check->parsed()) return dlrd::RunCheckConfig(config);
+  if (quarantine->parsed()) return dlrd::RunQuarantine(quarantine_options);
   if (stats->parsed()) {
     if (stats_options.config_path.empty() && stats_options.db_path.empty()) {
       std::cerr << "dlrd stats: --config or --db is required\n";

@@ -194,6 +194,8 @@ int RunServe(const std::string& config_path) {
   SqliteOptions store_options;
   store_options.busy_timeout_ms = config.store.busy_timeout_ms;
   store_options.fallback = FallbackRulesOf(config);
+  store_options.quarantine = {config.quarantine.max_rows,
+                              config.quarantine.max_bytes};
   auto store = SqliteEventStore::Open(config.store.path, store_options);
   if (!store.ok()) {
     log.Error("store_open_failed", {{"database", config.store.path},
@@ -223,6 +225,8 @@ int RunServe(const std::string& config_path) {
   auto source_set =
       std::make_shared<const SourceMap>(std::move(sources).value());
   IngestService ingest(source_set, queue, metrics, log);
+  ingest.SetQuarantine({config.quarantine.enabled,
+                        static_cast<size_t>(config.quarantine.max_queued)});
   std::optional<RateLimiter> rate_limiter;
   if (config.rate_limit) {
     RateLimiterOptions options;
@@ -247,9 +251,12 @@ int RunServe(const std::string& config_path) {
     return 1;
   }
   std::unique_ptr<RetentionWorker> retention;
-  if (config.retention.events_days > 0) {
-    auto pruner = SqliteRetention::Open(
-        config.store.path, config.store.busy_timeout_ms, config.retention);
+  // The quarantine's TTL is kept by the same worker, events_days or not.
+  const int64_t quarantine_ttl_ms = config.quarantine.ttl_hours * 3'600'000;
+  if (config.retention.events_days > 0 || config.quarantine.enabled) {
+    auto pruner =
+        SqliteRetention::Open(config.store.path, config.store.busy_timeout_ms,
+                              config.retention, quarantine_ttl_ms);
     if (!pruner.ok()) {
       log.Error("retention_open_failed",
                 {{"error", pruner.status().message()}});

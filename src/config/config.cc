@@ -82,6 +82,18 @@ Status ReadRetention(const json& j, const std::string& path,
   return r.NoUnknownKeys();
 }
 
+Status ReadQuarantine(const json& j, const std::string& path,
+                      QuarantineConfig* out) {
+  if (!j.is_object()) return Status::Error(path + ": must be an object");
+  ObjectReader r(j, path);
+  DLRD_TRY(r.Bool("enabled", &out->enabled));
+  DLRD_TRY(r.Integer("max_rows", &out->max_rows, 1, 10'000'000));
+  DLRD_TRY(r.Integer("max_bytes", &out->max_bytes, 1, int64_t{1} << 40));
+  DLRD_TRY(r.Integer("ttl_hours", &out->ttl_hours, 1, 24 * 366));
+  DLRD_TRY(r.Integer("max_queued", &out->max_queued, 1, 1'000));
+  return r.NoUnknownKeys();
+}
+
 // An array of CIDR strings (or bare addresses); empty is allowed.
 Status ReadCidrList(const json& j, const std::string& path, CidrSet* out) {
   if (!j.is_array()) {
@@ -288,6 +300,9 @@ Result<Config> ParseConfig(std::string_view text,
     }
     if (const json* t = r.Find("retention")) {
       DLRD_TRY(ReadRetention(*t, "retention", &c.retention));
+    }
+    if (const json* q = r.Find("quarantine")) {
+      DLRD_TRY(ReadQuarantine(*q, "quarantine", &c.quarantine));
     }
     if (const json* t = r.Find("admin_token")) {
       DLRD_TRY(

@@ -158,6 +158,7 @@ void IngestQueue::CommitOne(std::vector<Item>& batch) {
       errors_->Report("ingest_writer", std::string_view("store write threw"));
     }
     outcome.inserted = sr.inserted;
+    outcome.quarantined = sr.quarantined;
     std::exchange(batch[i].done, nullptr)(batch[i].submission, outcome);
   }
   if (on_job_) {

@@ -176,7 +176,10 @@ void IngestService::Accept(InboundWebhook hook, int64_t now_ms, Done done,
                                        {"reason", ToString(check.reason)},
                                        {"client", hook.client_ip}});
     }
-    if (!retry) tally_->Count(src.name, src.provider(), now_ms);
+    if (!retry) {
+      tally_->Count(src.name, src.provider(), now_ms);
+      Quarantine(src, m, hook, check.reason, now_ms);
+    }
     finish(retry ? IngestOutcome::kUnsignedRetry
                  : IngestOutcome::kRejectedSignature);
     return;
@@ -245,6 +248,48 @@ void IngestService::Accept(InboundWebhook hook, int64_t now_ms, Done done,
   log_.Warn("ingest_overloaded",
             {{"source", src.name}, {"reason", full ? "queue_full" : "closed"}});
   finish(IngestOutcome::kOverloaded);
+}
+
+void IngestService::Quarantine(const Source& src, SourceMetrics& m,
+                               InboundWebhook& hook, RejectReason reason,
+                               int64_t now_ms) {
+  if (!quarantine_.enabled) {
+    metrics_.quarantine_dropped("disabled").Increment();
+    return;
+  }
+  // Reserve a slot first: concurrent refusals never exceed max_queued.
+  if (quarantine_queued_->fetch_add(1) >= quarantine_.max_queued) {
+    quarantine_queued_->fetch_sub(1);
+    metrics_.quarantine_dropped("queue").Increment();
+    return;
+  }
+  Submission sub;
+  QuarantinedRequest q;
+  q.source = src.name;
+  q.reason = std::string(ToString(reason));
+  q.head = RedactHead(hook.Head(), src.verifier->HeadersRead());
+  q.body = std::move(hook.body);
+  q.received_at_ms = now_ms;
+  sub.quarantine.push_back(std::move(q));
+  Metrics* metrics = &metrics_;
+  prometheus::Counter* stored = m.quarantine_stored;
+  auto done = [metrics, stored, queued = quarantine_queued_](
+                  const Submission&, const CommitOutcome& c) {
+    queued->fetch_sub(1);
+    // A failed commit is counted as the store's failure elsewhere
+    // (dlrd_store_errors_total); here only what the quarantine decided.
+    if (!c.committed) return;
+    if (!c.quarantined.empty() && c.quarantined.front()) {
+      if (stored) stored->Increment();
+    } else {
+      metrics->quarantine_dropped("full").Increment();
+    }
+  };
+  if (queue_.Submit(std::move(sub), std::move(done)) !=
+      IngestQueue::SubmitResult::kQueued) {
+    quarantine_queued_->fetch_sub(1);
+    metrics_.quarantine_dropped("queue").Increment();
+  }
 }
 
 }  // namespace dlrd

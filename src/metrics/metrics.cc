@@ -178,6 +178,26 @@ Metrics::Metrics(prometheus::Registry& registry,
   for (std::string_view r : kDropReasons) {
     dropped_[std::string(r)] = &dropped.Add({{"reason", std::string(r)}});
   }
+  auto& q_stored =
+      BuildCounter()
+          .Name("dlrd_quarantine_stored_total")
+          .Help("Requests refused for their signature (but otherwise "
+                "well-formed) kept in the quarantine, by source.")
+          .Register(registry);
+  for (const SourceLabels& s : sources) {
+    sources_[s.name].quarantine_stored = &q_stored.Add({{"source", s.name}});
+  }
+  auto& q_dropped =
+      BuildCounter()
+          .Name("dlrd_quarantine_dropped_total")
+          .Help("Requests refused for their signature that were not "
+                "quarantined: full (a cap was reached), queue (too many "
+                "quarantine writes waiting), disabled.")
+          .Register(registry);
+  for (std::string_view r : kQuarantineDropReasons) {
+    quarantine_dropped_[std::string(r)] =
+        &q_dropped.Add({{"reason", std::string(r)}});
+  }
   auto& limited =
       BuildCounter()
           .Name("dlrd_webhook_requests_limited_total")
@@ -255,6 +275,10 @@ prometheus::Counter& Metrics::events_dropped(std::string_view reason) {
 
 prometheus::Counter& Metrics::requests_limited(std::string_view reason) {
   return *limited_.find(reason)->second;
+}
+
+prometheus::Counter& Metrics::quarantine_dropped(std::string_view reason) {
+  return *quarantine_dropped_.find(reason)->second;
 }
 
 prometheus::Gauge& Metrics::connections_open(std::string_view listener) {

@@ -71,7 +71,8 @@ Result<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(
         (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
   sqlite3_busy_timeout(raw, static_cast<int>(options.busy_timeout_ms));
-  std::unique_ptr<SqliteEventStore> store(new SqliteEventStore(std::move(db)));
+  std::unique_ptr<SqliteEventStore> store(
+      new SqliteEventStore(std::move(db), options.quarantine));
   if (Status s = store->Prepare(); !s.ok()) return s;
   if (!options.fallback.empty()) {
     store->fallback_ = std::make_unique<FallbackSql>(
@@ -214,6 +215,14 @@ Status SqliteEventStore::WriteSubmission(const Submission& sub,
     }
     return Status::Ok();
   }
+  if (!sub.quarantine.empty()) {
+    for (const QuarantinedRequest& q : sub.quarantine) {
+      Result<bool> stored = quarantine_.Add(q, quarantine_limits_);
+      if (!stored.ok()) return stored.status();
+      out.quarantined.push_back(stored.value());
+    }
+    return Status::Ok();
+  }
   sqlite3_stmt* s = insert_raw_.get();
   sqlite3_reset(s);
   BindText(s, 1, sub.raw.source);
@@ -324,6 +333,7 @@ BatchResult SqliteEventStore::CommitBatch(
         out.inserted.assign(out.inserted.size(), false);
         out.fallback.clear();
         out.job_created = false;
+        out.quarantined.assign(out.quarantined.size(), false);
       }
     }
     Step(release_);

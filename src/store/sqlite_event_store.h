@@ -22,6 +22,7 @@
 #include "dlrd/store/event_store.h"
 #include "store/sqlite_fallback.h"
 #include "store/sqlite_handle.h"
+#include "store/sqlite_quarantine.h"
 #include "store/sqlite_stats.h"
 
 namespace dlrd {
@@ -34,6 +35,8 @@ struct SqliteOptions {
   // default. Used by SqliteEventStore and SqliteOutbox. Tests only (the
   // power-loss shim, tests/testutil/power_loss_vfs.h).
   std::string vfs;
+  // Caps on quarantined requests (Submission::quarantine).
+  QuarantineLimits quarantine;
 };
 
 class SqliteEventStore final : public EventStore {
@@ -49,8 +52,11 @@ class SqliteEventStore final : public EventStore {
   static int LatestSchemaVersion();
 
  private:
-  explicit SqliteEventStore(SqliteDb db)
-      : db_(std::move(db)), stats_(db_.get()) {}
+  SqliteEventStore(SqliteDb db, const QuarantineLimits& limits)
+      : db_(std::move(db)),
+        stats_(db_.get()),
+        quarantine_(db_.get()),
+        quarantine_limits_(limits) {}
   Status Prepare();
   Status Migrate();
   Status WriteSubmission(const Submission& s, SubmissionResult& out);
@@ -65,6 +71,8 @@ class SqliteEventStore final : public EventStore {
 
   SqliteDb db_;
   StatsSql stats_;
+  QuarantineSql quarantine_;
+  QuarantineLimits quarantine_limits_;
   std::unique_ptr<FallbackSql> fallback_;  // null: no source has fallback
   int schema_version_ = 0;
   SqliteStmt insert_raw_;

@@ -71,7 +71,7 @@ constexpr Step kSteps[] = {
 
 Result<std::unique_ptr<SqliteRetention>> SqliteRetention::Open(
     const std::string& path, int64_t busy_timeout_ms,
-    const RetentionConfig& config) {
+    const RetentionConfig& config, int64_t quarantine_ttl_ms) {
   sqlite3* raw = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
@@ -82,7 +82,7 @@ Result<std::unique_ptr<SqliteRetention>> SqliteRetention::Open(
   }
   sqlite3_busy_timeout(raw, static_cast<int>(busy_timeout_ms));
   return std::unique_ptr<SqliteRetention>(
-      new SqliteRetention(std::move(db), config));
+      new SqliteRetention(std::move(db), config, quarantine_ttl_ms));
 }
 
 Status SqliteRetention::Error(const char* what) const {
@@ -173,7 +173,6 @@ Result<int64_t> SqliteRetention::PruneChains(int64_t cutoff_ms) {
 
 Result<int64_t> SqliteRetention::PruneBatch(int64_t now_ms,
                                             std::string* table) {
-  if (config_.events_days <= 0) return int64_t{0};
   const int64_t events_cutoff = now_ms - config_.events_days * kDayMs;
   const int64_t rollup_cutoff = now_ms - config_.rollup_days * kDayMs;
   const int64_t dedupe_cutoff = now_ms - config_.dedupe_days * kDayMs;
@@ -195,6 +194,20 @@ Result<int64_t> SqliteRetention::PruneBatch(int64_t now_ms,
     }
     return n;
   };
+  if (quarantine_ttl_ms_ > 0) {
+    Result<int64_t> n = in_txn([&] {
+      return Run(
+          "DELETE FROM quarantine WHERE id IN (SELECT id FROM quarantine"
+          " WHERE received_at_ms < ?1 ORDER BY received_at_ms LIMIT ?2)",
+          now_ms - quarantine_ttl_ms_);
+    });
+    if (!n.ok()) return n;
+    if (n.value() > 0) {
+      *table = "quarantine";
+      return n;
+    }
+  }
+  if (config_.events_days <= 0) return int64_t{0};
   for (const Step& step : kSteps) {
     const int64_t cutoff = step.horizon == Horizon::kRollups  ? rollup_cutoff
                            : step.horizon == Horizon::kDedupe ? dedupe_cutoff

@@ -6,6 +6,8 @@
 // hour of rollups; a batch of events also inserts up to batch_rows dedupe
 // keys), and the caller pauses between calls, so the ingest
 // writer's BEGIN IMMEDIATE gets the lock within one batch's time.
+// Quarantined requests (schema/0005_quarantine.sql) older than
+// `quarantine_ttl_ms` are deleted too, even when events are kept forever.
 // What is kept: opt-outs (never pruned), fallback chains that still have a
 // job to send, the rollups younger than rollup_days, and the dedupe key of
 // every pruned event younger than dedupe_days: an event's key moves to
@@ -27,7 +29,7 @@ class SqliteRetention {
  public:
   static Result<std::unique_ptr<SqliteRetention>> Open(
       const std::string& path, int64_t busy_timeout_ms,
-      const RetentionConfig& config);
+      const RetentionConfig& config, int64_t quarantine_ttl_ms = 0);
 
   // Deletes one batch from the first table that has prunable rows; returns
   // how many rows went (0: nothing left to prune as of `now_ms`).
@@ -35,8 +37,12 @@ class SqliteRetention {
   Result<int64_t> PruneBatch(int64_t now_ms, std::string* table);
 
  private:
-  SqliteRetention(SqliteDb db, const RetentionConfig& config)
-      : db_(std::move(db)), config_(config), cache_(db_.get()) {}
+  SqliteRetention(SqliteDb db, const RetentionConfig& config,
+                  int64_t quarantine_ttl_ms)
+      : db_(std::move(db)),
+        config_(config),
+        quarantine_ttl_ms_(quarantine_ttl_ms),
+        cache_(db_.get()) {}
   Result<int64_t> Run(const char* sql, int64_t cutoff_ms);
   // Run for a DELETE … RETURNING source, dedupe_key, received_at_ms: keeps
   // the keys not older than `dedupe_cutoff_ms` in dedupe_keys.
@@ -47,6 +53,7 @@ class SqliteRetention {
 
   SqliteDb db_;
   RetentionConfig config_;
+  int64_t quarantine_ttl_ms_;  // 0: quarantine not pruned here
   StmtCache cache_;
 };
 

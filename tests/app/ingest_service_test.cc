@@ -324,6 +324,60 @@ TEST_F(IngestServiceTest, SignatureFailureCountsAreCoalesced) {
   EXPECT_EQ(store_.committed().size(), 3u);
 }
 
+// A flood of forged callbacks can hold at most max_queued quarantine
+// submissions in the queue at once: the rest are dropped and counted, each
+// is still answered 401 at once, and a genuine callback still gets a slot.
+TEST_F(IngestServiceTest, QuarantineSubmissionsAreBoundedInTheQueue) {
+  constexpr int kForged = 50;
+  service_->SetQuarantine({/*enabled=*/true, /*max_queued=*/2});
+  store_.HoldCommits();
+  for (int i = 0; i < kForged; ++i) {
+    auto call = Start(Hook(kDelivered, Sign(kDelivered, "not-the-secret")));
+    EXPECT_TRUE(call->synchronous);
+    EXPECT_EQ(call->Wait(0ms), IngestOutcome::kRejectedSignature);
+  }
+  // One counts-only submission and two quarantine ones, held or queued.
+  EXPECT_LE(queue_->depth(), 3u);
+  EXPECT_EQ(MetricValue(registry_, "dlrd_quarantine_dropped_total",
+                        {{"reason", "queue"}}),
+            kForged - 2);
+  auto genuine = Start(Hook(VerifyNowBody("v-real", "DELIVERED")));
+  store_.ReleaseCommits();
+  EXPECT_EQ(genuine->Wait(), IngestOutcome::kAccepted);
+  std::vector<QuarantinedRequest> quarantined;
+  for (int tries = 0; tries < 500; ++tries) {
+    quarantined.clear();
+    for (const Submission& s : store_.committed()) {
+      for (const QuarantinedRequest& q : s.quarantine) quarantined.push_back(q);
+    }
+    if (quarantined.size() >= 2) break;
+    std::this_thread::sleep_for(2ms);
+  }
+  ASSERT_EQ(quarantined.size(), 2u);
+  EXPECT_EQ(quarantined[0].source, kSource);
+  EXPECT_EQ(quarantined[0].reason, "mismatch");
+  EXPECT_EQ(quarantined[0].body, kDelivered);
+  EXPECT_EQ(quarantined[0].received_at_ms, kNowMs);
+  EXPECT_EQ(MetricValue(registry_, "dlrd_quarantine_stored_total",
+                        {{"source", kSource}}),
+            2);
+  // Slots are free again once committed.
+  auto again = Start(Hook(kDelivered, Sign(kDelivered, "not-the-secret")));
+  EXPECT_EQ(again->Wait(0ms), IngestOutcome::kRejectedSignature);
+  EXPECT_EQ(MetricValue(registry_, "dlrd_quarantine_dropped_total",
+                        {{"reason", "queue"}}),
+            kForged - 2);
+}
+
+TEST_F(IngestServiceTest, QuarantineDisabledCountsTheDrop) {
+  service_->SetQuarantine({/*enabled=*/false, /*max_queued=*/2});
+  EXPECT_EQ(Run(Hook(kDelivered, Sign(kDelivered, "not-the-secret"))),
+            IngestOutcome::kRejectedSignature);
+  EXPECT_EQ(MetricValue(registry_, "dlrd_quarantine_dropped_total",
+                        {{"reason", "disabled"}}),
+            1);
+}
+
 // Vonage posts an unsigned copy when its own signing fails, and drops a
 // callback answered 4xx: no signature at all gets 503 so it comes back
 // (signed). A wrong signature is still a plain 401, and neither is stored.

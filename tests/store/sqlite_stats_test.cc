@@ -163,7 +163,9 @@ TEST_F(StatsStoreTest, MigrationBackfillBuildsTheSameRollupsAsIngest) {
     // Back to schema 2: what a database from before analytics looks like
     // (later migrations undone too).
     db.Exec(
-        "DROP TABLE IF EXISTS dedupe_keys;"
+        "DROP TABLE IF EXISTS quarantine;"
+        " DROP TABLE IF EXISTS quarantine_totals;"
+        " DROP TABLE IF EXISTS dedupe_keys;"
         " DROP TABLE stats_hourly; DROP TABLE stats_latency;"
         " DROP TABLE stats_errors; DROP INDEX raw_requests_by_time;"
         " DROP INDEX verifications_by_first_seen;"

@@ -34,7 +34,10 @@ BatchResult FakeEventStore::CommitBatch(
       const DeliveryEvent& e = sub.events[j];
       out.inserted[j] = keys.emplace(e.source, e.dedupe_key).second;
     }
-    bool keep = !sub.signature_failures.empty();  // counts-only
+    // Quarantine-only submissions: always room (no caps in the fake).
+    out.quarantined.assign(sub.quarantine.size(), true);
+    bool keep = !sub.signature_failures.empty() ||  // counts-only
+                !sub.quarantine.empty();
     for (bool b : out.inserted) keep = keep || b;
     if (keep) stored.push_back(sub);
   }

@@ -185,6 +185,46 @@ TEST(ParseConfig, UnknownTopLevelKeyIsNamed) {
   EXPECT_EQ(r.status().message(), "lisen: unknown key");
 }
 
+TEST(ParseConfig, QuarantineDefaultsAndErrorsNameTheKey) {
+  auto c = ParseConfig(kMinimal, FakeResolve);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(c.value().quarantine.enabled);
+  EXPECT_EQ(c.value().quarantine.max_rows, 10'000);
+  EXPECT_EQ(c.value().quarantine.max_bytes, int64_t{64} << 20);
+  EXPECT_EQ(c.value().quarantine.ttl_hours, 72);
+  EXPECT_EQ(c.value().quarantine.max_queued, 4);
+
+  std::string ok = std::string(kMinimal);
+  ok.insert(1, R"("quarantine": {"enabled": false, "max_rows": 5,)"
+               R"( "max_bytes": 4096, "ttl_hours": 1, "max_queued": 2}, )");
+  auto set = ParseConfig(ok, FakeResolve);
+  ASSERT_TRUE(set.ok()) << set.status().message();
+  EXPECT_FALSE(set.value().quarantine.enabled);
+  EXPECT_EQ(set.value().quarantine.max_rows, 5);
+  EXPECT_EQ(set.value().quarantine.max_bytes, 4096);
+  EXPECT_EQ(set.value().quarantine.ttl_hours, 1);
+  EXPECT_EQ(set.value().quarantine.max_queued, 2);
+
+  const std::pair<const char*, const char*> kCases[] = {
+      {R"("quarantine": {"max_rows": 0}, )", "quarantine.max_rows"},
+      {R"("quarantine": {"max_bytes": -1}, )", "quarantine.max_bytes"},
+      {R"("quarantine": {"ttl_hours": 0}, )", "quarantine.ttl_hours"},
+      {R"("quarantine": {"max_queued": 0}, )", "quarantine.max_queued"},
+      {R"("quarantine": {"enabled": "yes"}, )",
+       "quarantine.enabled: must be true or false"},
+      {R"("quarantine": {"maxrows": 5}, )", "quarantine.maxrows: unknown key"},
+      {R"("quarantine": 5, )", "quarantine: must be an object"},
+  };
+  for (const auto& [insert, error] : kCases) {
+    std::string text = std::string(kMinimal);
+    text.insert(1, insert);
+    auto r = ParseConfig(text, FakeResolve);
+    ASSERT_FALSE(r.ok()) << insert;
+    EXPECT_EQ(r.status().message().rfind(error, 0), 0u)
+        << insert << " -> " << r.status().message();
+  }
+}
+
 TEST(ParseConfig, RetentionIsOffByDefaultAndChecked) {
   auto c = ParseConfig(kMinimal, FakeResolve);
   ASSERT_TRUE(c.ok()) << c.status().message();

@@ -75,6 +75,20 @@ struct RetentionConfig {
   int64_t interval_s = 60;    // between pruning passes
 };
 
+// Requests refused for their signature but otherwise well-formed are kept
+// for `dlrd quarantine replay` (README "Quarantine"). When a cap is reached
+// the newest request is dropped (counted), so the oldest, from the moment a
+// secret went wrong, survive a later flood.
+struct QuarantineConfig {
+  bool enabled = true;
+  int64_t max_rows = 10'000;              // rows kept at most
+  int64_t max_bytes = int64_t{64} << 20;  // head + body bytes kept at most
+  int64_t ttl_hours = 72;                 // older rows are pruned
+  // Quarantine writes waiting for the ingest writer at once; more are
+  // dropped (counted), so a forgery flood cannot fill the ingest queue.
+  int64_t max_queued = 4;
+};
+
 // Per-client-IP token bucket on the public listener (429 + Retry-After).
 // Off unless the config has a `rate_limit` object, which must set both keys.
 // Size it well above the busiest provider's callback rate per egress IP:
@@ -137,6 +151,7 @@ struct Config {
   std::map<std::string, ProviderConfig> providers;
   OutboxConfig outbox;
   RetentionConfig retention;
+  QuarantineConfig quarantine;
 };
 
 // Parses and validates `text`. Also checks that each source's format and

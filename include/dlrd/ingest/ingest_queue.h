@@ -43,6 +43,9 @@ struct CommitOutcome {
   bool committed = false;
   StoreErrorKind error = StoreErrorKind::kNone;
   std::vector<bool> inserted;  // per event, valid iff committed
+  // Per Submission::quarantine entry (stored, or dropped at a cap); valid
+  // iff committed.
+  std::vector<bool> quarantined;
 };
 
 class IngestQueue {

@@ -18,6 +18,15 @@
 // the body the format wants answered (Sinch's VerificationRequestEvent), set
 // only with kAccepted or kDuplicate: a retried request gets the same answer.
 //
+// Quarantine (SetQuarantine): a request refused for its signature (not an
+// unsigned one answered for a retry, not a kQuiet refusal) is also
+// submitted, head redacted like the raw request, as a quarantine-only
+// submission; at most max_queued of those wait in the queue at once, the
+// rest are dropped and counted (dlrd_quarantine_dropped_total{reason=
+// "queue"}), so a forgery flood can neither fill the ingest queue nor
+// delay real callbacks by more than max_queued small writes per batch.
+// The answer (401) never waits for the quarantine write.
+//
 // Metrics are counted here from outcomes (the pure core only returns them):
 // requests by outcome, signature failures by reason, matches by secret
 // index, and delivery events / latency only for events stored the first
@@ -28,6 +37,7 @@
 // started with.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -58,6 +68,11 @@ using SourceMap = std::map<std::string, Source, std::less<>>;
 Result<SourceMap> BuildSources(const Config& config);
 // Label sets for Metrics, one per source.
 std::vector<SourceLabels> MetricLabels(const SourceMap& sources);
+
+struct QuarantineOptions {
+  bool enabled = false;   // false: refused requests are only counted
+  size_t max_queued = 4;  // quarantine submissions queued at once
+};
 
 class IngestService {
  public:
@@ -93,8 +108,17 @@ class IngestService {
   void Accept(InboundWebhook hook, int64_t now_ms, Done done,
               Refusals refusals = Refusals::kReport);
 
+  // Call before the first Accept().
+  void SetQuarantine(const QuarantineOptions& options) {
+    quarantine_ = options;
+  }
+
  private:
   std::shared_ptr<const SourceMap> Current() const;
+  // Submits `hook` (refused for `reason`) to the quarantine, or counts why
+  // not. Never blocks.
+  void Quarantine(const Source& src, SourceMetrics& m, InboundWebhook& hook,
+                  RejectReason reason, int64_t now_ms);
 
   // Signature failures are counted for analytics through the queue, with
   // at most one counts-only submission queued at a time: a flood of forged
@@ -108,6 +132,10 @@ class IngestService {
   Metrics& metrics_;
   Logger& log_;
   std::shared_ptr<Tally> tally_;
+  QuarantineOptions quarantine_;
+  // Quarantine submissions now in the queue; shared with their completions.
+  std::shared_ptr<std::atomic<size_t>> quarantine_queued_ =
+      std::make_shared<std::atomic<size_t>>(0);
 };
 
 }  // namespace dlrd

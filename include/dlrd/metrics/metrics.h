@@ -58,7 +58,14 @@ struct SourceMetrics {
   std::array<prometheus::Counter*, kOutcomeCount> requests{};
   std::array<prometheus::Counter*, kReasonCount> signature_failures{};
   std::vector<prometheus::Counter*> secret_matches;  // by secret index
+  // Requests refused for their signature and kept in the quarantine.
+  prometheus::Counter* quarantine_stored = nullptr;
 };
+
+// Why a request refused for its signature was not quarantined
+// (dlrd_quarantine_dropped_total{reason}).
+inline constexpr std::string_view kQuarantineDropReasons[] = {
+    "full", "queue", "disabled"};
 
 class Metrics {
  public:
@@ -92,6 +99,8 @@ class Metrics {
   // a refusal after the client's refusal budget is spent) |
   // "ip_not_allowed" (403, a source's allow_ips).
   prometheus::Counter& requests_limited(std::string_view reason);
+  // reason: kQuarantineDropReasons.
+  prometheus::Counter& quarantine_dropped(std::string_view reason);
   prometheus::Gauge& connections_open(std::string_view listener);
   prometheus::Counter& connections_rejected(std::string_view listener);
   // A connection closed by a timeout. phase: kTimeoutPhases.
@@ -116,6 +125,8 @@ class Metrics {
   prometheus::Gauge* queue_capacity_;
   std::map<std::string, prometheus::Counter*, std::less<>> dropped_;
   std::map<std::string, prometheus::Counter*, std::less<>> limited_;
+  std::map<std::string, prometheus::Counter*, std::less<>>
+      quarantine_dropped_;
   std::map<std::string, prometheus::Gauge*, std::less<>> connections_open_;
   std::map<std::string, prometheus::Counter*, std::less<>>
       connections_rejected_;

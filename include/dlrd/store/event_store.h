@@ -49,9 +49,29 @@ struct SignatureFailureCount {
   int64_t count = 0;
 };
 
+// A request refused for its signature, kept in the bounded quarantine
+// (schema/0005_quarantine.sql) for `dlrd quarantine replay`. Never an event.
+struct QuarantinedRequest {
+  std::string source;
+  std::string reason;  // RejectReason as a string
+  std::string head;    // redacted like RawRequest::head
+  std::string body;    // byte-exact
+  int64_t received_at_ms = 0;
+};
+
+// The quarantine's caps, checked by the writer on each insert. When a new
+// request would exceed either, the NEW one is dropped (the oldest are kept:
+// they are the callbacks from the moment the secret went wrong).
+struct QuarantineLimits {
+  int64_t max_rows = 10'000;
+  int64_t max_bytes = int64_t{64} << 20;  // head + body bytes
+};
+
 struct Submission {
   // Set only on a counts-only submission: no raw request, no events.
   std::vector<SignatureFailureCount> signature_failures;
+  // Set only on a quarantine-only submission: no raw request, no events.
+  std::vector<QuarantinedRequest> quarantine;
   RawRequest raw;
   std::vector<DeliveryEvent> events;
   std::vector<OptChange> opt_changes;  // applied in order, with the events
@@ -63,6 +83,8 @@ struct SubmissionResult {
   // Fallback decisions the new events caused (committed with them).
   std::vector<FallbackNote> fallback;
   bool job_created = false;  // an outbox job was written
+  // Per Submission::quarantine entry: stored (false: the quarantine is full).
+  std::vector<bool> quarantined;
   // The write threw (a bug or bad_alloc): the submission was rolled back
   // alone and the rest of the batch committed.
   bool internal_error = false;
