@@ -24,6 +24,7 @@
 
 #include "cli/commands.h"
 #include "cli/fallback_engine.h"
+#include "cli/quarantine_collector.h"
 #include "cli/retention_worker.h"
 #include "cli/secret_resolver.h"
 #include "dlrd/build_info.h"
@@ -277,9 +278,22 @@ int RunServe(const std::string& config_path) {
                                            std::move(reader).value(), clock);
     stats_api->SetInternalErrors(&internal_errors);
   }
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables = {
+      registry, std::make_shared<ProcessCollector>()};
+  if (config.quarantine.enabled) {
+    // Scrape-time reads: wait little for a lock, never for the writer.
+    auto totals = QuarantineStore::Open(config.store.path, 100);
+    if (!totals.ok()) {
+      log.Error("quarantine_open_failed",
+                {{"error", totals.status().message()}});
+      return 1;
+    }
+    collectables.push_back(
+        std::make_shared<QuarantineCollector>(std::move(totals).value()));
+  }
   std::atomic<bool> draining{false};
   AdminHandler admin(
-      {registry, std::make_shared<ProcessCollector>()},
+      std::move(collectables),
       [&] { return queue.healthy() && !draining.load(); },
       fallback.value() ? fallback.value()->api() : nullptr, stats_api.get());
   // Exception barriers: a request that throws is answered 500 and counted;
