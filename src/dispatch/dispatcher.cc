@@ -65,8 +65,9 @@ bool Dispatcher::Drain(std::chrono::steady_clock::time_point deadline) {
   size_t held = 0;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    if (drained_cv_.wait_until(lock, deadline,
-                               [this] { return held_count_ == 0; })) {
+    if (drained_cv_.wait_until(lock, deadline, [this] {
+          return held_count_ == 0 && !claiming_;
+        })) {
       return true;
     }
     held = held_count_;
@@ -174,12 +175,15 @@ void Dispatcher::Poll() {
   }
   Note(notes);
   Reclaim(now);
-  bool draining = false;
+  bool claim = false;
   {
+    // Drain() waits while a claim is under way: a job claimed after it
+    // looked would otherwise be sent with nobody waiting for its result.
     std::lock_guard<std::mutex> lock(mu_);
-    draining = draining_;
+    claim = !draining_ && in_flight_ < kMaxInFlight;
+    claiming_ = claim;
   }
-  if (!draining && in_flight_ < kMaxInFlight) {
+  if (claim) {
     const int limit = kMaxInFlight - in_flight_;
     auto jobs = store_.ClaimDue(now, limit);
     if (!jobs.ok()) {
@@ -189,11 +193,25 @@ void Dispatcher::Poll() {
       saturated_ = static_cast<int>(jobs.value().size()) == limit;
       for (const OutboxJob& job : jobs.value()) {
         held_.insert(job.id);
-        SendJob(job);
+        const int in_flight_before = in_flight_;
+        try {
+          SendJob(job);
+        } catch (...) {
+          // A bug while building or starting the send: the job stays
+          // in_flight in the store, no longer held, so it is reclaimed
+          // after its lease under the unknown-outcome rule.
+          in_flight_ = in_flight_before;
+          held_.erase(job.id);
+          if (errors_) errors_->Report("dispatcher", std::current_exception());
+        }
       }
+    }
+    {
       std::lock_guard<std::mutex> lock(mu_);
       held_count_ = held_.size();
+      claiming_ = false;
     }
+    drained_cv_.notify_all();
   }
   if (metrics_) {
     // Every decision, from this thread or the ingest writer, is a row.

@@ -111,7 +111,12 @@ void IngestQueue::FailAll(std::vector<Item>& batch, StoreErrorKind kind) {
   for (Item& item : batch) {
     if (!item.done) continue;  // answered before a throw
     if (metrics_) metrics_->events_dropped("store_failed").Increment();
-    std::exchange(item.done, nullptr)(item.submission, outcome);
+    try {
+      std::exchange(item.done, nullptr)(item.submission, outcome);
+    } catch (...) {
+      // Called from the writer's own barrier too: nothing may escape.
+      if (errors_) errors_->Report("ingest_writer", std::current_exception());
+    }
   }
 }
 

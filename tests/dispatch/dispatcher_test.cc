@@ -8,12 +8,16 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <set>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/sqlite_event_store.h"
@@ -122,6 +126,7 @@ class FlakyOutbox final : public OutboxStore {
     return real_.ScanDeadlines(now_ms, notes);
   }
   Result<std::vector<OutboxJob>> ClaimDue(int64_t now_ms, int limit) override {
+    if (on_claim) on_claim();
     return real_.ClaimDue(now_ms, limit);
   }
   Status MarkAccepted(const OutboxJob& job, std::string_view ref,
@@ -164,6 +169,7 @@ class FlakyOutbox final : public OutboxStore {
 
   int fail_writes = 0;
   int failed = 0;  // writes refused so far
+  std::function<void()> on_claim;  // runs at the start of ClaimDue
 
  private:
   bool Fail() {
@@ -692,6 +698,33 @@ TEST_F(DispatcherTest, InFlightJobIsReclaimedOnlyAfterItsLease) {
   dispatcher_->RunOnce();
   ASSERT_EQ(client_.calls.size(), 2u);
   EXPECT_EQ(Query("SELECT recovered || ',' || attempts FROM outbox"), "1,2");
+}
+
+// A Drain() that starts while a claim is under way (ClaimDue can wait for
+// the database lock) must wait for the jobs that claim sends: returning
+// "drained" would stop the HTTPS client under them, and they would be sent
+// again after their lease (a second code).
+TEST_F(DispatcherTest, DrainDuringAClaimWaitsForItsSends) {
+  Callback("SM47", DeliveryStatus::kFailed);
+  std::atomic<int> drained{-1};
+  std::thread drainer;
+  bool fired = false;
+  flaky_->on_claim = [&] {
+    if (std::exchange(fired, true)) return;
+    drainer = std::thread([&] {
+      drained = dispatcher_->Drain(std::chrono::steady_clock::now() +
+                                   std::chrono::milliseconds(300));
+    });
+    // Let Drain() look while the claim is still in progress.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  };
+  dispatcher_->RunOnce();
+  drainer.join();
+  ASSERT_EQ(client_.calls.size(), 1u);  // the claim's send went out
+  EXPECT_EQ(drained, 0) << "Drain() reported done with a send in flight";
+  client_.Answer(200, "WA-47");
+  dispatcher_->RunOnce();
+  EXPECT_TRUE(dispatcher_->Drain(std::chrono::steady_clock::now()));
 }
 
 // Shutdown: once draining, no job is claimed; Drain() reports the held

@@ -165,6 +165,7 @@ class Dispatcher {
   bool stop_ = false;
   bool draining_ = false;   // under mu_
   size_t held_count_ = 0;   // held_.size(), under mu_ (for Drain)
+  bool claiming_ = false;   // a claim and its sends are under way; under mu_
   bool poll_now_ = false;   // under mu_
   bool saturated_ = false;  // the last claim hit kMaxInFlight; thread only
   InternalErrors* errors_ = nullptr;
