@@ -95,7 +95,11 @@ def trickle(port, n_headers, n_bodies, ready, report):
     """Child process: holds slow connections open and sends each one byte
     a second until the server closes it; puts (opened, refused, closed) on
     `report`. A process of its own, so it takes no time from the signed
-    clients' interpreter."""
+    clients' interpreter. It runs at the lowest priority: the attack is the
+    open connections, which hold their slots whether or not this process
+    gets CPU time, and on a 2-core machine its own CPU use would otherwise
+    be counted against dlrd's rate."""
+    os.nice(19)
     sel = selectors.DefaultSelector()
     opened = refused = closed = 0
     head = b"POST /webhooks/" + SOURCE.encode() + b" HTTP/1.1\r\n"
