@@ -87,6 +87,8 @@ done
 
 if ((${#failed[@]} > 0)); then
   echo "fuzz: FAILED: ${failed[*]}"
+  echo "fuzz: $((${#targets[@]} - ${#failed[@]})) passed, ${#failed[@]} failed"
   exit 1
 fi
 echo "fuzz: all ${#targets[@]} targets clean"
+echo "fuzz: ${#targets[@]} passed, 0 failed"
