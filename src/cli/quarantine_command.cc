@@ -20,7 +20,6 @@
 #include "cli/commands.h"
 #include "cli/raw_request.h"
 #include "cli/secret_resolver.h"
-#include "dlrd/core/redact.h"
 #include "dlrd/ingest/ingest_service.h"
 #include "dlrd/normalize/field_reader.h"
 #include "dlrd/stats/stats.h"
@@ -45,21 +44,12 @@ Result<Submission> Reverify(const SourceMap& sources, const QuarantineRow& r) {
   }
   SignatureCheck check = src.verifier->Verify(hook, r.received_at_ms / 1000);
   if (!check.valid) return Status::Error(std::string(ToString(check.reason)));
-  NormalizeContext ctx{
-      src.name, r.received_at_ms,
-      src.verifier->event_id_is_stable() ? check.event_id : std::string()};
-  auto normalized = src.normalizer->Normalize(hook, ctx);
-  if (!normalized.ok()) return Status::Error("malformed");
-  Submission sub;
-  sub.events = std::move(normalized.value().events);
-  for (DeliveryEvent& e : sub.events) MakeTextValidUtf8(e);
-  sub.opt_changes = std::move(normalized.value().opt_changes);
-  sub.raw.source = src.name;
-  sub.raw.head = r.head;  // redacted when quarantined
-  sub.raw.target = RedactTarget(hook.target);
-  sub.raw.body = r.body;
-  sub.raw.received_at_ms = r.received_at_ms;
-  return sub;
+  // As the daemon would have stored it on arrival (the head was redacted
+  // when quarantined; redacting again changes nothing).
+  auto prepared =
+      PrepareSubmission(src, std::move(hook), check, r.received_at_ms);
+  if (!prepared.ok()) return Status::Error("malformed");
+  return std::move(prepared.value().submission);
 }
 
 // `list` needs only store.path and the source names, so it runs where the

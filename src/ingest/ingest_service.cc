@@ -21,9 +21,37 @@ Result<SourceMap> BuildSources(const Config& config) {
       return Result<SourceMap>::Error("sources." + name + "." +
                                       normalizer.status().message());
     }
+    std::vector<std::string> kept = verifier.value()->HeadersRead();
     out.emplace(name, Source{name, std::move(verifier).value(),
-                             std::move(normalizer).value()});
+                             std::move(normalizer).value(), std::move(kept)});
   }
+  return out;
+}
+
+std::string Source::StoredHead(const InboundWebhook& hook) const {
+  return RedactHead(hook.Head(), kept_headers);
+}
+
+Result<PreparedSubmission> PrepareSubmission(const Source& src,
+                                             InboundWebhook hook,
+                                             const SignatureCheck& check,
+                                             int64_t received_at_ms) {
+  NormalizeContext ctx{
+      src.name, received_at_ms,
+      src.verifier->event_id_is_stable() ? check.event_id : std::string()};
+  auto normalized = src.normalizer->Normalize(hook, ctx);
+  if (!normalized.ok()) return normalized.status();
+  PreparedSubmission out;
+  Submission& sub = out.submission;
+  sub.events = std::move(normalized.value().events);
+  for (DeliveryEvent& e : sub.events) MakeTextValidUtf8(e);
+  sub.opt_changes = std::move(normalized.value().opt_changes);
+  sub.raw.source = src.name;
+  sub.raw.head = src.StoredHead(hook);
+  sub.raw.target = RedactTarget(hook.target);
+  sub.raw.body = std::move(hook.body);
+  sub.raw.received_at_ms = received_at_ms;
+  out.reply = std::move(normalized.value().reply);
   return out;
 }
 
@@ -189,32 +217,18 @@ void IngestService::Accept(InboundWebhook hook, int64_t now_ms, Done done,
     m.secret_matches[check.secret_index]->Increment();
   }
 
-  NormalizeContext ctx{
-      src.name, now_ms,
-      src.verifier->event_id_is_stable() ? check.event_id : std::string()};
-  auto normalized = src.normalizer->Normalize(hook, ctx);
-  if (!normalized.ok()) {
+  auto prepared = PrepareSubmission(src, std::move(hook), check, now_ms);
+  if (!prepared.ok()) {
     log_.Warn("payload_rejected",
-              {{"source", src.name}, {"error", normalized.status().message()}});
+              {{"source", src.name}, {"error", prepared.status().message()}});
     finish(IngestOutcome::kRejectedMalformed);
     return;
   }
-
-  Submission sub;
-  sub.events = std::move(normalized.value().events);
-  for (DeliveryEvent& e : sub.events) MakeTextValidUtf8(e);
-  sub.opt_changes = std::move(normalized.value().opt_changes);
-  sub.raw.source = src.name;
-  // At rest without credentials no scheme needs (core/redact.h); what the
-  // source's verifier reads is kept, so `dlrd verify` still works on it.
-  sub.raw.head = RedactHead(hook.Head(), src.verifier->HeadersRead());
-  sub.raw.target = RedactTarget(hook.target);
-  sub.raw.body = std::move(hook.body);
-  sub.raw.received_at_ms = now_ms;
+  Submission sub = std::move(prepared.value().submission);
+  std::optional<WebhookReply> reply = std::move(prepared.value().reply);
 
   Metrics* metrics = &metrics_;
   SourceMetrics* sm = &m;
-  std::optional<WebhookReply> reply = std::move(normalized.value().reply);
   IngestQueue::Completion on_commit =
       [metrics, sm, done, reply](const Submission& s, const CommitOutcome& c) {
         IngestOutcome o = IngestOutcome::kStoreFailed;
@@ -267,7 +281,7 @@ void IngestService::Quarantine(const Source& src, SourceMetrics& m,
   QuarantinedRequest q;
   q.source = src.name;
   q.reason = std::string(ToString(reason));
-  q.head = RedactHead(hook.Head(), src.verifier->HeadersRead());
+  q.head = src.StoredHead(hook);
   q.body = std::move(hook.body);
   q.received_at_ms = now_ms;
   sub.quarantine.push_back(std::move(q));

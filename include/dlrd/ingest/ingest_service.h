@@ -60,7 +60,12 @@ struct Source {
   std::string name;
   std::unique_ptr<SignatureVerifier> verifier;
   std::unique_ptr<PayloadNormalizer> normalizer;
+  // verifier->HeadersRead(), taken once: the headers never redacted.
+  std::vector<std::string> kept_headers;
   std::string_view provider() const { return normalizer->provider(); }
+  // The request head as stored at rest: credentials no scheme reads
+  // redacted (core/redact.h), so `dlrd verify` still works on it.
+  std::string StoredHead(const InboundWebhook& hook) const;
 };
 using SourceMap = std::map<std::string, Source, std::less<>>;
 
@@ -68,6 +73,22 @@ using SourceMap = std::map<std::string, Source, std::less<>>;
 Result<SourceMap> BuildSources(const Config& config);
 // Label sets for Metrics, one per source.
 std::vector<SourceLabels> MetricLabels(const SourceMap& sources);
+
+// What a request that passed `src`'s signature check (`check`) becomes:
+// its events (text made valid UTF-8), opt changes and raw request (head
+// redacted, body byte-exact), received at `received_at_ms`, plus the reply
+// the format wants answered. An error: the payload is malformed (the
+// message names the field). IngestService::Accept and `dlrd quarantine
+// replay` both build their submissions here, so a replayed request is
+// stored exactly as it would have been on arrival.
+struct PreparedSubmission {
+  Submission submission;
+  std::optional<WebhookReply> reply;
+};
+Result<PreparedSubmission> PrepareSubmission(const Source& src,
+                                             InboundWebhook hook,
+                                             const SignatureCheck& check,
+                                             int64_t received_at_ms);
 
 struct QuarantineOptions {
   bool enabled = false;   // false: refused requests are only counted
