@@ -412,6 +412,18 @@ class closing_db:
 # Signing
 
 
+def sign_twilio(token, url, params=None):
+    """X-Twilio-Signature: base64(HMAC-SHA1(token, url + sorted k + v)).
+    Names and values may be str or bytes (Twilio signs the decoded bytes)."""
+    def b(x):
+        return x if isinstance(x, bytes) else x.encode()
+    signed = b(url) + b"".join(
+        b(k) + b(v) for k, v in sorted((b(k), b(v)) for k, v in
+                                       (params or {}).items()))
+    return base64.b64encode(
+        hmac.new(b(token), signed, hashlib.sha1).digest()).decode()
+
+
 def sign_hmac(secret, body, prefix="sha256="):
     """VerifyNow-style: prefix + hex(HMAC-SHA256(secret, raw body))."""
     if isinstance(secret, str):

@@ -27,9 +27,7 @@ Classes:
                     accepted, connection errors are counted, job dead.
 """
 
-import base64
 import hashlib
-import hmac
 import json
 import os
 import re
@@ -76,9 +74,7 @@ def new_sid(prefix):
 
 
 def twilio_signature(url, params=None):
-    signed = url + "".join(k + v for k, v in sorted((params or {}).items()))
-    mac = hmac.new(WEBHOOK_TOKEN.encode(), signed.encode(), hashlib.sha1)
-    return base64.b64encode(mac.digest()).decode()
+    return h.sign_twilio(WEBHOOK_TOKEN, url, params)
 
 
 def sms_status_params(message_sid, to, status="failed", error_code="30008"):

@@ -17,9 +17,6 @@ After every case the daemon must still answer /healthz, and the
 dlrd_internal_errors_total series must exist (the barrier's counter).
 """
 
-import base64
-import hashlib
-import hmac
 import json
 import os
 import random
@@ -36,12 +33,6 @@ import dlrd_harness as h  # noqa: E402
 TW_TOKEN = "robust-it-twilio-7c1e"
 ADMIN = "robust-it-admin-5d2b"
 PUBLIC = "https://hooks.example.com/webhooks/"
-
-
-def twilio_signature(url, params):
-    signed = url + "".join(k + v for k, v in sorted(params.items()))
-    mac = hmac.new(TW_TOKEN.encode(), signed.encode(), hashlib.sha1).digest()
-    return base64.b64encode(mac).decode()
 
 
 def make_dlrd():
@@ -115,12 +106,9 @@ class Robustness(unittest.TestCase):
                   "AccountSid": "AC" + "0" * 32}
         form = urllib.parse.urlencode(params) + "&ErrorCode=%FF%FE"
         # Twilio signs the decoded values: here the raw bytes FF FE.
-        fields = [(k.encode(), v.encode()) for k, v in params.items()]
-        fields.append((b"ErrorCode", b"\xff\xfe"))
-        data = (PUBLIC + "tw").encode() + b"".join(
-            k + v for k, v in sorted(fields))
-        sig = base64.b64encode(hmac.new(TW_TOKEN.encode(), data,
-                                        hashlib.sha1).digest()).decode()
+        signed = dict(params)
+        signed["ErrorCode"] = b"\xff\xfe"
+        sig = h.sign_twilio(TW_TOKEN, PUBLIC + "tw", signed)
         r = h.request(self.d.port, "POST", "/webhooks/tw",
                       [("Content-Type", "application/x-www-form-urlencoded"),
                        ("X-Twilio-Signature", sig)], form.encode())

@@ -41,7 +41,6 @@ Plus the 401/400 paths and CLI exit 2 on a bad --since.
 
 import csv
 import hashlib
-import hmac
 import io
 import json
 import math
@@ -52,7 +51,6 @@ import sys
 import time
 import unittest
 import urllib.parse
-import base64
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -123,9 +121,7 @@ def cpp_round4(v):
 
 
 def twilio_signature(url, params=None):
-    signed = url + "".join(k + v for k, v in sorted((params or {}).items()))
-    mac = hmac.new(TW_TOKEN.encode(), signed.encode(), hashlib.sha1)
-    return base64.b64encode(mac.digest()).decode()
+    return h.sign_twilio(TW_TOKEN, url, params)
 
 
 # --------------------------------------------------------------------------

@@ -13,9 +13,6 @@ the stored raw request has that credential (and a Cookie) redacted, and
 `dlrd verify` on the stored head and body still says valid.
 """
 
-import base64
-import hashlib
-import hmac
 import json
 import os
 import subprocess
@@ -32,9 +29,7 @@ PUBLIC = "https://hooks.example.com/webhooks/tw"
 
 
 def twilio_signature(url, params):
-    signed = url + "".join(k + v for k, v in sorted(params.items()))
-    mac = hmac.new(TOKEN.encode(), signed.encode(), hashlib.sha1).digest()
-    return base64.b64encode(mac).decode()
+    return h.sign_twilio(TOKEN, url, params)
 
 
 def source(public_url):

@@ -12,6 +12,7 @@
 #include "store/schema_files.h"
 #include "store/sqlite_event_store.h"
 #include "store/sqlite_retention.h"
+#include "testutil/prune_all.h"
 #include "testutil/sqlite_file.h"
 #include "testutil/status_matchers.h"
 #include "testutil/temp_dir.h"
@@ -79,25 +80,8 @@ class DedupeRetentionTest : public ::testing::Test {
     EXPECT_OK(r.status);
     return r.submissions.at(0);
   }
-  // Prunes as of `now` until nothing is left; every batch within
-  // batch_rows.
   int64_t PruneAll(const RetentionConfig& config, int64_t now) {
-    auto r = SqliteRetention::Open(path_, 5000, config);
-    EXPECT_OK(r.status());
-    if (!r.ok()) return 0;
-    int64_t total = 0;
-    for (int i = 0; i < 1000; ++i) {
-      std::string table;
-      auto n = r.value()->PruneBatch(now, &table);
-      EXPECT_OK(n.status());
-      if (!n.ok() || n.value() == 0) return total;
-      if (table != "fallback_chains") {
-        EXPECT_LE(n.value(), config.batch_rows) << table;
-      }
-      total += n.value();
-    }
-    ADD_FAILURE() << "pruning did not finish";
-    return total;
+    return testutil::PruneAll(path_, config, now);
   }
   int64_t Count(const std::string& sql) { return SqliteFile(path_).Int(sql); }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "store/sqlite_event_store.h"
+#include "testutil/prune_all.h"
 #include "testutil/sqlite_file.h"
 #include "testutil/status_matchers.h"
 #include "testutil/temp_dir.h"
@@ -73,23 +74,8 @@ class RetentionTest : public ::testing::Test {
         " ('+447700900003', 'src', 'STOP', 1);");
   }
 
-  // Prunes until nothing is left; every batch must respect batch_rows.
   int64_t PruneAll(const RetentionConfig& config) {
-    auto r = SqliteRetention::Open(path_, 5000, config);
-    EXPECT_OK(r.status());
-    int64_t total = 0;
-    for (int i = 0; i < 1000; ++i) {
-      std::string table;
-      auto n = r.value()->PruneBatch(kNow, &table);
-      EXPECT_OK(n.status());
-      if (!n.ok() || n.value() == 0) return total;
-      if (table != "fallback_chains") {
-        EXPECT_LE(n.value(), config.batch_rows) << table;
-      }
-      total += n.value();
-    }
-    ADD_FAILURE() << "pruning did not finish";
-    return total;
+    return testutil::PruneAll(path_, config, kNow);
   }
   int64_t Count(const std::string& sql) { return SqliteFile(path_).Int(sql); }
 
