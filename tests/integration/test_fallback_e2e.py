@@ -249,6 +249,21 @@ class _Base(unittest.TestCase):
     d = None
     mock = None
 
+    @classmethod
+    def start_world(cls, mock_options, **dlrd_options):
+        """A test CA, the mock provider with `mock_options` and a dlrd
+        against it, all stopped when the class is done."""
+        tmp = h.make_tempdir("dlrd-fallback-ca-")
+        cls.addClassCleanup(tmp.cleanup)
+        cls.ca = make_test_ca(tmp.name)
+        cls.mock = MockProvider(cls.ca.server_cert, cls.ca.server_key,
+                                **mock_options)
+        cls.mock.start()
+        cls.addClassCleanup(cls.mock.stop)
+        cls.d = make_dlrd(cls.mock, cls.ca.ca_cert, **dlrd_options)
+        cls.addClassCleanup(cls.d.cleanup)
+        cls.d.start()
+
     def sends(self, recipient, channel=None, mocks=None):
         out = []
         for m in mocks or [self.mock]:
@@ -274,16 +289,7 @@ class _Base(unittest.TestCase):
 class FallbackEndToEnd(_Base):
     @classmethod
     def setUpClass(cls):
-        tmp = h.make_tempdir("dlrd-fallback-ca-")
-        cls.addClassCleanup(tmp.cleanup)
-        cls.ca = make_test_ca(tmp.name)
-        cls.mock = MockProvider(cls.ca.server_cert, cls.ca.server_key,
-                                retry_after=RETRY_AFTER_S)
-        cls.mock.start()
-        cls.addClassCleanup(cls.mock.stop)
-        cls.d = make_dlrd(cls.mock, cls.ca.ca_cert)
-        cls.addClassCleanup(cls.d.cleanup)
-        cls.d.start()
+        cls.start_world({"retry_after": RETRY_AFTER_S})
 
     # 1
     def test_1_sms_failure_sends_whatsapp_within_a_second(self):
@@ -512,17 +518,8 @@ class CrashRecovery(_Base):
 
     @classmethod
     def setUpClass(cls):
-        tmp = h.make_tempdir("dlrd-fallback-ca-")
-        cls.addClassCleanup(tmp.cleanup)
-        cls.ca = make_test_ca(tmp.name)
-        cls.mock = MockProvider(cls.ca.server_cert, cls.ca.server_key,
-                                slow_delay_s=5.0)
-        cls.mock.start()
-        cls.addClassCleanup(cls.mock.stop)
         cls.mock2 = None
-        cls.d = make_dlrd(cls.mock, cls.ca.ca_cert)
-        cls.addClassCleanup(cls.d.cleanup)
-        cls.d.start()
+        cls.start_world({"slow_delay_s": 5.0})
 
     def test_7_kill_9_with_send_in_flight_then_restart(self):
         to = number(504)
@@ -584,17 +581,9 @@ class ShutdownMidBurst(_Base):
 
     @classmethod
     def setUpClass(cls):
-        tmp = h.make_tempdir("dlrd-fallback-ca-")
-        cls.addClassCleanup(tmp.cleanup)
-        cls.ca = make_test_ca(tmp.name)
-        cls.mock = MockProvider(cls.ca.server_cert, cls.ca.server_key,
-                                accept_delay_s=cls.ACCEPT_DELAY_S)
-        cls.mock.start()
-        cls.addClassCleanup(cls.mock.stop)
         # The request timeout must outlast the mock's delay.
-        cls.d = make_dlrd(cls.mock, cls.ca.ca_cert, request_timeout_ms=5000)
-        cls.addClassCleanup(cls.d.cleanup)
-        cls.d.start()
+        cls.start_world({"accept_delay_s": cls.ACCEPT_DELAY_S},
+                        request_timeout_ms=5000)
 
     def test_10_sigterm_mid_burst_then_restart_sends_each_code_once(self):
         recipients = [number(30 + i) for i in range(self.BURST)]
