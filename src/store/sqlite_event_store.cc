@@ -22,9 +22,12 @@ constexpr const char* kInsertEvent =
     " verification_id, message_id, channel, status, raw_status, error_code,"
     " latency_ms, recipient, country, received_at_ms, raw_request_id)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
-// A key whose event retention already deleted (schema/0004_dedupe_keys.sql).
-constexpr const char* kPrunedKey =
-    "SELECT 1 FROM dedupe_keys WHERE key_hash = ?1";
+// A key stored already, or whose event retention deleted since
+// (schema/0004_dedupe_keys.sql).
+constexpr const char* kKnownKey =
+    "SELECT EXISTS (SELECT 1 FROM delivery_events"
+    "  WHERE source = ?1 AND dedupe_key = ?2)"
+    " OR EXISTS (SELECT 1 FROM dedupe_keys WHERE key_hash = ?3)";
 
 StoreErrorKind KindOf(int rc) {
   switch (rc & 0xFF) {
@@ -130,7 +133,7 @@ Status SqliteEventStore::Prepare() {
                       " PRAGMA journal_size_limit=67108864;"
                       // 16 MiB of page cache keeps the dedupe index's
                       // interior pages hot without a large RSS.
-                      " PRAGMA cache_size=-16384;");
+                      " PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;");
       !s.ok()) {
     return s;
   }
@@ -141,7 +144,7 @@ Status SqliteEventStore::Prepare() {
     SqliteStmt* out;
   } stmts[] = {{kInsertRaw, &insert_raw_},
                {kInsertEvent, &insert_event_},
-               {kPrunedKey, &pruned_key_},
+               {kKnownKey, &known_key_},
                {kOptOut, &opt_out_},
                {kOptIn, &opt_in_},
                {"BEGIN IMMEDIATE", &begin_},
@@ -191,18 +194,20 @@ Status SqliteEventStore::Migrate() {
   return Status::Ok();
 }
 
-Result<bool> SqliteEventStore::KeyWasPruned(const DeliveryEvent& e) {
-  sqlite3_stmt* s = pruned_key_.get();
+Result<bool> SqliteEventStore::KeyIsKnown(const DeliveryEvent& e) {
+  sqlite3_stmt* s = known_key_.get();
   sqlite3_reset(s);
-  const std::optional<std::string> hash =
-      DedupeKeyHash(e.source, e.dedupe_key);
+  const std::optional<std::string> hash = DedupeKeyHash(e.source, e.dedupe_key);
   if (!hash) return Status::Error("dedupe key hash failed");
-  sqlite3_bind_blob(s, 1, hash->data(), static_cast<int>(hash->size()),
+  BindText(s, 1, e.source);
+  BindText(s, 2, e.dedupe_key);
+  sqlite3_bind_blob(s, 3, hash->data(), static_cast<int>(hash->size()),
                     SQLITE_TRANSIENT);
   const int rc = sqlite3_step(s);
+  const bool known = rc == SQLITE_ROW && sqlite3_column_int(s, 0) != 0;
   sqlite3_reset(s);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error("dedupe lookup");
-  return rc == SQLITE_ROW;
+  if (rc != SQLITE_ROW) return Error("dedupe lookup");
+  return known;
 }
 
 Status SqliteEventStore::WriteSubmission(const Submission& sub,
@@ -223,6 +228,20 @@ Status SqliteEventStore::WriteSubmission(const Submission& sub,
     }
     return Status::Ok();
   }
+  // Keys first: a request made only of duplicates writes nothing at all
+  // (not even its raw request), with no savepoint to roll back.
+  out.inserted.assign(sub.events.size(), false);
+  std::vector<bool>& known = known_scratch_;
+  known.assign(sub.events.size(), false);
+  bool any_new = false;
+  for (size_t i = 0; i < sub.events.size(); ++i) {
+    Result<bool> k = KeyIsKnown(sub.events[i]);
+    if (!k.ok()) return k.status();
+    known[i] = k.value();
+    any_new = any_new || !known[i];
+  }
+  if (!any_new && !sub.events.empty()) return Status::Ok();
+
   sqlite3_stmt* s = insert_raw_.get();
   sqlite3_reset(s);
   BindText(s, 1, sub.raw.source);
@@ -249,12 +268,11 @@ Status SqliteEventStore::WriteSubmission(const Submission& sub,
     if (sqlite3_step(s) != SQLITE_DONE) return Error("opt change");
   }
 
-  out.inserted.assign(sub.events.size(), false);
   for (size_t i = 0; i < sub.events.size(); ++i) {
     const DeliveryEvent& e = sub.events[i];
-    Result<bool> pruned = KeyWasPruned(e);
-    if (!pruned.ok()) return pruned.status();
-    if (pruned.value()) continue;  // a replay of an event retention deleted
+    // Stored already, or a replay of an event retention deleted. (A key
+    // repeated inside this request is caught by INSERT OR IGNORE below.)
+    if (known[i]) continue;
     s = insert_event_.get();
     sqlite3_reset(s);
     BindText(s, 1, e.source);
@@ -291,13 +309,71 @@ Status SqliteEventStore::WriteSubmission(const Submission& sub,
 
 BatchResult SqliteEventStore::CommitBatch(
     const std::vector<const Submission*>& batch) {
+  std::optional<BatchResult> fast = CommitFast(batch);
+  if (fast) return std::move(*fast);
+  return CommitCareful(batch);
+}
+
+BatchResult SqliteEventStore::Begin(size_t n) {
   BatchResult result;
-  result.submissions.resize(batch.size());
+  result.submissions.resize(n);
+  stats_.Clear();
   if (Status s = Step(begin_); !s.ok()) {
     result.error = LastErrorKind();
     result.status = Status::Error("begin: " + s.message());
-    return result;
   }
+  return result;
+}
+
+BatchResult& SqliteEventStore::Commit(BatchResult& result) {
+  // The batch's rollup changes, each row once, in the same transaction.
+  Status s = stats_.Flush();
+  if (s.ok()) {
+    s = Step(commit_);
+    if (!s.ok()) s = Status::Error("commit: " + s.message());
+  }
+  if (!s.ok()) {
+    result.error = LastErrorKind();
+    result.status = s;
+    Step(rollback_);
+    stats_.Clear();
+  }
+  return result;
+}
+
+std::optional<BatchResult> SqliteEventStore::CommitFast(
+    const std::vector<const Submission*>& batch) {
+  BatchResult result = Begin(batch.size());
+  if (!result.status.ok()) return result;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    SubmissionResult& out = result.submissions[i];
+    bool threw = false;
+    try {
+      out.status = WriteSubmission(*batch[i], out);
+    } catch (...) {
+      threw = true;
+    }
+    if (threw || !out.status.ok()) {
+      const StoreErrorKind kind = LastErrorKind();
+      Step(rollback_);
+      stats_.Clear();
+      if (!threw && kind != StoreErrorKind::kConstraint &&
+          kind != StoreErrorKind::kOther) {
+        // The database itself is in trouble: nothing in this batch commits.
+        result.error = kind;
+        result.status = out.status;
+        return result;
+      }
+      return std::nullopt;  // one bad submission: redo with savepoints
+    }
+  }
+  return std::move(Commit(result));
+}
+
+BatchResult SqliteEventStore::CommitCareful(
+    const std::vector<const Submission*>& batch) {
+  BatchResult result = Begin(batch.size());
+  if (!result.status.ok()) return result;
   for (size_t i = 0; i < batch.size(); ++i) {
     Step(savepoint_);
     SubmissionResult& out = result.submissions[i];
@@ -315,36 +391,25 @@ BatchResult SqliteEventStore::CommitBatch(
           kind != StoreErrorKind::kOther) {
         // The database itself is in trouble: nothing in this batch commits.
         Step(rollback_);
+        stats_.Clear();
         result.error = kind;
         result.status = out.status;
         return result;
       }
     }
-    bool any_new = false;
-    for (bool b : out.inserted) any_new = any_new || b;
-    const bool only_duplicates = !any_new && !batch[i]->events.empty();
-    if (!out.status.ok() || only_duplicates) {
-      // Undo the raw request (and anything partial): a request made only of
-      // duplicates leaves no trace, and a failed one leaves nothing at all.
-      // A request with no events (an empty batch, an event type the format
-      // skips) keeps its raw request, so it can be re-read later.
+    if (!out.status.ok()) {
+      // A failed submission leaves nothing at all.
       Step(rollback_to_);
-      if (!out.status.ok()) {
-        out.inserted.assign(out.inserted.size(), false);
-        out.fallback.clear();
-        out.job_created = false;
-        out.quarantined.assign(out.quarantined.size(), false);
-      }
+      stats_.DropPending();
+      out.inserted.assign(out.inserted.size(), false);
+      out.fallback.clear();
+      out.job_created = false;
+      out.quarantined.assign(out.quarantined.size(), false);
     }
+    stats_.KeepPending();
     Step(release_);
   }
-  if (Status s = Step(commit_); !s.ok()) {
-    result.error = LastErrorKind();
-    result.status = Status::Error("commit: " + s.message());
-    Step(rollback_);
-    return result;
-  }
-  return result;
+  return std::move(Commit(result));
 }
 
 }  // namespace dlrd

@@ -3,8 +3,11 @@
 // Durability: journal_mode=WAL with synchronous=FULL, so a committed
 // transaction survives an OS crash or power loss, not only a process crash
 // (reliability.md §2.1). Every write transaction is BEGIN IMMEDIATE on the
-// single writer connection. Each submission runs inside a SAVEPOINT so one
-// bad submission is rolled back alone while the batch commits.
+// single writer connection. A batch is first written without savepoints
+// (they cost a copy of every page a submission touches); if one submission
+// fails, the transaction is rolled back and the batch written again with a
+// SAVEPOINT per submission, so the bad one is rolled back alone while the
+// rest commits. A request whose events are all duplicates writes nothing.
 //
 // Dedupe: (source, dedupe_key) is unique in delivery_events, and a key
 // whose event retention deleted stays in dedupe_keys for dedupe_days; a
@@ -16,6 +19,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "dlrd/core/status.h"
@@ -54,15 +58,24 @@ class SqliteEventStore final : public EventStore {
  private:
   SqliteEventStore(SqliteDb db, const QuarantineLimits& limits)
       : db_(std::move(db)),
-        stats_(db_.get()),
+        stats_(db_.get(), /*deferred=*/true),
         quarantine_(db_.get()),
         quarantine_limits_(limits) {}
   Status Prepare();
   Status Migrate();
   Status WriteSubmission(const Submission& s, SubmissionResult& out);
-  // Whether `e`'s key is in dedupe_keys: its event was stored once and
-  // pruned since, so `e` is a duplicate.
-  Result<bool> KeyWasPruned(const DeliveryEvent& e);
+  // Whether `e`'s key is stored already or in dedupe_keys (its event was
+  // stored once and pruned since): `e` is a duplicate.
+  Result<bool> KeyIsKnown(const DeliveryEvent& e);
+  // BEGIN, with the result sized for `n` submissions (status set on error).
+  BatchResult Begin(size_t n);
+  // Flushes the rollups and COMMITs (or rolls back and sets the error).
+  BatchResult& Commit(BatchResult& result);
+  // No savepoints; nullopt when a submission failed and the batch was
+  // rolled back to be written by CommitCareful.
+  std::optional<BatchResult> CommitFast(
+      const std::vector<const Submission*>& batch);
+  BatchResult CommitCareful(const std::vector<const Submission*>& batch);
   Status Exec(const char* sql);
   // Runs a prepared statement to completion and resets it.
   Status Step(const SqliteStmt& stmt);
@@ -77,7 +90,8 @@ class SqliteEventStore final : public EventStore {
   int schema_version_ = 0;
   SqliteStmt insert_raw_;
   SqliteStmt insert_event_;
-  SqliteStmt pruned_key_;
+  SqliteStmt known_key_;
+  std::vector<bool> known_scratch_;  // WriteSubmission's, reused
   SqliteStmt opt_out_, opt_in_;
   SqliteStmt begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
 };

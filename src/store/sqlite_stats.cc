@@ -10,6 +10,8 @@ namespace dlrd {
 namespace {
 
 // Status moves only up the rank order (include/dlrd/core/delivery.h).
+// OnEvent computes the row this leaves (Merged below) instead of reading it
+// back; the two must agree, which the rollup-invariant test checks.
 constexpr const char* kUpsertVerification =
     "INSERT INTO verifications(source, verification_id, provider, channel,"
     " status, status_rank, recipient, country, first_event_at_ms,"
@@ -27,18 +29,112 @@ constexpr const char* kUpsertVerification =
     "  country = CASE WHEN country = '' THEN excluded.country ELSE country END";
 
 constexpr const char* kLoadVerification =
-    "SELECT provider, channel, country, status_rank, first_event_at_ms"
-    " FROM verifications WHERE source = ?1 AND verification_id = ?2";
+    "SELECT provider, channel, country, status_rank, first_event_at_ms,"
+    " recipient FROM verifications WHERE source = ?1 AND verification_id = ?2";
+
+constexpr const char* kUpsertHourly =
+    "INSERT INTO stats_hourly(hour_ms, source, provider, channel, country,"
+    " callbacks, sent, delivered, failed, verified, fallback_triggered,"
+    " fallback_recovered, fallback_wasted, signature_failures)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+    " ON CONFLICT DO UPDATE SET callbacks = callbacks + excluded.callbacks,"
+    " sent = sent + excluded.sent, delivered = delivered + excluded.delivered,"
+    " failed = failed + excluded.failed,"
+    " verified = verified + excluded.verified,"
+    " fallback_triggered = fallback_triggered + excluded.fallback_triggered,"
+    " fallback_recovered = fallback_recovered + excluded.fallback_recovered,"
+    " fallback_wasted = fallback_wasted + excluded.fallback_wasted,"
+    " signature_failures = signature_failures + excluded.signature_failures";
+
+constexpr const char* kUpsertLatency =
+    "INSERT INTO stats_latency(hour_ms, source, provider, channel, country,"
+    " kind, step, bucket, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    " ON CONFLICT DO UPDATE SET n = n + excluded.n";
+
+constexpr const char* kUpsertErrors =
+    "INSERT INTO stats_errors(hour_ms, source, provider, channel, country,"
+    " error_code, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    " ON CONFLICT DO UPDATE SET n = n + excluded.n";
 
 constexpr int kRankFailed = 3;
 constexpr int kRankDelivered = 4;
 constexpr int kRankVerified = 6;
+
+void BindGroup(sqlite3_stmt* st, const RollupGroup& g) {
+  sqlite3_bind_int64(st, 1, g.hour_ms);
+  BindText(st, 2, g.source);
+  BindText(st, 3, g.provider);
+  BindText(st, 4, g.channel);
+  BindText(st, 5, g.country);
+}
 
 }  // namespace
 
 Status StatsSql::Error(const char* what) const {
   return Status::Error(std::string("stats ") + what + ": " +
                        sqlite3_errmsg(db_));
+}
+
+Status StatsSql::Done() {
+  if (deferred_) return Status::Ok();
+  Status s = Write(pending_);
+  pending_.Clear();
+  return s;
+}
+
+void StatsSql::KeepPending() {
+  batch_.Merge(pending_);
+  pending_.Clear();
+}
+
+void StatsSql::DropPending() { pending_.Clear(); }
+
+void StatsSql::Clear() {
+  pending_.Clear();
+  batch_.Clear();
+}
+
+Status StatsSql::Flush() {
+  KeepPending();
+  Status s = Write(batch_);
+  batch_.Clear();
+  return s;
+}
+
+Status StatsSql::Write(const RollupDelta& d) {
+  for (const auto& [g, counts] : d.hourly()) {
+    bool any = false;
+    for (int64_t n : counts) any = any || n != 0;
+    if (!any) continue;
+    StmtUse st(cache_.Get(kUpsertHourly));
+    if (!st.get()) return Error("prepare hourly");
+    BindGroup(st.get(), g);
+    for (int i = 0; i < kHourlyColumns; ++i) {
+      sqlite3_bind_int64(st.get(), 6 + i, counts[i]);
+    }
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("hourly");
+  }
+  for (const auto& [k, n] : d.latency()) {
+    if (n == 0) continue;
+    StmtUse st(cache_.Get(kUpsertLatency));
+    if (!st.get()) return Error("prepare latency");
+    BindGroup(st.get(), k.group);
+    BindText(st.get(), 6, k.kind);
+    sqlite3_bind_int(st.get(), 7, k.step);
+    sqlite3_bind_int(st.get(), 8, k.bucket);
+    sqlite3_bind_int64(st.get(), 9, n);
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("latency");
+  }
+  for (const auto& [k, n] : d.errors()) {
+    if (n == 0) continue;
+    StmtUse st(cache_.Get(kUpsertErrors));
+    if (!st.get()) return Error("prepare errors");
+    BindGroup(st.get(), k.group);
+    BindText(st.get(), 6, k.error_code);
+    sqlite3_bind_int64(st.get(), 7, n);
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("errors");
+  }
+  return Status::Ok();
 }
 
 Result<StatsSql::Row> StatsSql::Load(std::string_view source,
@@ -56,81 +152,46 @@ Result<StatsSql::Row> StatsSql::Load(std::string_view source,
     row.country = ColumnText(st.get(), 2);
     row.rank = sqlite3_column_int(st.get(), 3);
     row.first_at_ms = sqlite3_column_int64(st.get(), 4);
+    row.recipient = ColumnText(st.get(), 5);
   } else if (rc != SQLITE_DONE) {
     return Error("load");
   }
   return row;
 }
 
-Status StatsSql::AddHourly(int64_t at_ms, std::string_view source,
-                           std::string_view provider, std::string_view channel,
-                           std::string_view country, const char* column,
-                           int64_t n) {
-  // One statement per column: the column name is a literal chosen here.
-  static const std::map<std::string_view, const char*> kSql = {
-#define DLRD_STATS_COLUMN(c)                                                   \
-  {#c,                                                                         \
-   "INSERT INTO stats_hourly(hour_ms, source, provider, channel, country, " #c \
-   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET " #c " = " #c  \
-   " + excluded." #c}
-      DLRD_STATS_COLUMN(callbacks),
-      DLRD_STATS_COLUMN(sent),
-      DLRD_STATS_COLUMN(delivered),
-      DLRD_STATS_COLUMN(failed),
-      DLRD_STATS_COLUMN(verified),
-      DLRD_STATS_COLUMN(fallback_triggered),
-      DLRD_STATS_COLUMN(fallback_recovered),
-      DLRD_STATS_COLUMN(fallback_wasted),
-      DLRD_STATS_COLUMN(signature_failures),
-#undef DLRD_STATS_COLUMN
-  };
-  auto sql = kSql.find(column);
-  if (sql == kSql.end())
-    return Status::Error("stats: no column " + std::string(column));
-  StmtUse st(cache_.Get(sql->second));
-  if (!st.get()) return Error("prepare hourly");
-  sqlite3_bind_int64(st.get(), 1, HourFloor(at_ms));
-  BindText(st.get(), 2, source);
-  BindText(st.get(), 3, provider);
-  BindText(st.get(), 4, channel);
-  BindText(st.get(), 5, country);
-  sqlite3_bind_int64(st.get(), 6, n);
-  if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("hourly");
-  return Status::Ok();
+// The row kUpsertVerification leaves, from the row before and the event.
+StatsSql::Row StatsSql::Merged(const Row& before, const DeliveryEvent& e) {
+  const int rank = StatusRank(e.status);
+  if (!before.exists) {
+    return Row{true,
+               e.provider,
+               std::string(ToString(e.channel)),
+               e.country,
+               e.recipient,
+               rank,
+               e.received_at_ms};
+  }
+  Row after = before;
+  if (rank > before.rank) {
+    after.rank = rank;
+    after.channel = std::string(ToString(e.channel));
+  }
+  if (after.country.empty()) after.country = e.country;
+  if (after.recipient.empty()) after.recipient = e.recipient;
+  return after;
 }
 
-Status StatsSql::AddLatency(int64_t at_ms, std::string_view source,
-                            std::string_view provider, std::string_view channel,
-                            std::string_view country, const char* kind,
-                            int step, int64_t latency_ms) {
-  StmtUse st(cache_.Get(
-      "INSERT INTO stats_latency(hour_ms, source, provider, channel, country,"
-      " kind, step, bucket, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)"
-      " ON CONFLICT DO UPDATE SET n = n + 1"));
-  if (!st.get()) return Error("prepare latency");
-  sqlite3_bind_int64(st.get(), 1, HourFloor(at_ms));
-  BindText(st.get(), 2, source);
-  BindText(st.get(), 3, provider);
-  BindText(st.get(), 4, channel);
-  BindText(st.get(), 5, country);
-  BindText(st.get(), 6, kind);
-  sqlite3_bind_int(st.get(), 7, step);
-  sqlite3_bind_int(st.get(), 8, LatencyBucket(latency_ms));
-  if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("latency");
-  return Status::Ok();
-}
-
-Status StatsSql::MoveOutcome(std::string_view source, const Row& before,
-                             const Row& after) {
+void StatsSql::MoveOutcome(std::string_view source, const Row& before,
+                           const Row& after) {
   struct Part {
-    const char* column;
+    HourlyColumn column;
     bool (*in)(int rank);
   };
   static constexpr Part kParts[] = {
-      {"sent", [](int) { return true; }},
-      {"delivered", [](int r) { return r >= kRankDelivered; }},
-      {"failed", [](int r) { return r == kRankFailed; }},
-      {"verified", [](int r) { return r == kRankVerified; }},
+      {HourlyColumn::kSent, [](int) { return true; }},
+      {HourlyColumn::kDelivered, [](int r) { return r >= kRankDelivered; }},
+      {HourlyColumn::kFailed, [](int r) { return r == kRankFailed; }},
+      {HourlyColumn::kVerified, [](int r) { return r == kRankVerified; }},
   };
   const bool same_group = before.exists && before.channel == after.channel &&
                           before.country == after.country;
@@ -139,23 +200,27 @@ Status StatsSql::MoveOutcome(std::string_view source, const Row& before,
     const bool is = p.in(after.rank);
     if (same_group && was == is) continue;
     if (was) {
-      Status s = AddHourly(before.first_at_ms, source, before.provider,
-                           before.channel, before.country, p.column, -1);
-      if (!s.ok()) return s;
+      pending_.AddHourly(before.first_at_ms, source, before.provider,
+                         before.channel, before.country, p.column, -1);
     }
     if (is) {
-      Status s = AddHourly(after.first_at_ms, source, after.provider,
-                           after.channel, after.country, p.column, 1);
-      if (!s.ok()) return s;
+      pending_.AddHourly(after.first_at_ms, source, after.provider,
+                         after.channel, after.country, p.column, 1);
     }
   }
-  return Status::Ok();
 }
 
 Status StatsSql::OnEvent(const DeliveryEvent& e) {
   Result<Row> before = Load(e.source, e.verification_id);
   if (!before.ok()) return before.status();
-  {
+  const Row& b = before.value();
+  const Row after = Merged(b, e);
+  // An upsert that would change nothing (a late or repeated lower status)
+  // is skipped: it would only dirty a page.
+  const bool changes = !b.exists || after.rank != b.rank ||
+                       after.country != b.country ||
+                       after.recipient != b.recipient;
+  if (changes) {
     StmtUse st(cache_.Get(kUpsertVerification));
     if (!st.get()) return Error("prepare upsert");
     BindText(st.get(), 1, e.source);
@@ -171,38 +236,19 @@ Status StatsSql::OnEvent(const DeliveryEvent& e) {
       return Error("upsert verification");
     }
   }
-  Result<Row> after = Load(e.source, e.verification_id);
-  if (!after.ok()) return after.status();
-  if (Status s = MoveOutcome(e.source, before.value(), after.value());
-      !s.ok()) {
-    return s;
-  }
-  const std::string channel(ToString(e.channel));
-  if (Status s = AddHourly(e.received_at_ms, e.source, e.provider, channel,
-                           e.country, "callbacks", 1);
-      !s.ok()) {
-    return s;
-  }
+  MoveOutcome(e.source, b, after);
+  const std::string_view channel = ToString(e.channel);
+  pending_.AddHourly(e.received_at_ms, e.source, e.provider, channel, e.country,
+                     HourlyColumn::kCallbacks, 1);
   if (e.latency_ms && e.status == DeliveryStatus::kDelivered) {
-    Status s = AddLatency(e.received_at_ms, e.source, e.provider, channel,
-                          e.country, "provider", -1, *e.latency_ms);
-    if (!s.ok()) return s;
+    pending_.AddLatency(e.received_at_ms, e.source, e.provider, channel,
+                        e.country, "provider", -1, *e.latency_ms);
   }
   if (!e.error_code.empty()) {
-    StmtUse st(cache_.Get(
-        "INSERT INTO stats_errors(hour_ms, source, provider, channel,"
-        " country, error_code, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)"
-        " ON CONFLICT DO UPDATE SET n = n + 1"));
-    if (!st.get()) return Error("prepare errors");
-    sqlite3_bind_int64(st.get(), 1, HourFloor(e.received_at_ms));
-    BindText(st.get(), 2, e.source);
-    BindText(st.get(), 3, e.provider);
-    BindText(st.get(), 4, channel);
-    BindText(st.get(), 5, e.country);
-    BindText(st.get(), 6, e.error_code);
-    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("errors");
+    pending_.AddError(e.received_at_ms, e.source, e.provider, channel,
+                      e.country, e.error_code);
   }
-  return Status::Ok();
+  return Done();
 }
 
 Status StatsSql::OnRegistered(std::string_view source, std::string_view id,
@@ -223,13 +269,16 @@ Status StatsSql::OnRegistered(std::string_view source, std::string_view id,
   sqlite3_bind_int64(st.get(), 7, sent_at_ms);
   if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("register");
   if (sqlite3_changes(db_) == 0) return Status::Ok();
-  return AddHourly(sent_at_ms, source, provider, ToString(channel), country,
-                   "sent", 1);
+  pending_.AddHourly(sent_at_ms, source, provider, ToString(channel), country,
+                     HourlyColumn::kSent, 1);
+  return Done();
 }
 
 Status StatsSql::AddSignatureFailures(int64_t hour_ms, std::string_view source,
                                       std::string_view provider, int64_t n) {
-  return AddHourly(hour_ms, source, provider, "", "", "signature_failures", n);
+  pending_.AddHourly(hour_ms, source, provider, "", "",
+                     HourlyColumn::kSignatureFailures, n);
+  return Done();
 }
 
 Status StatsSql::OnDecision(std::string_view source, std::string_view root_id,
@@ -248,16 +297,14 @@ Status StatsSql::OnDecision(std::string_view source, std::string_view root_id,
   const std::string provider = ColumnText(st.get(), 0);
   const std::string country = ColumnText(st.get(), 1);
   if (escalated) {
-    Status s = AddHourly(at_ms, source, provider, ToString(from), country,
-                         "fallback_triggered", 1);
-    if (!s.ok()) return s;
+    pending_.AddHourly(at_ms, source, provider, ToString(from), country,
+                       HourlyColumn::kFallbackTriggered, 1);
   }
   if (wasted) {
-    Status s = AddHourly(at_ms, source, provider, ToString(from), country,
-                         "fallback_wasted", 1);
-    if (!s.ok()) return s;
+    pending_.AddHourly(at_ms, source, provider, ToString(from), country,
+                       HourlyColumn::kFallbackWasted, 1);
   }
-  return Status::Ok();
+  return Done();
 }
 
 Status StatsSql::OnStepDelivered(std::string_view source,
@@ -285,16 +332,14 @@ Status StatsSql::OnStepDelivered(std::string_view source,
   const std::string country = ColumnText(st.get(), 3);
   const int64_t others_delivered = sqlite3_column_int64(st.get(), 4);
   if (sent_at > 0 && at_ms >= sent_at) {
-    Status s = AddLatency(at_ms, source, provider, channel, country, "derived",
-                          step, at_ms - sent_at);
-    if (!s.ok()) return s;
+    pending_.AddLatency(at_ms, source, provider, channel, country, "derived",
+                        step, at_ms - sent_at);
   }
   if (step > 0 && others_delivered == 0) {
-    Status s = AddHourly(at_ms, source, provider, channel, country,
-                         "fallback_recovered", 1);
-    if (!s.ok()) return s;
+    pending_.AddHourly(at_ms, source, provider, channel, country,
+                       HourlyColumn::kFallbackRecovered, 1);
   }
-  return Status::Ok();
+  return Done();
 }
 
 // ---------------------------------------------------------------- reader

@@ -9,6 +9,12 @@
 // by (hour of first_event_at_ms, source, provider, channel, country): when
 // a verification's row changes group or outcome, its old contribution is
 // taken out and the new one added.
+//
+// Deferred mode (the ingest writer): the rollup changes are summed in a
+// RollupDelta and written once per batch by Flush(), still before COMMIT.
+// The current submission's changes stay apart until KeepPending(), so a
+// submission rolled back to its savepoint takes its changes with it
+// (DropPending()). Otherwise (the outbox) each call writes at once.
 #pragma once
 
 #include <sqlite3.h>
@@ -20,6 +26,7 @@
 
 #include "dlrd/core/delivery.h"
 #include "dlrd/core/status.h"
+#include "dlrd/stats/rollup_delta.h"
 #include "dlrd/stats/stats.h"
 #include "store/sqlite_handle.h"
 
@@ -27,7 +34,17 @@ namespace dlrd {
 
 class StatsSql {
  public:
-  explicit StatsSql(sqlite3* db) : db_(db), cache_(db) {}
+  explicit StatsSql(sqlite3* db, bool deferred = false)
+      : db_(db), cache_(db), deferred_(deferred) {}
+
+  // Deferred mode only. The current submission was kept / rolled back.
+  void KeepPending();
+  void DropPending();
+  // Writes every kept change of the batch (and the pending one), inside the
+  // caller's open transaction, and forgets them.
+  Status Flush();
+  // Forgets every change not yet written (the transaction rolled back).
+  void Clear();
 
   // A newly stored event: upserts its verification (status only moves up
   // the rank order) and counts the callback, its latency and error code.
@@ -53,24 +70,24 @@ class StatsSql {
  private:
   struct Row {
     bool exists = false;
-    std::string provider, channel, country;
+    std::string provider, channel, country, recipient;
     int rank = 0;
     int64_t first_at_ms = 0;
   };
   Result<Row> Load(std::string_view source, std::string_view id);
-  Status MoveOutcome(std::string_view source, const Row& before,
-                     const Row& after);
-  Status AddHourly(int64_t at_ms, std::string_view source,
-                   std::string_view provider, std::string_view channel,
-                   std::string_view country, const char* column, int64_t n);
-  Status AddLatency(int64_t at_ms, std::string_view source,
-                    std::string_view provider, std::string_view channel,
-                    std::string_view country, const char* kind, int step,
-                    int64_t latency_ms);
+  static Row Merged(const Row& before, const DeliveryEvent& e);
+  void MoveOutcome(std::string_view source, const Row& before,
+                   const Row& after);
+  // The end of every public change: writes it now unless deferred.
+  Status Done();
+  Status Write(const RollupDelta& d);
   Status Error(const char* what) const;
 
   sqlite3* db_;
   StmtCache cache_;
+  bool deferred_;
+  RollupDelta pending_;  // the current call / submission
+  RollupDelta batch_;    // deferred: kept submissions of this batch
 };
 
 // Read-only queries over the rollups, on a connection of its own (WAL: safe

@@ -315,6 +315,11 @@ TEST(SqliteFailureTest, ConstraintFailureRollsBackOnlyThatSubmission) {
             (std::vector<std::vector<std::string>>{{"A"}, {"C"}}));
   EXPECT_EQ(db.Rows("SELECT verification_id FROM verifications ORDER BY 1"),
             (std::vector<std::vector<std::string>>{{"va"}, {"vc"}}));
+  // The batch was first tried without savepoints and redone with them: the
+  // rollups count A and C once each, and nothing of B (the first try's
+  // in-memory rollup changes were dropped with it).
+  EXPECT_EQ(db.Int("SELECT SUM(callbacks) FROM stats_hourly"), 2);
+  EXPECT_EQ(db.Int("SELECT SUM(sent) FROM stats_hourly"), 2);
 
   // The store is usable afterwards and B's good event can still be stored.
   BatchResult again = Commit(*store, {Sub({Event("src", "b-ok")}, "B2")});
