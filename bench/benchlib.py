@@ -17,15 +17,39 @@ Subcommands:
   set-aside FILE ASIDE         move FILE's last record to ASIDE (retried)
   median-rate FILE TARGET IO   median good req/s of the max-rate runs
   report FILE META OUT         print the markdown report and write it to OUT
+
+Shared by run.sh, stats.sh and restart.sh (one copy of each step):
+  build ROOT JOBS              configure build-bench/ in Release when needed
+                               and build dlrd (incremental)
+  cached-db --events N ...     print the path of a cached database holding N
+                               generated events (gen_stats_db.py), generating
+                               it when missing or stale and, with --bin,
+                               migrating it once (timed; see cmd_cached_db)
+  copy-db SRC DST              copy a cached database for one run (cp
+                               --reflink=auto, then fsync); JSON: seconds, bytes
+stats_bench.py and restart_bench.py import Daemon, migrate() and the other
+helpers below.
 """
+import argparse
+import fcntl
 import json
 import os
+import re
+import signal
 import socket
 import sqlite3
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT_DIR = os.path.dirname(HERE)
+# Where cached databases live (stats.sh, run.sh --prefill, restart.sh).
+DEFAULT_CACHE = os.path.join(os.environ.get("TMPDIR") or "/tmp",
+                             "dlrd-bench-cache")
 
 
 def cmd_ports(n):
@@ -513,13 +537,425 @@ def cmd_report(path, meta_path, out):
     return 0 if not invalid else 3
 
 
+# ------------------------------------------------------------------ shared
+# Used by stats_bench.py and restart_bench.py (imported) and by the
+# cached-db / copy-db / build subcommands.
+
+CHILDREN = []  # Popen objects still running; kill_children() stops them
+
+
+def kill_children():
+    for p in list(CHILDREN):
+        if p.poll() is None:
+            try:
+                if getattr(p, "own_group", False):  # cmake and its compilers
+                    os.killpg(p.pid, signal.SIGTERM)
+                else:
+                    p.terminate()
+                p.wait(20)
+            except (subprocess.TimeoutExpired, ProcessLookupError):
+                p.kill()
+                p.wait()
+        if p in CHILDREN:
+            CHILDREN.remove(p)
+
+
+def exit_on_signals():
+    """SIGTERM / SIGINT: stop every child in CHILDREN, then exit 130."""
+    def handler(signum, _frame):
+        kill_children()
+        sys.exit(130)
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port, path, token=None, timeout=60.0):
+    """GET with Connection: close; returns (status, body, seconds)."""
+    t0 = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        head = "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" \
+            % path
+        if token:
+            head += "Authorization: Bearer %s\r\n" % token
+        s.sendall((head + "\r\n").encode())
+        buf = bytearray()
+        while True:
+            chunk = s.recv(1 << 16)
+            if not chunk:
+                break
+            buf += chunk
+    dt = time.perf_counter() - t0
+    head, _, body = bytes(buf).partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1]) if head else 0
+    return status, body, dt
+
+
+# The daemon the Python benchmarks start: one VerifyNow source signed with
+# HMAC-SHA256 (X-Signature: sha256=<hex>), an admin token (so the stats API
+# and its reader are set up, as in production), everything else default.
+DAEMON_ADMIN_TOKEN = "stats-bench-admin-token-5e0a7c"
+DAEMON_SECRET = "stats-bench-hmac-secret"
+
+
+class Daemon:
+    def __init__(self, binary, db, work, name, port=0, admin=0):
+        self.binary, self.db, self.work, self.name = binary, db, work, name
+        self.port, self.admin = port, admin
+        self.proc = None
+        self.log = None
+
+    def spawn(self):
+        """Writes the config and starts `dlrd serve`; returns the
+        perf_counter() taken just before the fork."""
+        self.port = self.port or free_port()
+        self.admin = self.admin or free_port()
+        cfg = {"listen": "127.0.0.1:%d" % self.port,
+               "admin_listen": "127.0.0.1:%d" % self.admin,
+               "database": self.db, "log_level": "info",
+               "admin_token": "env:BENCH_DAEMON_ADMIN",
+               "sources": {"verifynow": {"format": "verifynow", "signature": {
+                   "scheme": "hmac", "header": "X-Signature",
+                   "algorithm": "sha256", "encoding": "hex",
+                   "prefix": "sha256=",
+                   "secrets": ["env:BENCH_DAEMON_SECRET"]}}}}
+        path = os.path.join(self.work, self.name + ".json")
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+        env = dict(os.environ, BENCH_DAEMON_ADMIN=DAEMON_ADMIN_TOKEN,
+                   BENCH_DAEMON_SECRET=DAEMON_SECRET)
+        self.log = open(os.path.join(self.work, self.name + ".log"), "wb")
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen([self.binary, "serve", "--config", path],
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=env)
+        CHILDREN.append(self.proc)
+        return t0
+
+    def start(self, timeout=1800):
+        t0 = self.spawn()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit("dlrd exited with %d; see %s"
+                                 % (self.proc.returncode, self.log.name))
+            try:
+                st, _, _ = http_get(self.admin, "/readyz", timeout=1)
+                if st == 200:
+                    self.ready_s = time.perf_counter() - t0
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.01)
+        raise SystemExit("dlrd not ready within %d s" % timeout)
+
+    def stop(self):
+        """SIGTERM; returns the seconds it took to exit. Raises SystemExit
+        when dlrd exits non-zero."""
+        dt = 0.0
+        if self.proc and self.proc.poll() is None:
+            t0 = time.perf_counter()
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                rc = self.proc.wait()
+            dt = time.perf_counter() - t0
+            if rc != 0:
+                raise SystemExit("dlrd exited with %d on SIGTERM; see %s"
+                                 % (rc, self.log.name))
+        if self.proc in CHILDREN:
+            CHILDREN.remove(self.proc)
+        if self.log:
+            self.log.close()
+        return dt
+
+
+def cpu_times():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]
+    return sum(v), idle
+
+
+def busy_cpus(seconds=1.0):
+    t0, i0 = cpu_times()
+    time.sleep(seconds)
+    t1, i1 = cpu_times()
+    total = max(1, t1 - t0)
+    return (os.cpu_count() or 1) * (1 - (i1 - i0) / total)
+
+
+def wait_quiet(max_wait, threshold=0.5):
+    """Waits until the machine's other work uses < threshold CPUs for 2 s
+    in a row (at most max_wait s); returns (quiet, busy CPUs last seen)."""
+    deadline = time.monotonic() + max_wait
+    calm = 0
+    busy = busy_cpus()
+    while True:
+        calm = calm + 1 if busy < threshold else 0
+        if calm >= 2:
+            return True, busy
+        if time.monotonic() >= deadline:
+            return False, busy
+        busy = busy_cpus()
+
+
+def user_version(db):
+    c = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    try:
+        return c.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        c.close()
+
+
+def latest_schema_version():
+    """The newest migration in schema/ (what a dlrd built from this tree
+    migrates a database to)."""
+    vs = [int(m.group(1)) for f in os.listdir(os.path.join(ROOT_DIR, "schema"))
+          if (m := re.match(r"(\d+)_.*\.sql$", f))]
+    return max(vs)
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def migrate(binary, db, work, quiet_wait):
+    """Runs `dlrd serve` once on `db` when it is older than schema/'s newest
+    migration (gen_stats_db.py writes version 2; migration 0003 then builds
+    the hourly rollups from every stored row). The time from spawn to
+    /readyz 200, minus a baseline start of the same binary on an empty
+    database, is kept next to the database in DB.bench.json, so a later
+    run on the migrated file still reports it. Returns that sidecar dict."""
+    side_path = db + ".bench.json"
+    side = {}
+    if os.path.exists(side_path):
+        with open(side_path) as f:
+            side = json.load(f)
+    before = user_version(db)
+    if before >= latest_schema_version():
+        return side
+    # Baseline: the same binary's start on an empty database.
+    empty = os.path.join(work, "empty.db")
+    base = []
+    for i in range(3):
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(empty + suffix):
+                os.unlink(empty + suffix)
+        d = Daemon(binary, empty, work, "empty%d" % i).start(60)
+        base.append(d.ready_s)
+        d.stop()
+    size = os.path.getsize(db)
+    quiet, busy = wait_quiet(quiet_wait)
+    log("migrating %s (%.2f GB, schema version %d); machine %s (%.2f CPUs "
+        "busy) ..." % (db, size / 1e9, before, "quiet" if quiet else "BUSY",
+                       busy))
+    d = Daemon(binary, db, work, "migrate").start()
+    ready = d.ready_s
+    d.stop()
+    # dlrd checkpoints and removes the WAL when it closes the database;
+    # make sure, so that the file alone can be copied.
+    c = sqlite3.connect(db)
+    try:
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        c.close()
+    side.update({"migration_ready_s": round(ready, 2),
+                 "empty_start_s": round(statistics.median(base), 3),
+                 "migration_s": round(ready - statistics.median(base), 2),
+                 "migrated_from": before,
+                 "migrated_to": user_version(db),
+                 "migrated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                              time.gmtime()),
+                 "migrated_with": binary,
+                 "busy_cpus_before": round(busy, 2)})
+    with open(side_path, "w") as f:
+        json.dump(side, f, indent=1)
+    log("migration: %.2f s to ready (empty database: %.3f s)"
+        % (ready, statistics.median(base)))
+    return side
+
+
+def cache_path(cache_dir, events, days, seed):
+    return os.path.join(cache_dir, "events-%d-%dd-s%d.db" % (events, days, seed))
+
+
+def cmd_cached_db(*argv):
+    """Prints the path of a database holding --events generated events.
+
+    The cache file is DIR/events-<events>-<days>d-s<seed>.db (or --db). It
+    is reused when it exists with its .gen.json written by the generation
+    that completed it, for the same events/days/seed, and (with --max-age-h)
+    its history ended less than that many hours ago; otherwise
+    gen_stats_db.py writes it anew (into PATH.tmp, renamed when complete, so
+    an interrupted generation never leaves a file that looks finished).
+    With --bin, a database older than schema/'s newest migration is
+    migrated once by `dlrd serve` (timed, DB.bench.json). An exclusive
+    lock on PATH.lock keeps two benchmarks from generating or migrating the
+    same file at once."""
+    ap = argparse.ArgumentParser(prog="benchlib.py cached-db")
+    ap.add_argument("--events", type=int, required=True)
+    ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--cache-dir", default=DEFAULT_CACHE)
+    ap.add_argument("--db", default="", help="this file instead of the cache's")
+    ap.add_argument("--regen", action="store_true")
+    ap.add_argument("--max-age-h", type=float, default=0,
+                    help="regenerate when the history ended longer ago "
+                    "(0: any age)")
+    ap.add_argument("--bin", default="", help="migrate with this dlrd")
+    ap.add_argument("--quiet-wait", type=int, default=60)
+    a = ap.parse_args(argv)
+    exit_on_signals()
+    path = os.path.abspath(a.db or cache_path(a.cache_dir, a.events, a.days,
+                                              a.seed))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    gen_json = path + ".gen.json"
+    with open(path + ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log("waiting for another benchmark that holds %s.lock" % path)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        why = ""
+        gen = {}
+        if a.regen:
+            why = "--regen"
+        elif not (os.path.exists(path) and os.path.exists(gen_json)):
+            why = "not cached yet"
+        else:
+            with open(gen_json) as f:
+                gen = json.load(f)
+            if (gen.get("events"), gen.get("days"), gen.get("seed")) != \
+                    (a.events, a.days, a.seed):
+                why = "it holds %s events / %s days / seed %s" % (
+                    gen.get("events"), gen.get("days"), gen.get("seed"))
+            elif a.max_age_h and \
+                    time.time() * 1000 - gen["end_ms"] > a.max_age_h * 3.6e6:
+                why = "its history ended over %g h ago" % a.max_age_h
+        if why:
+            log("generating %d events over %d days into %s (%s) ..."
+                % (a.events, a.days, path, why))
+            for suffix in ("", "-wal", "-shm", ".gen.json", ".bench.json"):
+                if os.path.exists(path + suffix):
+                    os.unlink(path + suffix)
+            tmp = path + ".tmp"
+            p = subprocess.Popen(
+                [sys.executable, os.path.join(HERE, "gen_stats_db.py"),
+                 "--out", tmp, "--events", str(a.events), "--days",
+                 str(a.days), "--seed", str(a.seed)], stdout=subprocess.PIPE)
+            CHILDREN.append(p)
+            out, _ = p.communicate()
+            CHILDREN.remove(p)
+            if p.returncode != 0:
+                log("gen_stats_db.py failed (exit %d)" % p.returncode)
+                return 1
+            for suffix in ("-wal", "-shm"):
+                if os.path.exists(tmp + suffix):
+                    os.unlink(tmp + suffix)
+            os.rename(tmp, path)
+            gen = json.loads(out.decode().strip().splitlines()[-1])
+            with open(gen_json, "w") as f:
+                json.dump(gen, f)
+            log("generated: " + json.dumps(gen))
+        else:
+            log("reusing %s (%d events, history ends %s)" % (
+                path, gen["events"], time.strftime(
+                    "%Y-%m-%d %H:%M UTC", time.gmtime(gen["end_ms"] / 1000))))
+        if a.bin:
+            work = tempfile.mkdtemp(prefix="dlrd-migrate.")
+            try:
+                migrate(a.bin, path, work, a.quiet_wait)
+            finally:
+                kill_children()
+                for f in os.listdir(work):
+                    os.unlink(os.path.join(work, f))
+                os.rmdir(work)
+    print(path)
+    return 0
+
+
+def cmd_copy_db(src, dst):
+    """One run's copy of a cached database: cp --reflink=auto (a clone
+    where the filesystem can, else a full copy), then fsync, so no
+    writeback of the copy competes with the run's own commits. JSON:
+    seconds, bytes."""
+    wal = src + "-wal"
+    if os.path.exists(wal) and os.path.getsize(wal) > 0:
+        log("copy-db: %s has a non-empty WAL: is a dlrd or a benchmark "
+            "using it right now?" % src)
+        return 1
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(dst + suffix):
+            os.unlink(dst + suffix)
+    t0 = time.perf_counter()
+    subprocess.run(["cp", "--reflink=auto", src, dst], check=True)
+    fd = os.open(dst, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    print(json.dumps({"seconds": round(time.perf_counter() - t0, 2),
+                      "bytes": os.path.getsize(dst)}))
+    return 0
+
+
+def cmd_build(root, jobs):
+    """Configures ROOT/build-bench in Release (tests off) unless it already
+    is, then builds the dlrd target with JOBS jobs. cmake runs in its own
+    process group, so SIGTERM / SIGINT here stop the whole build."""
+    build = os.path.join(root, "build-bench")
+    logf = tempfile.NamedTemporaryFile("w+", prefix="dlrd-bench-build.",
+                                       suffix=".log", delete=False)
+    exit_on_signals()
+
+    def run(cmd):
+        p = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+        p.own_group = True
+        CHILDREN.append(p)
+        rc = p.wait()
+        CHILDREN.remove(p)
+        return rc
+    try:
+        cache = os.path.join(build, "CMakeCache.txt")
+        configured = os.path.exists(cache) and \
+            "CMAKE_BUILD_TYPE:STRING=Release\n" in open(cache).read()
+        rc = 0
+        if not configured:
+            log("bench: configuring a Release build in %s" % build)
+            rc = run(["cmake", "-S", root, "-B", build,
+                      "-DCMAKE_BUILD_TYPE=Release", "-DDLRD_BUILD_TESTS=OFF"])
+        if rc == 0:
+            log("bench: building dlrd (Release, incremental, -j%s)" % jobs)
+            rc = run(["cmake", "--build", build, "-j%s" % jobs,
+                      "--target", "dlrd"])
+        if rc != 0:
+            logf.seek(0)
+            sys.stderr.write(logf.read())
+            log("bench: build failed")
+            return 1
+        return 0
+    finally:
+        logf.close()
+        os.unlink(logf.name)
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     fn = {
         "ports": cmd_ports, "wait-http": cmd_wait_http, "wait-tcp": cmd_wait_tcp,
         "proc": cmd_proc, "run": cmd_run, "fsync": cmd_fsync, "quiet": cmd_quiet, "scrape": cmd_scrape, "rows": cmd_rows,
         "record": cmd_record, "set-aside": cmd_set_aside, "median-rate": cmd_median_rate,
-        "report": cmd_report,
+        "report": cmd_report, "cached-db": cmd_cached_db,
+        "copy-db": cmd_copy_db, "build": cmd_build,
     }.get(cmd)
     if fn is None:
         print(__doc__, file=sys.stderr)
