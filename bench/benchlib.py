@@ -13,9 +13,11 @@ Subcommands:
   scrape URL FILE              save a /metrics page
   rows DB                      rows in delivery_events
   record ...                   append one run's record to a JSONL file
-                               (exit 4: clean but the machine was busy)
+                               (exit 4: clean but the machine was busy);
+                               prefill=N: the database held N events before
   set-aside FILE ASIDE         move FILE's last record to ASIDE (retried)
-  median-rate FILE TARGET IO   median good req/s of the max-rate runs
+  median-rate FILE TARGET IO   median good req/s of the max-rate runs (on
+                               an empty database)
   report FILE META OUT         print the markdown report and write it to OUT
 
 Shared by run.sh, stats.sh and restart.sh (one copy of each step):
@@ -249,6 +251,7 @@ def cmd_record(*argv):
     rec["io_threads"] = int(rec.get("io_threads") or 0)
     rec["connections"] = int(rec["connections"])
     rec["target_rate"] = float(rec.get("target_rate") or 0)
+    rec["prefill"] = int(rec.get("prefill") or 0)
     dur_s = wrk["duration_us"] / 1e6
     rec.update({
         "duration_s": dur_s,
@@ -305,7 +308,9 @@ def cmd_record(*argv):
         rec["commit_ms"] = (m.get("dlrd_store_commit_duration_seconds_sum", 0)
                             / dc * 1000 if dc else None)
         rec["metrics_rss_mib"] = m.get("process_resident_memory_bytes", 0) / 2**20
-        rows = int(rec["rows"])
+        # A prefilled run's database held `prefill` events before it.
+        rec["rows_total"] = int(rec["rows"])
+        rows = rec["rows_total"] - rec["prefill"]
         rec["rows"] = rows
         # wrk stops while up to one request per connection is in flight:
         # dlrd commits those, wrk never sees their 200s. Anything else means
@@ -315,7 +320,10 @@ def cmd_record(*argv):
             problems.append(f"{wrk['ndup']} duplicate answers")
         if not (0 <= rows - wrk["n200"] <= rec["connections"]):
             problems.append(f"DB rows {rows} != 200s {wrk['n200']} "
-                            f"(+0..{rec['connections']} in flight)")
+                            f"(+0..{rec['connections']} in flight)"
+                            + (f" (counted: {rec['rows_total']} - "
+                               f"{rec['prefill']} stored before)"
+                               if rec["prefill"] else ""))
     if rec["target_rate"] and rec["good_rps"] < 0.95 * rec["target_rate"]:
         problems.append(f"achieved {rec['good_rps']:.0f}/s < 95% of target "
                         f"{rec['target_rate']:.0f}/s")
@@ -323,14 +331,15 @@ def cmd_record(*argv):
     rec["warnings"] = warnings
     with open(path, "a") as f:
         f.write(json.dumps(rec) + "\n")
-    label = f"{rec['target']}" + (f" io{rec['io_threads']}" if rec["io_threads"] else "")
+    label = run_label(rec)
     line = (f"  {label:<9} {rec['mode']:<5} r{rec['round']}: "
             f"{rec['good_rps']:9.0f} ok/s  p50 {rec['p50_ms']:6.2f} ms  "
             f"p99 {rec['p99_ms']:6.2f} ms  HWM {rec['hwm_mib']:5.1f} MiB")
     if rec["target"] == "dlrd":
         line += (f"  batch {rec['batch_mean'] or 0:5.1f} "
                  f"commit {rec['commit_ms'] or 0:5.2f} ms  rows {rec['rows']} "
-                 f"(200s {rec['n200']} +{rec['in_flight_at_stop']})")
+                 f"(200s {rec['n200']} +{rec['in_flight_at_stop']})"
+                 + (f" on top of {rec['prefill']}" if rec["prefill"] else ""))
     print(line)
     for p in problems:
         print(f"  !!! INVALID {label} {rec['mode']} round {rec['round']}: {p}",
@@ -339,6 +348,12 @@ def cmd_record(*argv):
         print(f"  !!! WARNING {label} {rec['mode']} round {rec['round']}: {w}",
               file=sys.stderr)
     return 4 if warnings and not problems else 0
+
+
+def run_label(r):
+    """dlrd io1, dlrd io2+10000000 (prefilled), nginx."""
+    return (r["target"] + (f" io{r['io_threads']}" if r["io_threads"] else "")
+            + (f"+{r['prefill']}" if r.get("prefill") else ""))
 
 
 def cmd_set_aside(path, aside):
@@ -359,7 +374,7 @@ def load(path):
 def cmd_median_rate(path, target, io):
     vals = [r["good_rps"] for r in load(path)
             if r["target"] == target and r["mode"] == "max"
-            and r["io_threads"] == int(io)]
+            and r["io_threads"] == int(io) and not r.get("prefill")]
     print(f"{statistics.median(vals):.0f}" if vals else "0")
 
 
@@ -375,13 +390,29 @@ def fmt(x, spec):
 def cmd_report(path, meta_path, out):
     recs = load(path)
     meta = json.load(open(meta_path))
+    prefill = meta.get("prefill") or 0
     groups = {}
     for r in recs:
-        key = (r["target"], r["io_threads"], r["mode"])
+        key = (r["target"], r["io_threads"], r["mode"], r.get("prefill", 0))
         groups.setdefault(key, []).append(r)
 
-    def label(t, io):
-        return "nginx (`return 200;`)" if t == "nginx" else f"dlrd, io_threads {io}"
+    def label(t, io, pf=0):
+        if t == "nginx":
+            return "nginx (`return 200;`)"
+        return f"dlrd, io_threads {io}" + (f", **{pf:,} events stored**"
+                                           if pf else "")
+
+    def pf_ratios(io):
+        """Prefilled / empty ok req/s: per round (the two runs are next to
+        each other in a round) and ratio of the medians."""
+        empty = {r["round"]: r["good_rps"]
+                 for r in groups.get(("dlrd", io, "max", 0), [])}
+        full = {r["round"]: r["good_rps"]
+                for r in groups.get(("dlrd", io, "max", prefill), [])}
+        per_round = [full[k] / empty[k] for k in sorted(full)
+                     if empty.get(k)]
+        e, f = med(list(empty.values())), med(list(full.values()))
+        return (f / e if (e and f) else None), per_round
 
     L = []
     L.append(f"### Results: dlrd vs nginx on loopback ({meta['date']})")
@@ -393,14 +424,37 @@ def cmd_report(path, meta_path, out):
              "read just before stopping the server (nginx: master + workers "
              "summed), max over rounds.")
     L.append("")
+    if prefill:
+        db = meta.get("prefill_db") or {}
+        gen = db.get("gen") or {}
+        mig = db.get("migration") or {}
+        L.append(
+            f"**Prefill: {prefill:,} events.** In phase 1 each round also "
+            "runs dlrd, right after its run on an empty database, on a copy "
+            f"of a database that already holds {prefill:,} delivery events "
+            f"({gen.get('verifications', 0):,} verifications over "
+            f"{gen.get('days', '?')} days, `bench/gen_stats_db.py` seed "
+            f"{gen.get('seed', '?')}; {db.get('bytes', 0) / 1e9:.2f} GB, "
+            "migrated once to the current schema"
+            + (f" in {mig['migration_s']:.1f} s" if "migration_s" in mig
+               else "") +
+            "). Each copy is made with `cp --reflink=auto` and fsynced "
+            "before dlrd starts, so it is in the page cache (a warm "
+            "restart). The DB-row check compares the rows added (rows "
+            f"counted − {prefill:,}) with the 200s. Fixed-rate runs use an "
+            "empty database only.")
+        L.append("")
     L.append("| target | load | ok req/s | p50 | p99 | peak RSS | "
              "commit batch (mean) | commit time (mean) | non-2xx / socket errors "
-             "| vs nginx |")
-    L.append("|---|---|---:|---:|---:|---:|---:|---:|---|---:|")
-    nginx_max = med([r["good_rps"] for r in groups.get(("nginx", 0, "max"), [])])
-    order = sorted(groups, key=lambda k: (k[2] != "max", k[0] != "nginx", k[1]))
+             "| vs nginx |" + (" vs empty |" if prefill else ""))
+    L.append("|---|---|---:|---:|---:|---:|---:|---:|---|---:|"
+             + ("---:|" if prefill else ""))
+    nginx_max = med([r["good_rps"] for r in
+                     groups.get(("nginx", 0, "max", 0), [])])
+    order = sorted(groups, key=lambda k: (k[2] != "max", k[0] != "nginx",
+                                          k[1], k[3]))
     for key in order:
-        t, io, mode = key
+        t, io, mode, pf = key
         rs = groups[key]
         rps = med([r["good_rps"] for r in rs])
         if mode == "max":
@@ -412,45 +466,66 @@ def cmd_report(path, meta_path, out):
         ratio = ""
         if t == "dlrd" and mode == "max" and nginx_max:
             ratio = f"{rps / nginx_max:.0%}"
+        vs_empty = ""
+        if pf:
+            r_pf, _ = pf_ratios(io)
+            vs_empty = fmt(r_pf, ".1%") if r_pf is not None else "n/a"
         L.append(
-            f"| {label(t, io)} | {load_s} | {rps:,.0f} | "
+            f"| {label(t, io, pf)} | {load_s} | {rps:,.0f} | "
             f"{med([r['p50_ms'] for r in rs]):.2f} ms | "
             f"{med([r['p99_ms'] for r in rs]):.2f} ms | "
             f"{max(r['hwm_mib'] for r in rs):.1f} MiB | "
             f"{fmt(med([r.get('batch_mean') for r in rs]), '.1f') if t == 'dlrd' else '—'} | "
             f"{fmt(med([r.get('commit_ms') for r in rs]), '.2f') + ' ms' if t == 'dlrd' else '—'} | "
-            f"{bad} / {sock} | {ratio} |")
+            f"{bad} / {sock} | {ratio} |" + (f" {vs_empty} |" if prefill
+                                              else ""))
     L.append("")
 
     # Targets.
     L.append("**Targets** (from the issue): dlrd ≥ 50 % of nginx req/s; "
-             "p99 < 10 ms at half the rate dlrd reached; peak RSS < 64 MiB.")
+             "p99 < 10 ms at half the rate dlrd reached; peak RSS < 64 MiB"
+             + (f"; ingest rate with {prefill:,} events stored ≥ 90 % of the "
+                "rate on an empty database" if prefill else "") + ".")
     L.append("")
-    L.append("| io_threads | ok req/s vs nginx | p99 at half rate | peak RSS |")
-    L.append("|---|---|---|---|")
+    L.append("| io_threads | ok req/s vs nginx | p99 at half rate | peak RSS |"
+             + (f" {prefill:,} stored vs empty (per round) |" if prefill
+                else ""))
+    L.append("|---|---|---|---|" + ("---|" if prefill else ""))
     ios = sorted({k[1] for k in groups if k[0] == "dlrd"})
     for io in ios:
-        mx = groups.get(("dlrd", io, "max"), [])
-        fx = groups.get(("dlrd", io, "rate"), [])
+        mx = groups.get(("dlrd", io, "max", 0), [])
+        fx = groups.get(("dlrd", io, "rate", 0), [])
+        mx_pf = groups.get(("dlrd", io, "max", prefill), []) if prefill else []
         rps = med([r["good_rps"] for r in mx])
         ratio = rps / nginx_max if (rps and nginx_max) else None
         p99 = med([r["p99_ms"] for r in fx])
-        rss = max([r["hwm_mib"] for r in mx + fx], default=None)
+        rss = max([r["hwm_mib"] for r in mx + fx + mx_pf], default=None)
 
         def verdict(ok):
             return "**met**" if ok else "**MISSED**"
         c1 = (f"{ratio:.0%} {verdict(ratio >= 0.5)}" if ratio is not None else "n/a")
         c2 = (f"{p99:.2f} ms {verdict(p99 < 10)}" if p99 is not None else "not run")
         c3 = f"{rss:.1f} MiB {verdict(rss < 64)}" if rss is not None else "n/a"
-        L.append(f"| {io} | {c1} | {c2} | {c3} |")
+        c4 = ""
+        if prefill:
+            r_pf, per_round = pf_ratios(io)
+            c4 = (f" {r_pf:.1%} {verdict(r_pf >= 0.9)} ("
+                  + ", ".join(f"{x:.0%}" for x in per_round) + ") |"
+                  if r_pf is not None else " n/a |")
+        L.append(f"| {io} | {c1} | {c2} | {c3} |{c4}")
     L.append("")
+    if prefill:
+        L.append("Prefilled vs empty is the ratio of the medians; the "
+                 "per-round ratios (each pair of runs back to back) show "
+                 "how much it moves from round to round.")
+        L.append("")
 
     invalid = [r for r in recs if r["problems"]]
     if invalid:
         L.append("**⚠ INVALID RUNS — these numbers are not clean:**")
         L.append("")
         for r in invalid:
-            L.append(f"- {r['target']} io{r['io_threads']} {r['mode']} round "
+            L.append(f"- {run_label(r)} {r['mode']} round "
                      f"{r['round']}: " + "; ".join(r["problems"]))
         L.append("")
     else:
@@ -458,7 +533,9 @@ def cmd_report(path, meta_path, out):
                  "wrap-around, no duplicate answers; after every dlrd run the "
                  "database held exactly the acknowledged events plus at most one "
                  "in-flight request per connection (answered after wrk stopped "
-                 "reading).")
+                 "reading)" + (f", counted beyond the {prefill:,} events a "
+                               "prefilled copy held before" if prefill else "")
+                 + ".")
         L.append("")
 
     aside = meta.get("retried", 0)
@@ -474,7 +551,7 @@ def cmd_report(path, meta_path, out):
                  "are low by an unknown amount):")
         L.append("")
         for r in warned:
-            L.append(f"- {r['target']} io{r['io_threads']} {r['mode']} round "
+            L.append(f"- {run_label(r)} {r['mode']} round "
                      f"{r['round']}: " + "; ".join(r["warnings"]))
         L.append("")
 
@@ -484,13 +561,13 @@ def cmd_report(path, meta_path, out):
              "p99.9 | max | VmHWM | server CPU s | wrk CPU s | other cores | steal | "
              "fsync p50/p99 before |"
              " "
-             "commits | batch mean | commit ms (mean) | DB rows | 200s | "
-             "in flight at stop |")
+             "commits | batch mean | commit ms (mean) | stored before | "
+             "DB rows added | 200s | in flight at stop |")
     L.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-             "---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+             "---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, r in enumerate(recs, 1):
         load_s = "max" if r["mode"] == "max" else f"{r['target_rate']:.0f}/s"
-        tgt = r["target"] + (f" io{r['io_threads']}" if r["target"] == "dlrd" else "")
+        tgt = run_label(r)
         d = r["target"] == "dlrd"
         L.append(
             f"| {n} | {tgt} | {load_s} | {r['round']} | {r['good_rps']:,.0f} | "
@@ -503,6 +580,7 @@ def cmd_report(path, meta_path, out):
             f"{int(r['commits']) if d else '—'} | "
             f"{fmt(r.get('batch_mean'), '.1f') if d else '—'} | "
             f"{fmt(r.get('commit_ms'), '.2f') if d else '—'} | "
+            f"{r.get('prefill', 0) if d else '—'} | "
             f"{r['rows'] if d else '—'} | {r['n200']} | "
             f"{r['in_flight_at_stop'] if d else '—'} |")
     L.append("")
@@ -516,7 +594,9 @@ def cmd_report(path, meta_path, out):
     L.append("")
     L.append("```")
     L.append(meta["command"])
-    L.append("# each run, against a fresh server (dlrd: fresh database):")
+    L.append("# each run, against a fresh server (dlrd: fresh database"
+             + (", or a fresh copy of the prefilled one" if prefill else "")
+             + "):")
     L.append(meta["wrk_cmd"])
     L.append("```")
     L.append("")
