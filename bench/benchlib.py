@@ -962,16 +962,15 @@ def cmd_cached_db(*argv):
     return 0
 
 
-def cmd_copy_db(src, dst):
+def copy_db(src, dst):
     """One run's copy of a cached database: cp --reflink=auto (a clone
     where the filesystem can, else a full copy), then fsync, so no
-    writeback of the copy competes with the run's own commits. JSON:
-    seconds, bytes."""
+    writeback of the copy competes with the run's own commits. Returns
+    {seconds, bytes}; raises SystemExit when SRC has a WAL with content."""
     wal = src + "-wal"
     if os.path.exists(wal) and os.path.getsize(wal) > 0:
-        log("copy-db: %s has a non-empty WAL: is a dlrd or a benchmark "
-            "using it right now?" % src)
-        return 1
+        raise SystemExit("copy-db: %s has a non-empty WAL: is a dlrd or a "
+                         "benchmark using it right now?" % src)
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(dst + suffix):
             os.unlink(dst + suffix)
@@ -982,9 +981,12 @@ def cmd_copy_db(src, dst):
         os.fsync(fd)
     finally:
         os.close(fd)
-    print(json.dumps({"seconds": round(time.perf_counter() - t0, 2),
-                      "bytes": os.path.getsize(dst)}))
-    return 0
+    return {"seconds": round(time.perf_counter() - t0, 2),
+            "bytes": os.path.getsize(dst)}
+
+
+def cmd_copy_db(src, dst):
+    print(json.dumps(copy_db(src, dst)))
 
 
 def cmd_build(root, jobs):
