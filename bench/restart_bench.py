@@ -387,6 +387,15 @@ def report(args, rows0, size, recs, modes, problems, accepted):
                  "; migrated once beforehand (%s → %s) in %.1f s" % (
                      side.get("migrated_from"), side.get("migrated_to"),
                      side["migration_s"]) if "migration_s" in side else ""))
+    busy = [r for r in recs if not r["quiet_before"] or r["other_cpus"] > 0.3]
+    L.append("- Other work on the machine: %d of %d starts began on a busy "
+             "machine or had more than 0.3 CPUs of other load (median other "
+             "load %.2f of %d CPUs)%s." % (
+                 len(busy), len(recs),
+                 statistics.median(r["other_cpus"] for r in recs),
+                 os.cpu_count(),
+                 ": those times are upper bounds of an idle machine's"
+                 if busy else ""))
     if size < 1e9:
         L.append("- **The database is smaller than 1 GB**: this run checks "
                  "the method, it is not the figure the target asks for.")
