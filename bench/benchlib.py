@@ -13,19 +13,45 @@ Subcommands:
   scrape URL FILE              save a /metrics page
   rows DB                      rows in delivery_events
   record ...                   append one run's record to a JSONL file
-                               (exit 4: clean but the machine was busy)
+                               (exit 4: clean but the machine was busy);
+                               prefill=N: the database held N events before
   set-aside FILE ASIDE         move FILE's last record to ASIDE (retried)
-  median-rate FILE TARGET IO   median good req/s of the max-rate runs
+  median-rate FILE TARGET IO   median good req/s of the max-rate runs (on
+                               an empty database)
   report FILE META OUT         print the markdown report and write it to OUT
+
+Shared by run.sh, stats.sh and restart.sh (one copy of each step):
+  build ROOT JOBS              configure build-bench/ in Release when needed
+                               and build dlrd (incremental)
+  cached-db --events N ...     print the path of a cached database holding N
+                               generated events (gen_stats_db.py), generating
+                               it when missing or stale and, with --bin,
+                               migrating it once (timed; see cmd_cached_db)
+  copy-db SRC DST              copy a cached database for one run (cp
+                               --reflink=auto, then fsync); JSON: seconds, bytes
+stats_bench.py and restart_bench.py import Daemon, migrate() and the other
+helpers below.
 """
+import argparse
+import fcntl
 import json
 import os
+import re
+import signal
 import socket
 import sqlite3
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT_DIR = os.path.dirname(HERE)
+# Where cached databases live (stats.sh, run.sh --prefill, restart.sh).
+DEFAULT_CACHE = os.path.join(os.environ.get("TMPDIR") or "/tmp",
+                             "dlrd-bench-cache")
 
 
 def cmd_ports(n):
@@ -225,6 +251,7 @@ def cmd_record(*argv):
     rec["io_threads"] = int(rec.get("io_threads") or 0)
     rec["connections"] = int(rec["connections"])
     rec["target_rate"] = float(rec.get("target_rate") or 0)
+    rec["prefill"] = int(rec.get("prefill") or 0)
     dur_s = wrk["duration_us"] / 1e6
     rec.update({
         "duration_s": dur_s,
@@ -281,7 +308,9 @@ def cmd_record(*argv):
         rec["commit_ms"] = (m.get("dlrd_store_commit_duration_seconds_sum", 0)
                             / dc * 1000 if dc else None)
         rec["metrics_rss_mib"] = m.get("process_resident_memory_bytes", 0) / 2**20
-        rows = int(rec["rows"])
+        # A prefilled run's database held `prefill` events before it.
+        rec["rows_total"] = int(rec["rows"])
+        rows = rec["rows_total"] - rec["prefill"]
         rec["rows"] = rows
         # wrk stops while up to one request per connection is in flight:
         # dlrd commits those, wrk never sees their 200s. Anything else means
@@ -291,7 +320,10 @@ def cmd_record(*argv):
             problems.append(f"{wrk['ndup']} duplicate answers")
         if not (0 <= rows - wrk["n200"] <= rec["connections"]):
             problems.append(f"DB rows {rows} != 200s {wrk['n200']} "
-                            f"(+0..{rec['connections']} in flight)")
+                            f"(+0..{rec['connections']} in flight)"
+                            + (f" (counted: {rec['rows_total']} - "
+                               f"{rec['prefill']} stored before)"
+                               if rec["prefill"] else ""))
     if rec["target_rate"] and rec["good_rps"] < 0.95 * rec["target_rate"]:
         problems.append(f"achieved {rec['good_rps']:.0f}/s < 95% of target "
                         f"{rec['target_rate']:.0f}/s")
@@ -299,14 +331,15 @@ def cmd_record(*argv):
     rec["warnings"] = warnings
     with open(path, "a") as f:
         f.write(json.dumps(rec) + "\n")
-    label = f"{rec['target']}" + (f" io{rec['io_threads']}" if rec["io_threads"] else "")
+    label = run_label(rec)
     line = (f"  {label:<9} {rec['mode']:<5} r{rec['round']}: "
             f"{rec['good_rps']:9.0f} ok/s  p50 {rec['p50_ms']:6.2f} ms  "
             f"p99 {rec['p99_ms']:6.2f} ms  HWM {rec['hwm_mib']:5.1f} MiB")
     if rec["target"] == "dlrd":
         line += (f"  batch {rec['batch_mean'] or 0:5.1f} "
                  f"commit {rec['commit_ms'] or 0:5.2f} ms  rows {rec['rows']} "
-                 f"(200s {rec['n200']} +{rec['in_flight_at_stop']})")
+                 f"(200s {rec['n200']} +{rec['in_flight_at_stop']})"
+                 + (f" on top of {rec['prefill']}" if rec["prefill"] else ""))
     print(line)
     for p in problems:
         print(f"  !!! INVALID {label} {rec['mode']} round {rec['round']}: {p}",
@@ -315,6 +348,12 @@ def cmd_record(*argv):
         print(f"  !!! WARNING {label} {rec['mode']} round {rec['round']}: {w}",
               file=sys.stderr)
     return 4 if warnings and not problems else 0
+
+
+def run_label(r):
+    """dlrd io1, dlrd io2+10000000 (prefilled), nginx."""
+    return (r["target"] + (f" io{r['io_threads']}" if r["io_threads"] else "")
+            + (f"+{r['prefill']}" if r.get("prefill") else ""))
 
 
 def cmd_set_aside(path, aside):
@@ -335,7 +374,7 @@ def load(path):
 def cmd_median_rate(path, target, io):
     vals = [r["good_rps"] for r in load(path)
             if r["target"] == target and r["mode"] == "max"
-            and r["io_threads"] == int(io)]
+            and r["io_threads"] == int(io) and not r.get("prefill")]
     print(f"{statistics.median(vals):.0f}" if vals else "0")
 
 
@@ -351,13 +390,29 @@ def fmt(x, spec):
 def cmd_report(path, meta_path, out):
     recs = load(path)
     meta = json.load(open(meta_path))
+    prefill = meta.get("prefill") or 0
     groups = {}
     for r in recs:
-        key = (r["target"], r["io_threads"], r["mode"])
+        key = (r["target"], r["io_threads"], r["mode"], r.get("prefill", 0))
         groups.setdefault(key, []).append(r)
 
-    def label(t, io):
-        return "nginx (`return 200;`)" if t == "nginx" else f"dlrd, io_threads {io}"
+    def label(t, io, pf=0):
+        if t == "nginx":
+            return "nginx (`return 200;`)"
+        return f"dlrd, io_threads {io}" + (f", **{pf:,} events stored**"
+                                           if pf else "")
+
+    def pf_ratios(io):
+        """Prefilled / empty ok req/s: per round (the two runs are next to
+        each other in a round) and ratio of the medians."""
+        empty = {r["round"]: r["good_rps"]
+                 for r in groups.get(("dlrd", io, "max", 0), [])}
+        full = {r["round"]: r["good_rps"]
+                for r in groups.get(("dlrd", io, "max", prefill), [])}
+        per_round = [full[k] / empty[k] for k in sorted(full)
+                     if empty.get(k)]
+        e, f = med(list(empty.values())), med(list(full.values()))
+        return (f / e if (e and f) else None), per_round
 
     L = []
     L.append(f"### Results: dlrd vs nginx on loopback ({meta['date']})")
@@ -369,14 +424,37 @@ def cmd_report(path, meta_path, out):
              "read just before stopping the server (nginx: master + workers "
              "summed), max over rounds.")
     L.append("")
+    if prefill:
+        db = meta.get("prefill_db") or {}
+        gen = db.get("gen") or {}
+        mig = db.get("migration") or {}
+        L.append(
+            f"**Prefill: {prefill:,} events.** In phase 1 each round also "
+            "runs dlrd, right after its run on an empty database, on a copy "
+            f"of a database that already holds {prefill:,} delivery events "
+            f"({gen.get('verifications', 0):,} verifications over "
+            f"{gen.get('days', '?')} days, `bench/gen_stats_db.py` seed "
+            f"{gen.get('seed', '?')}; {db.get('bytes', 0) / 1e9:.2f} GB, "
+            "migrated once to the current schema"
+            + (f" in {mig['migration_s']:.1f} s" if "migration_s" in mig
+               else "") +
+            "). Each copy is made with `cp --reflink=auto` and fsynced "
+            "before dlrd starts, so it is in the page cache (a warm "
+            "restart). The DB-row check compares the rows added (rows "
+            f"counted − {prefill:,}) with the 200s. Fixed-rate runs use an "
+            "empty database only.")
+        L.append("")
     L.append("| target | load | ok req/s | p50 | p99 | peak RSS | "
              "commit batch (mean) | commit time (mean) | non-2xx / socket errors "
-             "| vs nginx |")
-    L.append("|---|---|---:|---:|---:|---:|---:|---:|---|---:|")
-    nginx_max = med([r["good_rps"] for r in groups.get(("nginx", 0, "max"), [])])
-    order = sorted(groups, key=lambda k: (k[2] != "max", k[0] != "nginx", k[1]))
+             "| vs nginx |" + (" vs empty |" if prefill else ""))
+    L.append("|---|---|---:|---:|---:|---:|---:|---:|---|---:|"
+             + ("---:|" if prefill else ""))
+    nginx_max = med([r["good_rps"] for r in
+                     groups.get(("nginx", 0, "max", 0), [])])
+    order = sorted(groups, key=lambda k: (k[2] != "max", k[0] != "nginx",
+                                          k[1], k[3]))
     for key in order:
-        t, io, mode = key
+        t, io, mode, pf = key
         rs = groups[key]
         rps = med([r["good_rps"] for r in rs])
         if mode == "max":
@@ -388,45 +466,66 @@ def cmd_report(path, meta_path, out):
         ratio = ""
         if t == "dlrd" and mode == "max" and nginx_max:
             ratio = f"{rps / nginx_max:.0%}"
+        vs_empty = ""
+        if pf:
+            r_pf, _ = pf_ratios(io)
+            vs_empty = fmt(r_pf, ".1%") if r_pf is not None else "n/a"
         L.append(
-            f"| {label(t, io)} | {load_s} | {rps:,.0f} | "
+            f"| {label(t, io, pf)} | {load_s} | {rps:,.0f} | "
             f"{med([r['p50_ms'] for r in rs]):.2f} ms | "
             f"{med([r['p99_ms'] for r in rs]):.2f} ms | "
             f"{max(r['hwm_mib'] for r in rs):.1f} MiB | "
             f"{fmt(med([r.get('batch_mean') for r in rs]), '.1f') if t == 'dlrd' else '—'} | "
             f"{fmt(med([r.get('commit_ms') for r in rs]), '.2f') + ' ms' if t == 'dlrd' else '—'} | "
-            f"{bad} / {sock} | {ratio} |")
+            f"{bad} / {sock} | {ratio} |" + (f" {vs_empty} |" if prefill
+                                              else ""))
     L.append("")
 
     # Targets.
     L.append("**Targets** (from the issue): dlrd ≥ 50 % of nginx req/s; "
-             "p99 < 10 ms at half the rate dlrd reached; peak RSS < 64 MiB.")
+             "p99 < 10 ms at half the rate dlrd reached; peak RSS < 64 MiB"
+             + (f"; ingest rate with {prefill:,} events stored ≥ 90 % of the "
+                "rate on an empty database" if prefill else "") + ".")
     L.append("")
-    L.append("| io_threads | ok req/s vs nginx | p99 at half rate | peak RSS |")
-    L.append("|---|---|---|---|")
+    L.append("| io_threads | ok req/s vs nginx | p99 at half rate | peak RSS |"
+             + (f" {prefill:,} stored vs empty (per round) |" if prefill
+                else ""))
+    L.append("|---|---|---|---|" + ("---|" if prefill else ""))
     ios = sorted({k[1] for k in groups if k[0] == "dlrd"})
     for io in ios:
-        mx = groups.get(("dlrd", io, "max"), [])
-        fx = groups.get(("dlrd", io, "rate"), [])
+        mx = groups.get(("dlrd", io, "max", 0), [])
+        fx = groups.get(("dlrd", io, "rate", 0), [])
+        mx_pf = groups.get(("dlrd", io, "max", prefill), []) if prefill else []
         rps = med([r["good_rps"] for r in mx])
         ratio = rps / nginx_max if (rps and nginx_max) else None
         p99 = med([r["p99_ms"] for r in fx])
-        rss = max([r["hwm_mib"] for r in mx + fx], default=None)
+        rss = max([r["hwm_mib"] for r in mx + fx + mx_pf], default=None)
 
         def verdict(ok):
             return "**met**" if ok else "**MISSED**"
         c1 = (f"{ratio:.0%} {verdict(ratio >= 0.5)}" if ratio is not None else "n/a")
         c2 = (f"{p99:.2f} ms {verdict(p99 < 10)}" if p99 is not None else "not run")
         c3 = f"{rss:.1f} MiB {verdict(rss < 64)}" if rss is not None else "n/a"
-        L.append(f"| {io} | {c1} | {c2} | {c3} |")
+        c4 = ""
+        if prefill:
+            r_pf, per_round = pf_ratios(io)
+            c4 = (f" {r_pf:.1%} {verdict(r_pf >= 0.9)} ("
+                  + ", ".join(f"{x:.0%}" for x in per_round) + ") |"
+                  if r_pf is not None else " n/a |")
+        L.append(f"| {io} | {c1} | {c2} | {c3} |{c4}")
     L.append("")
+    if prefill:
+        L.append("Prefilled vs empty is the ratio of the medians; the "
+                 "per-round ratios (each pair of runs back to back) show "
+                 "how much it moves from round to round.")
+        L.append("")
 
     invalid = [r for r in recs if r["problems"]]
     if invalid:
         L.append("**⚠ INVALID RUNS — these numbers are not clean:**")
         L.append("")
         for r in invalid:
-            L.append(f"- {r['target']} io{r['io_threads']} {r['mode']} round "
+            L.append(f"- {run_label(r)} {r['mode']} round "
                      f"{r['round']}: " + "; ".join(r["problems"]))
         L.append("")
     else:
@@ -434,7 +533,9 @@ def cmd_report(path, meta_path, out):
                  "wrap-around, no duplicate answers; after every dlrd run the "
                  "database held exactly the acknowledged events plus at most one "
                  "in-flight request per connection (answered after wrk stopped "
-                 "reading).")
+                 "reading)" + (f", counted beyond the {prefill:,} events a "
+                               "prefilled copy held before" if prefill else "")
+                 + ".")
         L.append("")
 
     aside = meta.get("retried", 0)
@@ -450,7 +551,7 @@ def cmd_report(path, meta_path, out):
                  "are low by an unknown amount):")
         L.append("")
         for r in warned:
-            L.append(f"- {r['target']} io{r['io_threads']} {r['mode']} round "
+            L.append(f"- {run_label(r)} {r['mode']} round "
                      f"{r['round']}: " + "; ".join(r["warnings"]))
         L.append("")
 
@@ -460,13 +561,13 @@ def cmd_report(path, meta_path, out):
              "p99.9 | max | VmHWM | server CPU s | wrk CPU s | other cores | steal | "
              "fsync p50/p99 before |"
              " "
-             "commits | batch mean | commit ms (mean) | DB rows | 200s | "
-             "in flight at stop |")
+             "commits | batch mean | commit ms (mean) | stored before | "
+             "DB rows added | 200s | in flight at stop |")
     L.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-             "---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+             "---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, r in enumerate(recs, 1):
         load_s = "max" if r["mode"] == "max" else f"{r['target_rate']:.0f}/s"
-        tgt = r["target"] + (f" io{r['io_threads']}" if r["target"] == "dlrd" else "")
+        tgt = run_label(r)
         d = r["target"] == "dlrd"
         L.append(
             f"| {n} | {tgt} | {load_s} | {r['round']} | {r['good_rps']:,.0f} | "
@@ -479,6 +580,7 @@ def cmd_report(path, meta_path, out):
             f"{int(r['commits']) if d else '—'} | "
             f"{fmt(r.get('batch_mean'), '.1f') if d else '—'} | "
             f"{fmt(r.get('commit_ms'), '.2f') if d else '—'} | "
+            f"{r.get('prefill', 0) if d else '—'} | "
             f"{r['rows'] if d else '—'} | {r['n200']} | "
             f"{r['in_flight_at_stop'] if d else '—'} |")
     L.append("")
@@ -492,7 +594,9 @@ def cmd_report(path, meta_path, out):
     L.append("")
     L.append("```")
     L.append(meta["command"])
-    L.append("# each run, against a fresh server (dlrd: fresh database):")
+    L.append("# each run, against a fresh server (dlrd: fresh database"
+             + (", or a fresh copy of the prefilled one" if prefill else "")
+             + "):")
     L.append(meta["wrk_cmd"])
     L.append("```")
     L.append("")
@@ -513,13 +617,427 @@ def cmd_report(path, meta_path, out):
     return 0 if not invalid else 3
 
 
+# ------------------------------------------------------------------ shared
+# Used by stats_bench.py and restart_bench.py (imported) and by the
+# cached-db / copy-db / build subcommands.
+
+CHILDREN = []  # Popen objects still running; kill_children() stops them
+
+
+def kill_children():
+    for p in list(CHILDREN):
+        if p.poll() is None:
+            try:
+                if getattr(p, "own_group", False):  # cmake and its compilers
+                    os.killpg(p.pid, signal.SIGTERM)
+                else:
+                    p.terminate()
+                p.wait(20)
+            except (subprocess.TimeoutExpired, ProcessLookupError):
+                p.kill()
+                p.wait()
+        if p in CHILDREN:
+            CHILDREN.remove(p)
+
+
+def exit_on_signals():
+    """SIGTERM / SIGINT: stop every child in CHILDREN, then exit 130."""
+    def handler(signum, _frame):
+        kill_children()
+        sys.exit(130)
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port, path, token=None, timeout=60.0):
+    """GET with Connection: close; returns (status, body, seconds)."""
+    t0 = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        head = "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" \
+            % path
+        if token:
+            head += "Authorization: Bearer %s\r\n" % token
+        s.sendall((head + "\r\n").encode())
+        buf = bytearray()
+        while True:
+            chunk = s.recv(1 << 16)
+            if not chunk:
+                break
+            buf += chunk
+    dt = time.perf_counter() - t0
+    head, _, body = bytes(buf).partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1]) if head else 0
+    return status, body, dt
+
+
+# The daemon the Python benchmarks start: one VerifyNow source signed with
+# HMAC-SHA256 (X-Signature: sha256=<hex>), an admin token (so the stats API
+# and its reader are set up, as in production), everything else default.
+DAEMON_ADMIN_TOKEN = "stats-bench-admin-token-5e0a7c"
+DAEMON_SECRET = "stats-bench-hmac-secret"
+
+
+class Daemon:
+    def __init__(self, binary, db, work, name, port=0, admin=0):
+        self.binary, self.db, self.work, self.name = binary, db, work, name
+        self.port, self.admin = port, admin
+        self.proc = None
+        self.log = None
+
+    def spawn(self):
+        """Writes the config and starts `dlrd serve`; returns the
+        perf_counter() taken just before the fork."""
+        self.port = self.port or free_port()
+        self.admin = self.admin or free_port()
+        cfg = {"listen": "127.0.0.1:%d" % self.port,
+               "admin_listen": "127.0.0.1:%d" % self.admin,
+               "database": self.db, "log_level": "info",
+               "admin_token": "env:BENCH_DAEMON_ADMIN",
+               "sources": {"verifynow": {"format": "verifynow", "signature": {
+                   "scheme": "hmac", "header": "X-Signature",
+                   "algorithm": "sha256", "encoding": "hex",
+                   "prefix": "sha256=",
+                   "secrets": ["env:BENCH_DAEMON_SECRET"]}}}}
+        path = os.path.join(self.work, self.name + ".json")
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+        env = dict(os.environ, BENCH_DAEMON_ADMIN=DAEMON_ADMIN_TOKEN,
+                   BENCH_DAEMON_SECRET=DAEMON_SECRET)
+        self.log = open(os.path.join(self.work, self.name + ".log"), "wb")
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen([self.binary, "serve", "--config", path],
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=env)
+        CHILDREN.append(self.proc)
+        return t0
+
+    def start(self, timeout=1800):
+        t0 = self.spawn()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit("dlrd exited with %d; see %s"
+                                 % (self.proc.returncode, self.log.name))
+            try:
+                st, _, _ = http_get(self.admin, "/readyz", timeout=1)
+                if st == 200:
+                    self.ready_s = time.perf_counter() - t0
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.01)
+        raise SystemExit("dlrd not ready within %d s" % timeout)
+
+    def stop(self):
+        """SIGTERM; returns the seconds it took to exit. Raises SystemExit
+        when dlrd exits non-zero."""
+        dt = 0.0
+        if self.proc and self.proc.poll() is None:
+            t0 = time.perf_counter()
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                rc = self.proc.wait()
+            dt = time.perf_counter() - t0
+            if rc != 0:
+                raise SystemExit("dlrd exited with %d on SIGTERM; see %s"
+                                 % (rc, self.log.name))
+        if self.proc in CHILDREN:
+            CHILDREN.remove(self.proc)
+        if self.log:
+            self.log.close()
+        return dt
+
+
+def cpu_times():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]
+    return sum(v), idle
+
+
+def busy_cpus(seconds=1.0):
+    t0, i0 = cpu_times()
+    time.sleep(seconds)
+    t1, i1 = cpu_times()
+    total = max(1, t1 - t0)
+    return (os.cpu_count() or 1) * (1 - (i1 - i0) / total)
+
+
+def wait_quiet(max_wait, threshold=0.5):
+    """Waits until the machine's other work uses < threshold CPUs for 2 s
+    in a row (at most max_wait s); returns (quiet, busy CPUs last seen)."""
+    deadline = time.monotonic() + max_wait
+    calm = 0
+    busy = busy_cpus()
+    while True:
+        calm = calm + 1 if busy < threshold else 0
+        if calm >= 2:
+            return True, busy
+        if time.monotonic() >= deadline:
+            return False, busy
+        busy = busy_cpus()
+
+
+def user_version(db):
+    c = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    try:
+        return c.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        c.close()
+
+
+def latest_schema_version():
+    """The newest migration in schema/ (what a dlrd built from this tree
+    migrates a database to)."""
+    vs = [int(m.group(1)) for f in os.listdir(os.path.join(ROOT_DIR, "schema"))
+          if (m := re.match(r"(\d+)_.*\.sql$", f))]
+    return max(vs)
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def migrate(binary, db, work, quiet_wait):
+    """Runs `dlrd serve` once on `db` when it is older than schema/'s newest
+    migration (gen_stats_db.py writes version 2; migration 0003 then builds
+    the hourly rollups from every stored row). The time from spawn to
+    /readyz 200, minus a baseline start of the same binary on an empty
+    database, is kept next to the database in DB.bench.json, so a later
+    run on the migrated file still reports it. Returns that sidecar dict."""
+    side_path = db + ".bench.json"
+    side = {}
+    if os.path.exists(side_path):
+        with open(side_path) as f:
+            side = json.load(f)
+    before = user_version(db)
+    if before >= latest_schema_version():
+        return side
+    # Baseline: the same binary's start on an empty database.
+    empty = os.path.join(work, "empty.db")
+    base = []
+    for i in range(3):
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(empty + suffix):
+                os.unlink(empty + suffix)
+        d = Daemon(binary, empty, work, "empty%d" % i).start(60)
+        base.append(d.ready_s)
+        d.stop()
+    size = os.path.getsize(db)
+    quiet, busy = wait_quiet(quiet_wait)
+    log("migrating %s (%.2f GB, schema version %d); machine %s (%.2f CPUs "
+        "busy) ..." % (db, size / 1e9, before, "quiet" if quiet else "BUSY",
+                       busy))
+    d = Daemon(binary, db, work, "migrate").start()
+    ready = d.ready_s
+    d.stop()
+    # dlrd checkpoints and removes the WAL when it closes the database;
+    # make sure, so that the file alone can be copied.
+    c = sqlite3.connect(db)
+    try:
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        c.close()
+    side.update({"migration_ready_s": round(ready, 2),
+                 "empty_start_s": round(statistics.median(base), 3),
+                 "migration_s": round(ready - statistics.median(base), 2),
+                 "migrated_from": before,
+                 "migrated_to": user_version(db),
+                 "migrated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                              time.gmtime()),
+                 "migrated_with": binary,
+                 "busy_cpus_before": round(busy, 2)})
+    with open(side_path, "w") as f:
+        json.dump(side, f, indent=1)
+    log("migration: %.2f s to ready (empty database: %.3f s)"
+        % (ready, statistics.median(base)))
+    return side
+
+
+def cache_path(cache_dir, events, days, seed):
+    return os.path.join(cache_dir, "events-%d-%dd-s%d.db" % (events, days, seed))
+
+
+def cmd_cached_db(*argv):
+    """Prints the path of a database holding --events generated events.
+
+    The cache file is DIR/events-<events>-<days>d-s<seed>.db (or --db). It
+    is reused when it exists with its .gen.json written by the generation
+    that completed it, for the same events/days/seed, and (with --max-age-h)
+    its history ended less than that many hours ago; otherwise
+    gen_stats_db.py writes it anew (into PATH.tmp, renamed when complete, so
+    an interrupted generation never leaves a file that looks finished).
+    With --bin, a database older than schema/'s newest migration is
+    migrated once by `dlrd serve` (timed, DB.bench.json). An exclusive
+    lock on PATH.lock keeps two benchmarks from generating or migrating the
+    same file at once."""
+    ap = argparse.ArgumentParser(prog="benchlib.py cached-db")
+    ap.add_argument("--events", type=int, required=True)
+    ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--cache-dir", default=DEFAULT_CACHE)
+    ap.add_argument("--db", default="", help="this file instead of the cache's")
+    ap.add_argument("--regen", action="store_true")
+    ap.add_argument("--max-age-h", type=float, default=0,
+                    help="regenerate when the history ended longer ago "
+                    "(0: any age)")
+    ap.add_argument("--bin", default="", help="migrate with this dlrd")
+    ap.add_argument("--quiet-wait", type=int, default=60)
+    a = ap.parse_args(argv)
+    exit_on_signals()
+    path = os.path.abspath(a.db or cache_path(a.cache_dir, a.events, a.days,
+                                              a.seed))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    gen_json = path + ".gen.json"
+    with open(path + ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log("waiting for another benchmark that holds %s.lock" % path)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        why = ""
+        gen = {}
+        if a.regen:
+            why = "--regen"
+        elif not (os.path.exists(path) and os.path.exists(gen_json)):
+            why = "not cached yet"
+        else:
+            with open(gen_json) as f:
+                gen = json.load(f)
+            if (gen.get("events"), gen.get("days"), gen.get("seed")) != \
+                    (a.events, a.days, a.seed):
+                why = "it holds %s events / %s days / seed %s" % (
+                    gen.get("events"), gen.get("days"), gen.get("seed"))
+            elif a.max_age_h and \
+                    time.time() * 1000 - gen["end_ms"] > a.max_age_h * 3.6e6:
+                why = "its history ended over %g h ago" % a.max_age_h
+        if why:
+            log("generating %d events over %d days into %s (%s) ..."
+                % (a.events, a.days, path, why))
+            for suffix in ("", "-wal", "-shm", ".gen.json", ".bench.json"):
+                if os.path.exists(path + suffix):
+                    os.unlink(path + suffix)
+            tmp = path + ".tmp"
+            p = subprocess.Popen(
+                [sys.executable, os.path.join(HERE, "gen_stats_db.py"),
+                 "--out", tmp, "--events", str(a.events), "--days",
+                 str(a.days), "--seed", str(a.seed)], stdout=subprocess.PIPE)
+            CHILDREN.append(p)
+            out, _ = p.communicate()
+            CHILDREN.remove(p)
+            if p.returncode != 0:
+                log("gen_stats_db.py failed (exit %d)" % p.returncode)
+                return 1
+            for suffix in ("-wal", "-shm"):
+                if os.path.exists(tmp + suffix):
+                    os.unlink(tmp + suffix)
+            os.rename(tmp, path)
+            gen = json.loads(out.decode().strip().splitlines()[-1])
+            with open(gen_json, "w") as f:
+                json.dump(gen, f)
+            log("generated: " + json.dumps(gen))
+        else:
+            log("reusing %s (%d events, history ends %s)" % (
+                path, gen["events"], time.strftime(
+                    "%Y-%m-%d %H:%M UTC", time.gmtime(gen["end_ms"] / 1000))))
+        if a.bin:
+            work = tempfile.mkdtemp(prefix="dlrd-migrate.")
+            try:
+                migrate(a.bin, path, work, a.quiet_wait)
+            finally:
+                kill_children()
+                for f in os.listdir(work):
+                    os.unlink(os.path.join(work, f))
+                os.rmdir(work)
+    print(path)
+    return 0
+
+
+def copy_db(src, dst):
+    """One run's copy of a cached database: cp --reflink=auto (a clone
+    where the filesystem can, else a full copy), then fsync, so no
+    writeback of the copy competes with the run's own commits. Returns
+    {seconds, bytes}; raises SystemExit when SRC has a WAL with content."""
+    wal = src + "-wal"
+    if os.path.exists(wal) and os.path.getsize(wal) > 0:
+        raise SystemExit("copy-db: %s has a non-empty WAL: is a dlrd or a "
+                         "benchmark using it right now?" % src)
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(dst + suffix):
+            os.unlink(dst + suffix)
+    t0 = time.perf_counter()
+    subprocess.run(["cp", "--reflink=auto", src, dst], check=True)
+    fd = os.open(dst, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return {"seconds": round(time.perf_counter() - t0, 2),
+            "bytes": os.path.getsize(dst)}
+
+
+def cmd_copy_db(src, dst):
+    print(json.dumps(copy_db(src, dst)))
+
+
+def cmd_build(root, jobs):
+    """Configures ROOT/build-bench in Release (tests off) unless it already
+    is, then builds the dlrd target with JOBS jobs. cmake runs in its own
+    process group, so SIGTERM / SIGINT here stop the whole build."""
+    build = os.path.join(root, "build-bench")
+    logf = tempfile.NamedTemporaryFile("w+", prefix="dlrd-bench-build.",
+                                       suffix=".log", delete=False)
+    exit_on_signals()
+
+    def run(cmd):
+        p = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+        p.own_group = True
+        CHILDREN.append(p)
+        rc = p.wait()
+        CHILDREN.remove(p)
+        return rc
+    try:
+        cache = os.path.join(build, "CMakeCache.txt")
+        configured = os.path.exists(cache) and \
+            "CMAKE_BUILD_TYPE:STRING=Release\n" in open(cache).read()
+        rc = 0
+        if not configured:
+            log("bench: configuring a Release build in %s" % build)
+            rc = run(["cmake", "-S", root, "-B", build,
+                      "-DCMAKE_BUILD_TYPE=Release", "-DDLRD_BUILD_TESTS=OFF"])
+        if rc == 0:
+            log("bench: building dlrd (Release, incremental, -j%s)" % jobs)
+            rc = run(["cmake", "--build", build, "-j%s" % jobs,
+                      "--target", "dlrd"])
+        if rc != 0:
+            logf.seek(0)
+            sys.stderr.write(logf.read())
+            log("bench: build failed")
+            return 1
+        return 0
+    finally:
+        logf.close()
+        os.unlink(logf.name)
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     fn = {
         "ports": cmd_ports, "wait-http": cmd_wait_http, "wait-tcp": cmd_wait_tcp,
         "proc": cmd_proc, "run": cmd_run, "fsync": cmd_fsync, "quiet": cmd_quiet, "scrape": cmd_scrape, "rows": cmd_rows,
         "record": cmd_record, "set-aside": cmd_set_aside, "median-rate": cmd_median_rate,
-        "report": cmd_report,
+        "report": cmd_report, "cached-db": cmd_cached_db,
+        "copy-db": cmd_copy_db, "build": cmd_build,
     }.get(cmd)
     if fn is None:
         print(__doc__, file=sys.stderr)

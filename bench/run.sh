@@ -5,8 +5,12 @@
 #
 #   bench/run.sh [--duration 10] [--connections 64] [--threads 2] [--rounds 3]
 #                [--io-threads 1,2] [--corpus N] [--no-fixed-rate]
+#                [--prefill N [--cache-dir DIR]] [--jobs 1]
 #                [--out bench/results.md] [--keep] [--quiet-wait 60] [--retries 2]
 #
+# --prefill N: each round also runs dlrd (max rate, every --io-threads
+# setting) on a copy of a database already holding N events, beside the
+# runs on an empty one; the report gives the ratio prefilled / empty.
 # Installs nothing. Loopback only. Every process it starts is stopped on exit.
 set -euo pipefail
 
@@ -25,8 +29,11 @@ OUT="$HERE/results.md"
 KEEP=0
 QUIET_WAIT=60
 RETRIES=2
+PREFILL=0
+CACHE_DIR=""
+JOBS=1
 
-usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 need_int() { [[ "$2" =~ ^[1-9][0-9]*$ ]] || { echo "bench: $1 needs a positive integer, got '$2'" >&2; exit 2; }; }
 
 while (($#)); do
@@ -39,6 +46,10 @@ while (($#)); do
                   IO_LIST=$2; shift 2 ;;
     --corpus) need_int "$1" "${2:-}"; CORPUS=$2; shift 2 ;;
     --no-fixed-rate) FIXED=0; shift ;;
+    --prefill) [[ "${2:-}" =~ ^[0-9]+$ ]] || { echo "bench: --prefill needs an event count" >&2; exit 2; }
+               PREFILL=$2; shift 2 ;;
+    --cache-dir) CACHE_DIR=${2:?}; shift 2 ;;
+    --jobs) need_int "$1" "${2:-}"; JOBS=$2; shift 2 ;;
     --out) OUT=${2:?}; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --retries) [[ "${2:-}" =~ ^[0-9]+$ ]] || { echo "bench: --retries needs a count" >&2; exit 2; }
@@ -81,21 +92,14 @@ kill_tree() {  # SIGTERM a process we started and its descendants, by pid
 BUILD="$ROOT/build-bench"
 BIN="$BUILD/dlrd"
 if command -v cmake >/dev/null; then
-  if ! grep -qs '^CMAKE_BUILD_TYPE:STRING=Release$' "$BUILD/CMakeCache.txt"; then
-    echo "bench: configuring a Release build in $BUILD"
-    cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DDLRD_BUILD_TESTS=OFF \
-      >/tmp/dlrd-bench-build.log 2>&1 || { cat /tmp/dlrd-bench-build.log >&2; exit 1; }
-  fi
-  echo "bench: building dlrd (Release, incremental)"
   # In the background and waited for, so that an interrupt stops the build
-  # (cmake and everything under it) instead of leaving it running.
-  cmake --build "$BUILD" -j"$(nproc)" --target dlrd >/tmp/dlrd-bench-build.log 2>&1 &
+  # (the helper stops cmake and everything under it) instead of leaving it
+  # running.
+  $PY build "$ROOT" "$JOBS" &
   BUILD_PID=$!
   trap 'kill_tree "$BUILD_PID"; exit 130' INT TERM
-  wait "$BUILD_PID" ||
-    { cat /tmp/dlrd-bench-build.log >&2; echo "bench: build failed" >&2; exit 1; }
+  wait "$BUILD_PID" || exit 1
   trap - INT TERM
-  rm -f /tmp/dlrd-bench-build.log
 elif [[ ! -x "$BIN" ]]; then
   echo "bench: $BIN is missing and cmake is not installed: run deploy/install-deps.sh" >&2
   exit 2
@@ -115,7 +119,7 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
-  rm -f "$WORK"/corpus.t*
+  rm -f "$WORK"/corpus.t* "$WORK"/*-prefill.db*   # big; the logs are kept
   if ((KEEP)) || ((rc != 0)); then
     echo "bench: logs kept in $WORK" >&2
   else
@@ -160,10 +164,15 @@ stop_pid() {  # SIGTERM, wait up to 20 s, then SIGKILL; returns the exit code
 read -r PUB_PORT ADMIN_PORT NGINX_PORT <<<"$($PY ports 3)"
 export BENCH_SECRET="bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 
-start_dlrd() {  # $1 io_threads, $2 run tag -> DLRD_PID, DLRD_DB
-  local io=$1 tag=$2
+start_dlrd() {  # $1 io_threads, $2 run tag, [$3 template] -> DLRD_PID, DLRD_DB
+  local io=$1 tag=$2 template=${3:-} ready_s=15
   DLRD_DB="$WORK/$tag.db"
   rm -f "$DLRD_DB" "$DLRD_DB-wal" "$DLRD_DB-shm"
+  if [[ -n "$template" ]]; then
+    # This run's own copy of the prefilled (and already migrated) database.
+    in_bg $PY copy-db "$template" "$DLRD_DB" >"$WORK/$tag.copy.json"
+    ready_s=300
+  fi
   cat >"$WORK/$tag.jsonc" <<EOF
 {
   // written by bench/run.sh
@@ -187,7 +196,7 @@ EOF
   "$BIN" serve --config "$WORK/$tag.jsonc" 2>"$WORK/$tag.dlrd.log" &
   DLRD_PID=$!
   PIDS+=("$DLRD_PID")
-  if ! $PY wait-http "http://127.0.0.1:$ADMIN_PORT/readyz" 15 "$DLRD_PID"; then
+  if ! $PY wait-http "http://127.0.0.1:$ADMIN_PORT/readyz" "$ready_s" "$DLRD_PID"; then
     echo "bench: dlrd did not become ready; its log:" >&2
     cat "$WORK/$tag.dlrd.log" >&2
     exit 1
@@ -269,9 +278,10 @@ measure_nginx() {  # $1 round, $2 mode (max|rate), $3 rate
     proc0="$proc0" proc="$proc" clock="$WORK/$tag.clock.json" fsync="$FSYNC"
 }
 
-measure_dlrd() {  # $1 round, $2 mode, $3 rate, $4 io_threads
-  local tag="r$1-dlrd-io$4-$2"
-  start_dlrd "$4" "$tag"
+measure_dlrd() {  # $1 round, $2 mode, $3 rate, $4 io_threads, [$5 prefill rows]
+  local prefill=${5:-0} tag="r$1-dlrd-io$4-$2" template=""
+  if ((prefill)); then tag="$tag-prefill"; template=$TEMPLATE; fi
+  start_dlrd "$4" "$tag" "$template"
   local proc0 proc
   proc0=$($PY proc "$DLRD_PID")
   run_wrk "$PUB_PORT" "$tag" "$3"
@@ -289,7 +299,7 @@ measure_dlrd() {  # $1 round, $2 mode, $3 rate, $4 io_threads
   $PY record "$RESULTS" target=dlrd mode="$2" round="$1" io_threads="$4" \
     connections="$CONNECTIONS" target_rate="$3" wrk="$WORK/$tag.wrk.json" \
     proc0="$proc0" proc="$proc" clock="$WORK/$tag.clock.json" fsync="$FSYNC" \
-    metrics="$WORK/$tag.metrics" rows="$rows" || rc=$?
+    metrics="$WORK/$tag.metrics" rows="$rows" prefill="$prefill" || rc=$?
   rm -f "$DLRD_DB" "$DLRD_DB-wal" "$DLRD_DB-shm"
   return "$rc"   # 4: clean but the machine was busy (attempt() retries)
 }
@@ -318,10 +328,30 @@ T0=$(date +%s)
 echo "bench: generating $CORPUS pre-signed unique events ($THREADS slices)"
 python3 "$HERE/gen_corpus.py" --out "$WORK/corpus" --count "$CORPUS" --threads "$THREADS" >"$WORK/corpus.json"
 
-echo "bench: phase 1, max throughput: ${ROUNDS} rounds of nginx, then dlrd io_threads ${IO_LIST}"
+TEMPLATE=""
+PREFILL_ROWS=0
+if ((PREFILL)); then
+  # Generated and migrated once (cached across invocations, shared with
+  # stats.sh); every prefilled run starts on its own copy of it.
+  echo "bench: prefilled database: $PREFILL events (cached, migrated once)"
+  in_bg $PY cached-db --events "$PREFILL" --bin "$BIN" --quiet-wait "$QUIET_WAIT" \
+    ${CACHE_DIR:+--cache-dir "$CACHE_DIR"} >"$WORK/template.path"
+  TEMPLATE=$(tail -1 "$WORK/template.path")
+  PREFILL_ROWS=$($PY rows "$TEMPLATE")
+  if ((PREFILL_ROWS != PREFILL)); then
+    echo "bench: $TEMPLATE holds $PREFILL_ROWS events, not $PREFILL" >&2
+    exit 1
+  fi
+fi
+
+echo "bench: phase 1, max throughput: ${ROUNDS} rounds of nginx, then dlrd io_threads ${IO_LIST}" \
+  "$( ((PREFILL)) && echo "(each on an empty database, then on a copy holding $PREFILL events)")"
 for ((r = 1; r <= ROUNDS; r++)); do
   attempt measure_nginx "$r" max 0
-  for io in "${IO_THREADS[@]}"; do attempt measure_dlrd "$r" max 0 "$io"; done
+  for io in "${IO_THREADS[@]}"; do
+    attempt measure_dlrd "$r" max 0 "$io"
+    if ((PREFILL)); then attempt measure_dlrd "$r" max 0 "$io" "$PREFILL_ROWS"; fi
+  done
 done
 
 declare -A HALF
@@ -354,13 +384,22 @@ dirty=$(git -C "$ROOT" status --porcelain -- src include schema CMakeLists.txt 2
 [[ -n "$dirty" ]] && git_rev="$git_rev + uncommitted changes"
 export META_DATE="$(date -u +%Y-%m-%d)" META_MACHINE="nproc $(nproc), $cpu, $mem RAM, kernel $(uname -r), database on $fs under /tmp; wrk, nginx and dlrd share the cores" \
   META_VERSIONS="$ver_dlrd built from work tree $git_rev (the revision in --version is stamped at configure time); wrk $ver_wrk; nginx $ver_nginx; libsqlite3-0 $ver_sqlite" \
-  META_COMMAND="bench/run.sh ${ORIG_ARGS[*]}   # $((T1 - T0)) s; resolved: --duration $DURATION --connections $CONNECTIONS --threads $THREADS --rounds $ROUNDS --io-threads $IO_LIST --corpus $CORPUS --quiet-wait $QUIET_WAIT --retries $RETRIES" \
+  META_COMMAND="bench/run.sh ${ORIG_ARGS[*]}   # $((T1 - T0)) s; resolved: --duration $DURATION --connections $CONNECTIONS --threads $THREADS --rounds $ROUNDS --io-threads $IO_LIST --corpus $CORPUS --prefill $PREFILL --quiet-wait $QUIET_WAIT --retries $RETRIES" \
   META_WRK="BENCH_RATE=<0|rate> $WRK_CMD" \
   META_ROUNDS="$ROUNDS" META_THREADS="$THREADS" META_CONNECTIONS="$CONNECTIONS" \
-  META_DURATION="$DURATION" META_CORPUS="$CORPUS" META_RETRIED="$RETRIED"
+  META_DURATION="$DURATION" META_CORPUS="$CORPUS" META_RETRIED="$RETRIED" \
+  META_PREFILL="$PREFILL_ROWS" META_TEMPLATE="$TEMPLATE"
 python3 - "$WORK/meta.json" <<'EOF'
 import json, os, sys
 e = os.environ
+def prefill_db(path):  # the cached template's size, generation and migration
+    if not path:
+        return None
+    out = {"path": path, "bytes": os.path.getsize(path)}
+    for key, suffix in (("gen", ".gen.json"), ("migration", ".bench.json")):
+        if os.path.exists(path + suffix):
+            out[key] = json.load(open(path + suffix))
+    return out
 json.dump({
     "date": e["META_DATE"], "machine": e["META_MACHINE"],
     "versions": e["META_VERSIONS"], "command": e["META_COMMAND"],
@@ -368,6 +407,8 @@ json.dump({
     "threads": int(e["META_THREADS"]), "connections": int(e["META_CONNECTIONS"]),
     "duration": int(e["META_DURATION"]), "corpus": int(e["META_CORPUS"]),
     "retried": int(e["META_RETRIED"]),
+    "prefill": int(e["META_PREFILL"]),
+    "prefill_db": prefill_db(e["META_TEMPLATE"]),
     "method": (
         "Method: max-rate runs are closed-loop (each connection sends its next "
         "request when the previous answer arrives). Fixed-rate runs: Debian has "

@@ -34,8 +34,6 @@ import json
 import os
 import platform
 import shutil
-import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -43,121 +41,13 @@ import sys
 import tempfile
 import time
 
-ROOT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import (DAEMON_ADMIN_TOKEN as ADMIN_TOKEN, ROOT_DIR,  # noqa: E402
+                      Daemon, busy_cpus, cpu_times, exit_on_signals,
+                      http_get, kill_children, migrate, wait_quiet)
+
 HOUR_MS = 3_600_000
-ADMIN_TOKEN = "stats-bench-admin-token-5e0a7c"
-SECRET = "stats-bench-hmac-secret"
 BY = "channel,provider,country"
-
-_children = []
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_get(port, path, token=None, timeout=60.0):
-    """GET with Connection: close; returns (status, body, seconds)."""
-    t0 = time.perf_counter()
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        head = "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" \
-            % path
-        if token:
-            head += "Authorization: Bearer %s\r\n" % token
-        s.sendall((head + "\r\n").encode())
-        buf = bytearray()
-        while True:
-            chunk = s.recv(1 << 16)
-            if not chunk:
-                break
-            buf += chunk
-    dt = time.perf_counter() - t0
-    head, _, body = bytes(buf).partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1]) if head else 0
-    return status, body, dt
-
-
-class Daemon:
-    def __init__(self, binary, db, work, name):
-        self.binary, self.db, self.work, self.name = binary, db, work, name
-        self.proc = None
-
-    def start(self, timeout=1800):
-        self.port, self.admin = free_port(), free_port()
-        cfg = {"listen": "127.0.0.1:%d" % self.port,
-               "admin_listen": "127.0.0.1:%d" % self.admin,
-               "database": self.db, "log_level": "info",
-               "admin_token": "env:STATS_BENCH_ADMIN",
-               "sources": {"verifynow": {"format": "verifynow", "signature": {
-                   "scheme": "hmac", "header": "X-Signature",
-                   "algorithm": "sha256", "encoding": "hex",
-                   "prefix": "sha256=",
-                   "secrets": ["env:STATS_BENCH_SECRET"]}}}}
-        path = os.path.join(self.work, self.name + ".json")
-        with open(path, "w") as f:
-            json.dump(cfg, f)
-        env = dict(os.environ, STATS_BENCH_ADMIN=ADMIN_TOKEN,
-                   STATS_BENCH_SECRET=SECRET)
-        self.log = open(os.path.join(self.work, self.name + ".log"), "wb")
-        t0 = time.perf_counter()
-        self.proc = subprocess.Popen([self.binary, "serve", "--config", path],
-                                     stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, env=env)
-        _children.append(self.proc)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit("dlrd exited with %d; see %s"
-                                 % (self.proc.returncode, self.log.name))
-            try:
-                st, _, _ = http_get(self.admin, "/readyz", timeout=1)
-                if st == 200:
-                    self.ready_s = time.perf_counter() - t0
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.01)
-        raise SystemExit("dlrd not ready within %d s" % timeout)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                rc = self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                rc = self.proc.wait()
-            if rc != 0:
-                raise SystemExit("dlrd exited with %d on SIGTERM" % rc)
-        if self.proc in _children:
-            _children.remove(self.proc)
-        self.log.close()
-
-
-def cleanup(*_):
-    for p in list(_children):
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    if _:
-        sys.exit(130)
-
-
-def cpu_times():
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    idle = v[3] + v[4]
-    return sum(v), idle
-
-
-def busy_cpus(seconds=1.0):
-    t0, i0 = cpu_times()
-    time.sleep(seconds)
-    t1, i1 = cpu_times()
-    total = max(1, t1 - t0)
-    return (os.cpu_count() or 1) * (1 - (i1 - i0) / total)
 
 
 def proc_cpu(pid):
@@ -194,70 +84,6 @@ class OtherLoad:
         wall = max(1e-6, b[2] - self.a[2])
         self.cpus = max(0.0, ((b[0] - self.a[0]) - (b[1] - self.a[1]))
                         / wall)
-
-
-def wait_quiet(max_wait, threshold=0.5):
-    """Waits until the machine's other work uses < threshold CPUs for 2 s
-    in a row (at most max_wait s); returns (quiet, busy CPUs last seen)."""
-    deadline = time.monotonic() + max_wait
-    calm = 0
-    busy = busy_cpus()
-    while True:
-        calm = calm + 1 if busy < threshold else 0
-        if calm >= 2:
-            return True, busy
-        if time.monotonic() >= deadline:
-            return False, busy
-        busy = busy_cpus()
-
-
-def user_version(db):
-    c = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
-    try:
-        return c.execute("PRAGMA user_version").fetchone()[0]
-    finally:
-        c.close()
-
-
-def migrate(args, work):
-    """Returns the sidecar dict (migration timing)."""
-    side_path = args.db + ".bench.json"
-    side = {}
-    if os.path.exists(side_path):
-        with open(side_path) as f:
-            side = json.load(f)
-    if user_version(args.db) >= 3:
-        return side
-    # Baseline: the same binary's start on an empty database.
-    empty = os.path.join(work, "empty.db")
-    base = []
-    for i in range(3):
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(empty + suffix):
-                os.unlink(empty + suffix)
-        d = Daemon(args.bin, empty, work, "empty%d" % i).start(60)
-        base.append(d.ready_s)
-        d.stop()
-    size = os.path.getsize(args.db)
-    quiet, busy = wait_quiet(args.quiet_wait)
-    print("migrating %s (%.2f GB); machine %s (%.2f CPUs busy) ..."
-          % (args.db, size / 1e9, "quiet" if quiet else "BUSY", busy),
-          flush=True)
-    d = Daemon(args.bin, args.db, work, "migrate").start()
-    ready = d.ready_s
-    d.stop()
-    side.update({"migration_ready_s": round(ready, 2),
-                 "empty_start_s": round(statistics.median(base), 3),
-                 "migration_s": round(ready - statistics.median(base), 2),
-                 "migrated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                              time.gmtime()),
-                 "migrated_with": args.bin,
-                 "busy_cpus_before": round(busy, 2)})
-    with open(side_path, "w") as f:
-        json.dump(side, f, indent=1)
-    print("migration: %.2f s to ready (empty database: %.3f s)"
-          % (ready, statistics.median(base)), flush=True)
-    return side
 
 
 def history(db):
@@ -426,13 +252,12 @@ def main():
                     help="wait up to this long for an idle machine before "
                     "the queries")
     args = ap.parse_args()
-    signal.signal(signal.SIGTERM, cleanup)
-    signal.signal(signal.SIGINT, cleanup)
+    exit_on_signals()
     work = args.work or tempfile.mkdtemp(prefix="dlrd-stats-bench.")
     try:
         run(args, work)
     finally:
-        cleanup()
+        kill_children()
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -442,7 +267,7 @@ def run(args, work):
     if args.gen_json and os.path.exists(args.gen_json):
         with open(args.gen_json) as f:
             gen = json.load(f)
-    side = migrate(args, work)
+    side = migrate(args.bin, args.db, work, args.quiet_wait)
     hist = history(args.db)
     end = hist["last_ms"] + 1
     to = rfc3339(end)
