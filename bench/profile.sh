@@ -63,10 +63,12 @@ threads() {  # "comm=ticks ..." per thread (same-named threads summed)
     printf '%s=%s\n' "$(tr ' ' _ <"$t/comm")" "$(awk '{print $14 + $15}' "$t/stat")"
   done | awk -F= '{a[$1] += $2} END {for (k in a) printf "%s=%d ", k, a[k]}'
 }
+wchar() { awk '/^wchar/ {print $2}' "/proc/$PID/io"; }
 c0=$(cpu)
 t0=$(threads)
+w0=$(wchar)
 if ((PERF)); then
-  perf record -g -F 999 -p "$PID" -o "$OUT/perf.data" -- sleep "$DURATION" 2>"$OUT/perf.log" &
+  perf record ${PERF_CALLGRAPH:--g} -F 999 -p "$PID" -o "$OUT/perf.data" -- sleep "$DURATION" 2>"$OUT/perf.log" &
   PERF_PID=$!
 fi
 BENCH_CORPUS="$OUT/corpus" BENCH_OUT="$OUT/wrk.json" BENCH_RATE=0 BENCH_THREADS="$THREADS" \
@@ -74,22 +76,25 @@ BENCH_CORPUS="$OUT/corpus" BENCH_OUT="$OUT/wrk.json" BENCH_RATE=0 BENCH_THREADS=
   "http://127.0.0.1:$PORT/webhooks/verifynow" >"$OUT/wrk.txt" 2>&1
 c1=$(cpu)
 t1=$(threads)
+w1=$(wchar)
 [[ -z "$PERF_PID" ]] || wait "$PERF_PID" || true
 $PY scrape "http://127.0.0.1:$ADMIN/metrics" "$OUT/metrics"
 kill -TERM "$PID"; wait "$PID" || true
 rows=$($PY rows "$OUT/bench.db")
 tck=$(getconf CLK_TCK)
-python3 - "$OUT/wrk.txt" "$rows" "$c0" "$c1" "$tck" "$DURATION" "$t0" "$t1" <<'EOF' | tee "$OUT/summary.txt"
+python3 - "$OUT/wrk.txt" "$rows" "$c0" "$c1" "$tck" "$DURATION" "$t0" "$t1" "$w0" "$w1" <<'EOF' | tee "$OUT/summary.txt"
 import re, sys
 wrk, rows, c0, c1, tck, dur = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
 parse = lambda s: {k: int(v) for k, v in (kv.split("=") for kv in s.split())}
 t0, t1 = parse(sys.argv[7]), parse(sys.argv[8])
+written = int(sys.argv[10]) - int(sys.argv[9])
 text = open(wrk).read()
 rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
 p99 = re.search(r"99%\s+([\d.]+\w+)", text)
 cpu = (c1 - c0) / tck
 print(f"stored events: {rows}  wrk req/s: {rps.group(1) if rps else '?'}  p99: {p99.group(1) if p99 else '?'}")
 print(f"server CPU: {cpu:.2f} s over {dur:.0f} s = {cpu / max(rows, 1) * 1e6:.1f} us per stored event")
+print(f"bytes written (write/pwrite, all files): {written / max(rows, 1):.0f} per stored event")
 for name in sorted(t1):
     d = (t1[name] - t0.get(name, 0)) / tck
     if d > 0.05:
