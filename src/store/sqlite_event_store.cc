@@ -199,10 +199,9 @@ Result<bool> SqliteEventStore::KeyIsKnown(const DeliveryEvent& e) {
   sqlite3_reset(s);
   const std::optional<std::string> hash = DedupeKeyHash(e.source, e.dedupe_key);
   if (!hash) return Status::Error("dedupe key hash failed");
-  BindText(s, 1, e.source);
-  BindText(s, 2, e.dedupe_key);
-  sqlite3_bind_blob(s, 3, hash->data(), static_cast<int>(hash->size()),
-                    SQLITE_TRANSIENT);
+  BindTextView(s, 1, e.source);
+  BindTextView(s, 2, e.dedupe_key);
+  BindBlobView(s, 3, *hash);
   const int rc = sqlite3_step(s);
   const bool known = rc == SQLITE_ROW && sqlite3_column_int(s, 0) != 0;
   sqlite3_reset(s);
@@ -244,26 +243,24 @@ Status SqliteEventStore::WriteSubmission(const Submission& sub,
 
   sqlite3_stmt* s = insert_raw_.get();
   sqlite3_reset(s);
-  BindText(s, 1, sub.raw.source);
+  BindTextView(s, 1, sub.raw.source);
   sqlite3_bind_int64(s, 2, sub.raw.received_at_ms);
-  BindText(s, 3, sub.raw.target);
-  sqlite3_bind_blob(s, 4, sub.raw.head.data(),
-                    static_cast<int>(sub.raw.head.size()), SQLITE_TRANSIENT);
-  sqlite3_bind_blob(s, 5, sub.raw.body.data(),
-                    static_cast<int>(sub.raw.body.size()), SQLITE_TRANSIENT);
+  BindTextView(s, 3, sub.raw.target);
+  BindBlobView(s, 4, sub.raw.head);
+  BindBlobView(s, 5, sub.raw.body);
   if (sqlite3_step(s) != SQLITE_DONE) return Error("insert raw request");
   const int64_t raw_id = sqlite3_last_insert_rowid(db_.get());
 
   for (const OptChange& c : sub.opt_changes) {
     s = c.opt_out ? opt_out_.get() : opt_in_.get();
     sqlite3_reset(s);
-    BindText(s, 1, c.recipient);
+    BindTextView(s, 1, c.recipient);
     if (c.opt_out) {
-      BindText(s, 2, sub.raw.source);
-      BindText(s, 3, c.reason);
+      BindTextView(s, 2, sub.raw.source);
+      BindTextView(s, 3, c.reason);
       sqlite3_bind_int64(s, 4, sub.raw.received_at_ms);
     } else {
-      BindText(s, 2, c.lifts);
+      BindTextView(s, 2, c.lifts);
     }
     if (sqlite3_step(s) != SQLITE_DONE) return Error("opt change");
   }
@@ -275,22 +272,22 @@ Status SqliteEventStore::WriteSubmission(const Submission& sub,
     if (known[i]) continue;
     s = insert_event_.get();
     sqlite3_reset(s);
-    BindText(s, 1, e.source);
-    BindText(s, 2, e.provider);
-    BindText(s, 3, e.dedupe_key);
-    BindText(s, 4, e.verification_id);
-    BindText(s, 5, e.message_id);
-    BindText(s, 6, ToString(e.channel));
-    BindText(s, 7, ToString(e.status));
-    BindText(s, 8, e.raw_status);
-    BindText(s, 9, e.error_code);
+    BindTextView(s, 1, e.source);
+    BindTextView(s, 2, e.provider);
+    BindTextView(s, 3, e.dedupe_key);
+    BindTextView(s, 4, e.verification_id);
+    BindTextView(s, 5, e.message_id);
+    BindTextView(s, 6, ToString(e.channel));
+    BindTextView(s, 7, ToString(e.status));
+    BindTextView(s, 8, e.raw_status);
+    BindTextView(s, 9, e.error_code);
     if (e.latency_ms) {
       sqlite3_bind_int64(s, 10, *e.latency_ms);
     } else {
       sqlite3_bind_null(s, 10);
     }
-    BindText(s, 11, e.recipient);
-    BindText(s, 12, e.country);
+    BindTextView(s, 11, e.recipient);
+    BindTextView(s, 12, e.country);
     sqlite3_bind_int64(s, 13, e.received_at_ms);
     sqlite3_bind_int64(s, 14, raw_id);
     if (sqlite3_step(s) != SQLITE_DONE) return Error("insert event");

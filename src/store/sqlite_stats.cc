@@ -141,8 +141,8 @@ Result<StatsSql::Row> StatsSql::Load(std::string_view source,
                                      std::string_view id) {
   StmtUse st(cache_.Get(kLoadVerification));
   if (!st.get()) return Error("prepare load");
-  BindText(st.get(), 1, source);
-  BindText(st.get(), 2, id);
+  BindTextView(st.get(), 1, source);
+  BindTextView(st.get(), 2, id);
   Row row;
   const int rc = sqlite3_step(st.get());
   if (rc == SQLITE_ROW) {
@@ -223,14 +223,14 @@ Status StatsSql::OnEvent(const DeliveryEvent& e) {
   if (changes) {
     StmtUse st(cache_.Get(kUpsertVerification));
     if (!st.get()) return Error("prepare upsert");
-    BindText(st.get(), 1, e.source);
-    BindText(st.get(), 2, e.verification_id);
-    BindText(st.get(), 3, e.provider);
-    BindText(st.get(), 4, ToString(e.channel));
-    BindText(st.get(), 5, ToString(e.status));
+    BindTextView(st.get(), 1, e.source);
+    BindTextView(st.get(), 2, e.verification_id);
+    BindTextView(st.get(), 3, e.provider);
+    BindTextView(st.get(), 4, ToString(e.channel));
+    BindTextView(st.get(), 5, ToString(e.status));
     sqlite3_bind_int(st.get(), 6, StatusRank(e.status));
-    BindText(st.get(), 7, e.recipient);
-    BindText(st.get(), 8, e.country);
+    BindTextView(st.get(), 7, e.recipient);
+    BindTextView(st.get(), 8, e.country);
     sqlite3_bind_int64(st.get(), 9, e.received_at_ms);
     if (sqlite3_step(st.get()) != SQLITE_DONE) {
       return Error("upsert verification");
