@@ -136,6 +136,22 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     FieldCheck check = CheckParsedFields();
     if (check.status != 0) return Reject(check.status, check.reason);
 
+    // Usually the whole body came with the header (or there is none): parse
+    // it here. async_read would post its completion, an executor hop and a
+    // handler allocation per request. A chunked or partial body goes the
+    // async way.
+    const auto length = parser_->content_length();
+    if (parser_->is_done() ||
+        (!parser_->chunked() && length && buffer_.size() >= *length)) {
+      beast::error_code body_ec;
+      if (!parser_->is_done()) {
+        buffer_.consume(parser_->put(buffer_.data(), body_ec));
+        if (!body_ec && !parser_->is_done()) {
+          body_ec = http::error::partial_message;
+        }
+      }
+      return OnBody(body_ec, 0);
+    }
     stream_.expires_after(
         std::chrono::milliseconds(shared_->limits.body_timeout_ms));
     http::async_read(stream_, buffer_, *parser_,
