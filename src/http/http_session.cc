@@ -6,10 +6,12 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
 #include "http/framing.h"
+#include "http/response_bytes.h"
 
 namespace dlrd {
 
@@ -229,29 +231,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void Write(HttpResponse resp) {
     const bool close = resp.close || !keep_alive_ || draining_;
-    response_.emplace();
-    auto& r = *response_;
-    r.result(resp.status);
-    r.version(11);
-    r.set(http::field::server, "dlrd");
-    r.set(http::field::content_type, resp.content_type);
-    for (auto& [k, v] : resp.headers) r.set(k, v);
-    r.keep_alive(!close);
-    if (head_request_) {
-      // RFC 9110 §9.3.2: the header a GET would get, and no body. A body
-      // here would be read as the start of the next response.
-      r.content_length(resp.body.size());
-    } else {
-      r.body() = std::move(resp.body);
-      r.prepare_payload();
-    }
+    out_ = ResponseBytes(resp, close, head_request_);
     status_ = resp.status;
     handler_label_ = std::move(resp.handler);
     stream_.expires_after(
         std::chrono::milliseconds(shared_->limits.write_timeout_ms));
-    http::async_write(stream_, r,
-                      beast::bind_front_handler(&HttpSession::OnWrite,
-                                                shared_from_this(), close));
+    net::async_write(stream_, net::buffer(out_),
+                     beast::bind_front_handler(&HttpSession::OnWrite,
+                                               shared_from_this(), close));
   }
 
   void OnWrite(bool close, beast::error_code ec, std::size_t) {
@@ -261,7 +248,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       shared_->metrics->http_duration(handler_label_, status_)
           .Observe(took.count());
     }
-    response_.reset();
+    std::string().swap(out_);  // an idle connection keeps no response
     started_ = {};
     head_request_ = false;
     if (ec == beast::error::timeout) CountTimeout("write");
@@ -309,7 +296,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::shared_ptr<ListenerShared> shared_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::optional<http::response<http::string_body>> response_;
+  std::string out_;  // the response being written
   std::function<void(std::uint64_t, beast::string_view, beast::error_code&)>
       on_chunk_header_;
   size_t chunk_ext_bytes_ = 0;
