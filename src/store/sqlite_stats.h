@@ -1,5 +1,6 @@
-// The analytics rollups (schema/0003_stats.sql): StatsSql writes them,
-// StatsReader answers queries from them. Internal to the store adapter.
+// The analytics rollups (schema/0003_stats.sql): StatsSql writes them
+// (store/sqlite_stats_reader.h answers queries from them). Internal to the
+// store adapter.
 //
 // Invariant: every write here runs inside the caller's transaction, the
 // same one that stores the event, registration or decision it summarises,
@@ -14,7 +15,6 @@
 #include <sqlite3.h>
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 
@@ -71,18 +71,6 @@ class StatsSql {
 
   sqlite3* db_;
   StmtCache cache_;
-};
-
-// Read-only queries over the rollups, on a connection of its own (WAL: safe
-// while the daemon writes).
-class StatsReader final : public StatsSource {
- public:
-  static Result<std::unique_ptr<StatsReader>> Open(const std::string& path);
-  Result<StatsReport> Query(const StatsQuery& q) override;
-
- private:
-  explicit StatsReader(SqliteDb db) : db_(std::move(db)) {}
-  SqliteDb db_;
 };
 
 }  // namespace dlrd

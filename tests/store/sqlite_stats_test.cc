@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "store/sqlite_event_store.h"
+#include "store/sqlite_stats_reader.h"
 #include "testutil/sqlite_file.h"
 #include "testutil/status_matchers.h"
 #include "testutil/temp_dir.h"
