@@ -1,6 +1,7 @@
 #include "store/sqlite_stats.h"
 
 #include <map>
+#include <utility>
 
 #include "store/sqlite_fallback.h"
 
@@ -60,17 +61,42 @@ Result<StatsSql::Row> StatsSql::Load(std::string_view source,
   return row;
 }
 
+template <typename Bind>
+Status StatsSql::UpsertRollup(const char* hourly_sql, const char* daily_sql,
+                              int64_t at_ms, const char* what, Bind bind) {
+  const struct {
+    const char* sql;
+    int64_t start_ms;
+  } kRuns[] = {{hourly_sql, HourFloor(at_ms)}, {daily_sql, DayFloor(at_ms)}};
+  for (const auto& run : kRuns) {
+    StmtUse st(cache_.Get(run.sql));
+    if (!st.get()) return Error(("prepare " + std::string(what)).c_str());
+    sqlite3_bind_int64(st.get(), 1, run.start_ms);
+    bind(st.get());
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error(what);
+  }
+  return Status::Ok();
+}
+
 Status StatsSql::AddHourly(int64_t at_ms, std::string_view source,
                            std::string_view provider, std::string_view channel,
                            std::string_view country, const char* column,
                            int64_t n) {
-  // One statement per column: the column name is a literal chosen here.
-  static const std::map<std::string_view, const char*> kSql = {
-#define DLRD_STATS_COLUMN(c)                                                   \
-  {#c,                                                                         \
-   "INSERT INTO stats_hourly(hour_ms, source, provider, channel, country, " #c \
-   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET " #c " = " #c  \
-   " + excluded." #c}
+  // One statement per column and table: the column name is a literal
+  // chosen here.
+  struct Sql {
+    const char* hourly;
+    const char* daily;
+  };
+  static const std::map<std::string_view, Sql> kSql = {
+#define DLRD_STATS_UPSERT(table, time, c)                                    \
+  "INSERT INTO " table "(" time ", source, provider, channel, country, " #c  \
+  ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET " #c " = " #c \
+  " + excluded." #c
+#define DLRD_STATS_COLUMN(c)                                   \
+  std::pair<const std::string_view, Sql>(                      \
+      #c, Sql{DLRD_STATS_UPSERT("stats_hourly", "hour_ms", c), \
+              DLRD_STATS_UPSERT("stats_daily", "day_ms", c)})
       DLRD_STATS_COLUMN(callbacks),
       DLRD_STATS_COLUMN(sent),
       DLRD_STATS_COLUMN(delivered),
@@ -81,41 +107,41 @@ Status StatsSql::AddHourly(int64_t at_ms, std::string_view source,
       DLRD_STATS_COLUMN(fallback_wasted),
       DLRD_STATS_COLUMN(signature_failures),
 #undef DLRD_STATS_COLUMN
+#undef DLRD_STATS_UPSERT
   };
   auto sql = kSql.find(column);
   if (sql == kSql.end())
     return Status::Error("stats: no column " + std::string(column));
-  StmtUse st(cache_.Get(sql->second));
-  if (!st.get()) return Error("prepare hourly");
-  sqlite3_bind_int64(st.get(), 1, HourFloor(at_ms));
-  BindText(st.get(), 2, source);
-  BindText(st.get(), 3, provider);
-  BindText(st.get(), 4, channel);
-  BindText(st.get(), 5, country);
-  sqlite3_bind_int64(st.get(), 6, n);
-  if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("hourly");
-  return Status::Ok();
+  return UpsertRollup(sql->second.hourly, sql->second.daily, at_ms, "hourly",
+                      [&](sqlite3_stmt* st) {
+                        BindText(st, 2, source);
+                        BindText(st, 3, provider);
+                        BindText(st, 4, channel);
+                        BindText(st, 5, country);
+                        sqlite3_bind_int64(st, 6, n);
+                      });
 }
 
 Status StatsSql::AddLatency(int64_t at_ms, std::string_view source,
                             std::string_view provider, std::string_view channel,
                             std::string_view country, const char* kind,
                             int step, int64_t latency_ms) {
-  StmtUse st(cache_.Get(
+  return UpsertRollup(
       "INSERT INTO stats_latency(hour_ms, source, provider, channel, country,"
       " kind, step, bucket, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)"
-      " ON CONFLICT DO UPDATE SET n = n + 1"));
-  if (!st.get()) return Error("prepare latency");
-  sqlite3_bind_int64(st.get(), 1, HourFloor(at_ms));
-  BindText(st.get(), 2, source);
-  BindText(st.get(), 3, provider);
-  BindText(st.get(), 4, channel);
-  BindText(st.get(), 5, country);
-  BindText(st.get(), 6, kind);
-  sqlite3_bind_int(st.get(), 7, step);
-  sqlite3_bind_int(st.get(), 8, LatencyBucket(latency_ms));
-  if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("latency");
-  return Status::Ok();
+      " ON CONFLICT DO UPDATE SET n = n + 1",
+      "INSERT INTO stats_latency_daily(day_ms, source, provider, channel,"
+      " country, kind, step, bucket, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+      " ?8, 1) ON CONFLICT DO UPDATE SET n = n + 1",
+      at_ms, "latency", [&](sqlite3_stmt* st) {
+        BindText(st, 2, source);
+        BindText(st, 3, provider);
+        BindText(st, 4, channel);
+        BindText(st, 5, country);
+        BindText(st, 6, kind);
+        sqlite3_bind_int(st, 7, step);
+        sqlite3_bind_int(st, 8, LatencyBucket(latency_ms));
+      });
 }
 
 Status StatsSql::MoveOutcome(std::string_view source, const Row& before,
@@ -187,18 +213,21 @@ Status StatsSql::OnEvent(const DeliveryEvent& e) {
     if (!s.ok()) return s;
   }
   if (!e.error_code.empty()) {
-    StmtUse st(cache_.Get(
+    Status s = UpsertRollup(
         "INSERT INTO stats_errors(hour_ms, source, provider, channel,"
         " country, error_code, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)"
-        " ON CONFLICT DO UPDATE SET n = n + 1"));
-    if (!st.get()) return Error("prepare errors");
-    sqlite3_bind_int64(st.get(), 1, HourFloor(e.received_at_ms));
-    BindText(st.get(), 2, e.source);
-    BindText(st.get(), 3, e.provider);
-    BindText(st.get(), 4, channel);
-    BindText(st.get(), 5, e.country);
-    BindText(st.get(), 6, e.error_code);
-    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("errors");
+        " ON CONFLICT DO UPDATE SET n = n + 1",
+        "INSERT INTO stats_errors_daily(day_ms, source, provider, channel,"
+        " country, error_code, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)"
+        " ON CONFLICT DO UPDATE SET n = n + 1",
+        e.received_at_ms, "errors", [&](sqlite3_stmt* st) {
+          BindText(st, 2, e.source);
+          BindText(st, 3, e.provider);
+          BindText(st, 4, channel);
+          BindText(st, 5, e.country);
+          BindText(st, 6, e.error_code);
+        });
+    if (!s.ok()) return s;
   }
   return Status::Ok();
 }

@@ -1,4 +1,5 @@
-// The analytics rollups (schema/0003_stats.sql): StatsSql writes them
+// The analytics rollups (schema/0003_stats.sql, and their daily twins,
+// schema/0006_stats_daily.sql): StatsSql writes them
 // (store/sqlite_stats_reader.h answers queries from them). Internal to the
 // store adapter.
 //
@@ -9,7 +10,9 @@
 // failed / verified columns always equal a GROUP BY over `verifications`
 // by (hour of first_event_at_ms, source, provider, channel, country): when
 // a verification's row changes group or outcome, its old contribution is
-// taken out and the new one added.
+// taken out and the new one added. Each daily table always equals its
+// hourly twin summed by UTC day: every hourly upsert is repeated on the
+// daily table (UpsertRollup).
 #pragma once
 
 #include <sqlite3.h>
@@ -60,6 +63,14 @@ class StatsSql {
   Result<Row> Load(std::string_view source, std::string_view id);
   Status MoveOutcome(std::string_view source, const Row& before,
                      const Row& after);
+  // Runs the upsert `hourly_sql` with ?1 = the hour of `at_ms`, then the
+  // same upsert on the daily twin, `daily_sql`, with ?1 = its UTC day;
+  // `bind` binds ?2... on each. Every hourly rollup write goes through
+  // here, which keeps the daily tables equal to the hourly ones summed by
+  // day (schema/0006_stats_daily.sql).
+  template <typename Bind>
+  Status UpsertRollup(const char* hourly_sql, const char* daily_sql,
+                      int64_t at_ms, const char* what, Bind bind);
   Status AddHourly(int64_t at_ms, std::string_view source,
                    std::string_view provider, std::string_view channel,
                    std::string_view country, const char* column, int64_t n);
