@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <utility>
@@ -64,24 +65,60 @@ class Prepared {
   SqliteStmt stmt_;
 };
 
-// Runs one grouped SELECT over the window and hands each non-empty row,
-// with its key and the index of its first value column, to `row`.
+// A rollup table and its daily twin (schema/0006_stats_daily.sql).
+struct Rollup {
+  const char* hourly;
+  const char* daily;
+};
+constexpr Rollup kCounts = {"stats_hourly", "stats_daily"};
+constexpr Rollup kLatency = {"stats_latency", "stats_latency_daily"};
+constexpr Rollup kErrors = {"stats_errors", "stats_errors_daily"};
+
+// Part of a window, read from the hourly or the daily tables: [from_ms,
+// to_ms), whole days when `daily`.
+struct Span {
+  bool daily;
+  int64_t from_ms;
+  int64_t to_ms;
+};
+
+// The spans that make up [from_ms, to_ms): the whole UTC days inside it
+// from the daily tables, the hours before the first and after the last
+// from the hourly ones. Together they cover every hour of the window once,
+// so the sums equal those over the hourly tables alone. Without daily
+// tables, or without a whole day, one hourly span.
+std::vector<Span> Spans(int64_t from_ms, int64_t to_ms, bool daily) {
+  const int64_t first_day = DayCeil(from_ms);
+  const int64_t end_day = DayFloor(to_ms);
+  if (!daily || first_day >= end_day) return {{false, from_ms, to_ms}};
+  std::vector<Span> spans;
+  if (from_ms < first_day) spans.push_back({false, from_ms, first_day});
+  spans.push_back({true, first_day, end_day});
+  if (end_day < to_ms) spans.push_back({false, end_day, to_ms});
+  return spans;
+}
+
+// Runs one grouped SELECT over the span and hands each non-empty row, with
+// its key and the index of its first value column, to `row`. `hourly`
+// (one row per hour) needs an hourly span.
 template <typename RowFn>
-Status ForEachRow(sqlite3* db, const StatsQuery& q, bool hourly,
-                  const std::string& values, const char* table,
-                  const char* extra_group, const char* what, RowFn row) {
-  const size_t n = q.by.size();
-  Prepared st(db, "SELECT " + DimColumns(q.by, hourly) + ", " + values +
-                      " FROM " + table +
-                      " WHERE hour_ms >= ?1 AND hour_ms < ?2" +
-                      GroupBy(q.by, hourly, extra_group));
+Status ForEachRow(sqlite3* db, const std::vector<StatsDim>& by, bool hourly,
+                  const Span& span, const std::string& values,
+                  const Rollup& table, const char* extra_group,
+                  const char* what, RowFn row) {
+  const size_t n = by.size();
+  const std::string time = span.daily ? "day_ms" : "hour_ms";
+  Prepared st(db, "SELECT " + DimColumns(by, hourly) + ", " + values +
+                      " FROM " + (span.daily ? table.daily : table.hourly) +
+                      " WHERE " + time + " >= ?1 AND " + time + " < ?2" +
+                      GroupBy(by, hourly, extra_group));
   const auto fail = [&](const char* step) {
     return Status::Error(std::string("stats ") + what + " " + step + ": " +
                          sqlite3_errmsg(db));
   };
   if (!st.get()) return fail("prepare");
-  sqlite3_bind_int64(st.get(), 1, q.from_ms);
-  sqlite3_bind_int64(st.get(), 2, q.to_ms);
+  sqlite3_bind_int64(st.get(), 1, span.from_ms);
+  sqlite3_bind_int64(st.get(), 2, span.to_ms);
   const int c = static_cast<int>(n) + 1;
   int rc;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
@@ -93,14 +130,15 @@ Status ForEachRow(sqlite3* db, const StatsQuery& q, bool hourly,
   return Status::Ok();
 }
 
-Status Collect(sqlite3* db, const StatsQuery& q, bool hourly,
-               std::map<Key, Figures>* out) {
+// Adds the figures of `span` to `*out`, by group (and hour when `hourly`).
+Status Collect(sqlite3* db, const std::vector<StatsDim>& by, bool hourly,
+               const Span& span, std::map<Key, Figures>* out) {
   Status s = ForEachRow(
-      db, q, hourly,
+      db, by, hourly, span,
       "SUM(callbacks), SUM(sent), SUM(delivered), SUM(failed), SUM(verified),"
       " SUM(fallback_triggered), SUM(fallback_recovered),"
       " SUM(fallback_wasted), SUM(signature_failures)",
-      "stats_hourly", "", "hourly", [&](sqlite3_stmt* st, Key key, int c) {
+      kCounts, "", "hourly", [&](sqlite3_stmt* st, Key key, int c) {
         Figures& f = (*out)[std::move(key)];
         int64_t* const fields[] = {&f.callbacks,          &f.sent,
                                    &f.delivered,          &f.failed,
@@ -111,7 +149,7 @@ Status Collect(sqlite3* db, const StatsQuery& q, bool hourly,
       });
   if (!s.ok()) return s;
   s = ForEachRow(
-      db, q, hourly, "kind, step, bucket, SUM(n)", "stats_latency",
+      db, by, hourly, span, "kind, step, bucket, SUM(n)", kLatency,
       "kind, step, bucket", "latency", [&](sqlite3_stmt* st, Key key, int c) {
         const int bucket = sqlite3_column_int(st, c + 2);
         if (bucket < 0 || bucket >= kLatencyBuckets) return;
@@ -125,7 +163,7 @@ Status Collect(sqlite3* db, const StatsQuery& q, bool hourly,
         }
       });
   if (!s.ok()) return s;
-  return ForEachRow(db, q, hourly, "error_code, SUM(n)", "stats_errors",
+  return ForEachRow(db, by, hourly, span, "error_code, SUM(n)", kErrors,
                     "error_code", "errors",
                     [&](sqlite3_stmt* st, Key key, int c) {
                       (*out)[std::move(key)].errors[ColumnText(st, c)] +=
@@ -135,8 +173,8 @@ Status Collect(sqlite3* db, const StatsQuery& q, bool hourly,
 
 }  // namespace
 
-Result<std::unique_ptr<StatsReader>> StatsReader::Open(
-    const std::string& path) {
+Result<std::unique_ptr<StatsReader>> StatsReader::Open(const std::string& path,
+                                                       bool use_daily) {
   sqlite3* raw = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
@@ -161,7 +199,8 @@ Result<std::unique_ptr<StatsReader>> StatsReader::Open(
                          " has no analytics; start dlrd serve once to "
                          "migrate it");
   }
-  return std::unique_ptr<StatsReader>(new StatsReader(std::move(db)));
+  return std::unique_ptr<StatsReader>(
+      new StatsReader(std::move(db), use_daily && version >= 6));
 }
 
 Result<StatsReport> StatsReader::Query(const StatsQuery& q) {
@@ -170,9 +209,16 @@ Result<StatsReport> StatsReader::Query(const StatsQuery& q) {
   // One read transaction, so the three tables agree with each other.
   sqlite3_exec(db_.get(), "BEGIN", nullptr, nullptr, nullptr);
   std::map<Key, Figures> groups;
-  Status s = Collect(db_.get(), q, /*hourly=*/false, &groups);
+  Status s = Status::Ok();
+  for (const Span& span : Spans(q.from_ms, q.to_ms, daily_)) {
+    s = Collect(db_.get(), q.by, /*hourly=*/false, span, &groups);
+    if (!s.ok()) break;
+  }
   std::map<Key, Figures> series;
-  if (s.ok() && q.hourly) s = Collect(db_.get(), q, /*hourly=*/true, &series);
+  if (s.ok() && q.hourly) {
+    s = Collect(db_.get(), q.by, /*hourly=*/true,
+                Span{false, q.from_ms, q.to_ms}, &series);
+  }
   sqlite3_exec(db_.get(), "COMMIT", nullptr, nullptr, nullptr);
   if (!s.ok()) return s;
   for (auto& [key, f] : groups) {
