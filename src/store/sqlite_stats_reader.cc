@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -19,15 +20,6 @@ std::string DimColumns(const std::vector<StatsDim>& by, bool hourly) {
   std::string cols = hourly ? "hour_ms" : "-1";
   for (StatsDim d : by) cols += std::string(", ") + ToString(d);
   return cols;
-}
-
-std::string GroupBy(const std::vector<StatsDim>& by, bool hourly,
-                    const char* extra) {
-  std::string g;
-  if (hourly) g = "hour_ms";
-  for (StatsDim d : by) g += (g.empty() ? "" : ", ") + std::string(ToString(d));
-  if (extra[0] != '\0') g += (g.empty() ? "" : ", ") + std::string(extra);
-  return g.empty() ? "" : " GROUP BY " + g;
 }
 
 bool IsEmpty(const Figures& f) {
@@ -49,6 +41,24 @@ Key ReadKey(sqlite3_stmt* s, size_t dims) {
     k.second.push_back(ColumnText(s, static_cast<int>(i + 1)));
   }
   return k;
+}
+
+// Column `i` as a view of its bytes ("" for NULL), valid until the next
+// step.
+std::string_view ColumnView(sqlite3_stmt* s, int i) {
+  const unsigned char* t = sqlite3_column_text(s, i);
+  if (t == nullptr) return std::string_view();
+  return std::string_view(reinterpret_cast<const char*>(t),
+                          static_cast<size_t>(sqlite3_column_bytes(s, i)));
+}
+
+// Whether the row's key columns (see ReadKey) hold `k`.
+bool HasKey(sqlite3_stmt* s, const Key& k) {
+  if (sqlite3_column_int64(s, 0) != k.first) return false;
+  for (size_t i = 0; i < k.second.size(); ++i) {
+    if (ColumnView(s, static_cast<int>(i + 1)) != k.second[i]) return false;
+  }
+  return true;
 }
 
 class Prepared {
@@ -98,20 +108,21 @@ std::vector<Span> Spans(int64_t from_ms, int64_t to_ms, bool daily) {
   return spans;
 }
 
-// Runs one grouped SELECT over the span and hands each non-empty row, with
-// its key and the index of its first value column, to `row`. `hourly`
-// (one row per hour) needs an hourly span.
+// Reads the rows of `table` in `span` and hands each, with the figures of
+// its group (and hour when `hourly`, which needs an hourly span) in `*out`
+// and the index of its first value column, to `row`, which adds them up.
+// No GROUP BY: SQLite would sort every row first, most of a long window's
+// time, while here they come in primary-key order, so a group's rows are
+// mostly adjacent and `*out` is looked up only when the group changes.
 template <typename RowFn>
 Status ForEachRow(sqlite3* db, const std::vector<StatsDim>& by, bool hourly,
-                  const Span& span, const std::string& values,
-                  const Rollup& table, const char* extra_group,
-                  const char* what, RowFn row) {
+                  const Span& span, const char* values, const Rollup& table,
+                  const char* what, std::map<Key, Figures>* out, RowFn row) {
   const size_t n = by.size();
   const std::string time = span.daily ? "day_ms" : "hour_ms";
   Prepared st(db, "SELECT " + DimColumns(by, hourly) + ", " + values +
                       " FROM " + (span.daily ? table.daily : table.hourly) +
-                      " WHERE " + time + " >= ?1 AND " + time + " < ?2" +
-                      GroupBy(by, hourly, extra_group));
+                      " WHERE " + time + " >= ?1 AND " + time + " < ?2");
   const auto fail = [&](const char* step) {
     return Status::Error(std::string("stats ") + what + " " + step + ": " +
                          sqlite3_errmsg(db));
@@ -120,11 +131,15 @@ Status ForEachRow(sqlite3* db, const std::vector<StatsDim>& by, bool hourly,
   sqlite3_bind_int64(st.get(), 1, span.from_ms);
   sqlite3_bind_int64(st.get(), 2, span.to_ms);
   const int c = static_cast<int>(n) + 1;
+  Key key;
+  Figures* figures = nullptr;  // (*out)[key]
   int rc;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-    // A GROUP BY-less aggregate over no rows gives one row of NULLs.
-    if (sqlite3_column_type(st.get(), c) == SQLITE_NULL) continue;
-    row(st.get(), ReadKey(st.get(), n), c);
+    if (figures == nullptr || !HasKey(st.get(), key)) {
+      key = ReadKey(st.get(), n);
+      figures = &(*out)[key];
+    }
+    row(st.get(), *figures, c);
   }
   if (rc != SQLITE_DONE) return fail("step");
   return Status::Ok();
@@ -135,11 +150,9 @@ Status Collect(sqlite3* db, const std::vector<StatsDim>& by, bool hourly,
                const Span& span, std::map<Key, Figures>* out) {
   Status s = ForEachRow(
       db, by, hourly, span,
-      "SUM(callbacks), SUM(sent), SUM(delivered), SUM(failed), SUM(verified),"
-      " SUM(fallback_triggered), SUM(fallback_recovered),"
-      " SUM(fallback_wasted), SUM(signature_failures)",
-      kCounts, "", "hourly", [&](sqlite3_stmt* st, Key key, int c) {
-        Figures& f = (*out)[std::move(key)];
+      "callbacks, sent, delivered, failed, verified, fallback_triggered,"
+      " fallback_recovered, fallback_wasted, signature_failures",
+      kCounts, "hourly", out, [](sqlite3_stmt* st, Figures& f, int c) {
         int64_t* const fields[] = {&f.callbacks,          &f.sent,
                                    &f.delivered,          &f.failed,
                                    &f.verified,           &f.fallback_triggered,
@@ -148,25 +161,23 @@ Status Collect(sqlite3* db, const std::vector<StatsDim>& by, bool hourly,
         for (int64_t* field : fields) *field += sqlite3_column_int64(st, c++);
       });
   if (!s.ok()) return s;
-  s = ForEachRow(
-      db, by, hourly, span, "kind, step, bucket, SUM(n)", kLatency,
-      "kind, step, bucket", "latency", [&](sqlite3_stmt* st, Key key, int c) {
-        const int bucket = sqlite3_column_int(st, c + 2);
-        if (bucket < 0 || bucket >= kLatencyBuckets) return;
-        Figures& f = (*out)[std::move(key)];
-        const int64_t count = sqlite3_column_int64(st, c + 3);
-        if (ColumnText(st, c) == "provider") {
-          f.provider_latency[bucket] += count;
-        } else {
-          f.derived_latency[bucket] += count;
-          f.step_latency[sqlite3_column_int(st, c + 1)][bucket] += count;
-        }
-      });
+  s = ForEachRow(db, by, hourly, span, "kind, step, bucket, n", kLatency,
+                 "latency", out, [](sqlite3_stmt* st, Figures& f, int c) {
+                   const int bucket = sqlite3_column_int(st, c + 2);
+                   if (bucket < 0 || bucket >= kLatencyBuckets) return;
+                   const int64_t count = sqlite3_column_int64(st, c + 3);
+                   if (ColumnView(st, c) == "provider") {
+                     f.provider_latency[bucket] += count;
+                   } else {
+                     f.derived_latency[bucket] += count;
+                     f.step_latency[sqlite3_column_int(st, c + 1)][bucket] +=
+                         count;
+                   }
+                 });
   if (!s.ok()) return s;
-  return ForEachRow(db, by, hourly, span, "error_code, SUM(n)", kErrors,
-                    "error_code", "errors",
-                    [&](sqlite3_stmt* st, Key key, int c) {
-                      (*out)[std::move(key)].errors[ColumnText(st, c)] +=
+  return ForEachRow(db, by, hourly, span, "error_code, n", kErrors, "errors",
+                    out, [](sqlite3_stmt* st, Figures& f, int c) {
+                      f.errors[ColumnText(st, c)] +=
                           sqlite3_column_int64(st, c + 1);
                     });
 }
