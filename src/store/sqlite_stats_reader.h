@@ -4,10 +4,10 @@
 // adapter; StatsSql (store/sqlite_stats.h) writes the rollups.
 //
 // A window's whole UTC days are read from the daily tables and the hours
-// at either end from the hourly ones, so a 30-day window reads 29 daily and
-// 24 hourly rows per group instead of 720 hourly ones (a window without a
-// whole day, like the last 24 h, reads the hourly tables as before); the
-// hourly series reads the hourly tables.
+// at either end from the hourly ones, so a 30-day window reads 29 or 30
+// daily rows and at most 24 hourly rows per group instead of 720 hourly
+// ones (a window without a whole day, like the last 24 h, reads the hourly
+// tables as before); the hourly series reads the hourly tables.
 // The answer is exactly the one the hourly tables alone give, since each
 // daily table equals its hourly twin summed by day. On a database older
 // than schema 6 (no daily tables yet) every window is read hourly.
