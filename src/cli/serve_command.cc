@@ -39,7 +39,7 @@
 #include "http/stats_routes.h"
 #include "http/webhook_routes.h"
 #include "store/sqlite_event_store.h"
-#include "store/sqlite_stats.h"
+#include "store/sqlite_stats_reader.h"
 
 namespace dlrd {
 namespace {

@@ -8,7 +8,7 @@
 #include "cli/secret_resolver.h"
 #include "dlrd/normalize/field_reader.h"
 #include "dlrd/stats/stats.h"
-#include "store/sqlite_stats.h"
+#include "store/sqlite_stats_reader.h"
 
 namespace dlrd {
 namespace {

@@ -211,6 +211,17 @@ int64_t HourCeil(int64_t ms) {
   return f == ms ? ms : f + kHourMs;
 }
 
+int64_t DayFloor(int64_t ms) {
+  int64_t r = ms % kDayMs;
+  if (r < 0) r += kDayMs;
+  return ms - r;
+}
+
+int64_t DayCeil(int64_t ms) {
+  const int64_t f = DayFloor(ms);
+  return f == ms ? ms : f + kDayMs;
+}
+
 const char* ToString(StatsDim d) {
   switch (d) {
     case StatsDim::kSource:

@@ -4,13 +4,12 @@
 #include <utility>
 #include <vector>
 
+#include "dlrd/stats/stats.h"
 #include "store/dedupe_key.h"
 #include "store/sqlite_fallback.h"
 
 namespace dlrd {
 namespace {
-
-constexpr int64_t kDayMs = 86'400'000;
 
 // Each statement deletes at most ?2 rows older than ?1. The inner SELECTs
 // walk an index on the time column.
@@ -21,50 +20,94 @@ struct Step {
   Horizon horizon;  // which age (events_days, rollup_days, dedupe_days)
   bool keep_keys;   // RETURNING (source, dedupe_key, received_at_ms): the
                     // keys go to dedupe_keys in the same transaction
+  // Hourly rollups only (RETURNING the day of the row, then its other
+  // columns): `unroll` takes each deleted row out of the daily twin, its
+  // parameters the returned columns; `drop_zero` then deletes the daily
+  // rows of days ?1..?2 that came to zero. Null for other tables.
+  const char* unroll;
+  const char* drop_zero;
 };
 constexpr Step kSteps[] = {
     {"delivery_events",
      "DELETE FROM delivery_events WHERE id IN (SELECT id FROM delivery_events"
      " WHERE received_at_ms < ?1 ORDER BY received_at_ms LIMIT ?2)"
      " RETURNING source, dedupe_key, received_at_ms",
-     Horizon::kEvents, true},
+     Horizon::kEvents, true, nullptr, nullptr},
     {"raw_requests",
      "DELETE FROM raw_requests WHERE id IN (SELECT id FROM raw_requests"
      " WHERE received_at_ms < ?1 ORDER BY received_at_ms LIMIT ?2)",
-     Horizon::kEvents, false},
+     Horizon::kEvents, false, nullptr, nullptr},
     {"verifications",
      "DELETE FROM verifications WHERE (source, verification_id) IN"
      " (SELECT source, verification_id FROM verifications"
      "  WHERE first_event_at_ms < ?1 AND updated_at_ms < ?1"
      "  ORDER BY first_event_at_ms LIMIT ?2)",
-     Horizon::kEvents, false},
+     Horizon::kEvents, false, nullptr, nullptr},
     {"fallback_decisions",
      "DELETE FROM fallback_decisions WHERE id IN (SELECT id FROM"
      " fallback_decisions WHERE at_ms < ?1 ORDER BY at_ms LIMIT ?2)",
-     Horizon::kEvents, false},
+     Horizon::kEvents, false, nullptr, nullptr},
     // Keys of pruned events, after their own (longer) age.
     {"dedupe_keys",
      "DELETE FROM dedupe_keys WHERE key_hash IN (SELECT key_hash FROM"
      " dedupe_keys WHERE first_seen_ms < ?1 ORDER BY first_seen_ms LIMIT ?2)",
-     Horizon::kDedupe, false},
+     Horizon::kDedupe, false, nullptr, nullptr},
     // Rollups: the primary key starts with hour_ms, so the inner SELECT is
-    // a range scan of the oldest rows.
+    // a range scan of the oldest rows. What goes is taken out of the daily
+    // twin in the same transaction (schema/0006_stats_daily.sql).
     {"stats_hourly",
      "DELETE FROM stats_hourly WHERE (hour_ms, source, provider, channel,"
      " country) IN (SELECT hour_ms, source, provider, channel, country FROM"
-     " stats_hourly WHERE hour_ms < ?1 LIMIT ?2)",
-     Horizon::kRollups, false},
+     " stats_hourly WHERE hour_ms < ?1 LIMIT ?2)"
+     " RETURNING hour_ms - hour_ms % 86400000, source, provider, channel,"
+     " country, callbacks, sent, delivered, failed, verified,"
+     " fallback_triggered, fallback_recovered, fallback_wasted,"
+     " signature_failures",
+     Horizon::kRollups, false,
+     "INSERT INTO stats_daily(day_ms, source, provider, channel, country,"
+     " callbacks, sent, delivered, failed, verified, fallback_triggered,"
+     " fallback_recovered, fallback_wasted, signature_failures)"
+     " VALUES (?1, ?2, ?3, ?4, ?5, -?6, -?7, -?8, -?9, -?10, -?11, -?12,"
+     " -?13, -?14) ON CONFLICT DO UPDATE SET"
+     " callbacks = callbacks + excluded.callbacks,"
+     " sent = sent + excluded.sent,"
+     " delivered = delivered + excluded.delivered,"
+     " failed = failed + excluded.failed,"
+     " verified = verified + excluded.verified,"
+     " fallback_triggered = fallback_triggered + excluded.fallback_triggered,"
+     " fallback_recovered = fallback_recovered + excluded.fallback_recovered,"
+     " fallback_wasted = fallback_wasted + excluded.fallback_wasted,"
+     " signature_failures = signature_failures + excluded.signature_failures",
+     "DELETE FROM stats_daily WHERE day_ms BETWEEN ?1 AND ?2"
+     " AND callbacks = 0 AND sent = 0 AND delivered = 0 AND failed = 0"
+     " AND verified = 0 AND fallback_triggered = 0"
+     " AND fallback_recovered = 0 AND fallback_wasted = 0"
+     " AND signature_failures = 0"},
     {"stats_latency",
      "DELETE FROM stats_latency WHERE (hour_ms, source, provider, channel,"
      " country, kind, step, bucket) IN (SELECT hour_ms, source, provider,"
      " channel, country, kind, step, bucket FROM stats_latency"
-     " WHERE hour_ms < ?1 LIMIT ?2)",
-     Horizon::kRollups, false},
+     " WHERE hour_ms < ?1 LIMIT ?2)"
+     " RETURNING hour_ms - hour_ms % 86400000, source, provider, channel,"
+     " country, kind, step, bucket, n",
+     Horizon::kRollups, false,
+     "INSERT INTO stats_latency_daily(day_ms, source, provider, channel,"
+     " country, kind, step, bucket, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+     " ?8, -?9) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+     "DELETE FROM stats_latency_daily WHERE day_ms BETWEEN ?1 AND ?2"
+     " AND n = 0"},
     {"stats_errors",
      "DELETE FROM stats_errors WHERE (hour_ms, source, provider, channel,"
      " country, error_code) IN (SELECT hour_ms, source, provider, channel,"
-     " country, error_code FROM stats_errors WHERE hour_ms < ?1 LIMIT ?2)",
-     Horizon::kRollups, false},
+     " country, error_code FROM stats_errors WHERE hour_ms < ?1 LIMIT ?2)"
+     " RETURNING hour_ms - hour_ms % 86400000, source, provider, channel,"
+     " country, error_code, n",
+     Horizon::kRollups, false,
+     "INSERT INTO stats_errors_daily(day_ms, source, provider, channel,"
+     " country, error_code, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, -?7)"
+     " ON CONFLICT DO UPDATE SET n = n + excluded.n",
+     "DELETE FROM stats_errors_daily WHERE day_ms BETWEEN ?1 AND ?2"
+     " AND n = 0"},
 };
 
 }  // namespace
@@ -99,6 +142,41 @@ Result<int64_t> SqliteRetention::Run(const char* sql, int64_t cutoff_ms) {
   return static_cast<int64_t>(sqlite3_changes(db_.get()));
 }
 
+// As in RunKeepingKeys, the DELETE runs in full at its first step, so the
+// daily twin can be written while its RETURNING rows are read.
+Result<int64_t> SqliteRetention::RunUnrolling(const char* sql,
+                                              const char* unroll_sql,
+                                              const char* drop_zero_sql,
+                                              int64_t cutoff_ms) {
+  StmtUse del(cache_.Get(sql));
+  StmtUse unroll(cache_.Get(unroll_sql));
+  StmtUse drop(cache_.Get(drop_zero_sql));
+  if (!del.get() || !unroll.get() || !drop.get()) return Error("prepare");
+  sqlite3_bind_int64(del.get(), 1, cutoff_ms);
+  sqlite3_bind_int64(del.get(), 2, config_.batch_rows);
+  int64_t deleted = 0;
+  int64_t first_day = 0, last_day = 0;
+  int rc;
+  while ((rc = sqlite3_step(del.get())) == SQLITE_ROW) {
+    const int64_t day = sqlite3_column_int64(del.get(), 0);
+    first_day = deleted == 0 ? day : std::min(first_day, day);
+    last_day = deleted == 0 ? day : std::max(last_day, day);
+    ++deleted;
+    sqlite3_reset(unroll.get());
+    for (int i = 0; i < sqlite3_column_count(del.get()); ++i) {
+      sqlite3_bind_value(unroll.get(), i + 1,
+                         sqlite3_column_value(del.get(), i));
+    }
+    if (sqlite3_step(unroll.get()) != SQLITE_DONE) return Error("unroll");
+  }
+  if (rc != SQLITE_DONE) return Error("delete");
+  if (deleted == 0) return deleted;
+  sqlite3_bind_int64(drop.get(), 1, first_day);
+  sqlite3_bind_int64(drop.get(), 2, last_day);
+  if (sqlite3_step(drop.get()) != SQLITE_DONE) return Error("drop zero");
+  return deleted;
+}
+
 // The DELETE runs in full at its first step (SQLite buffers RETURNING
 // rows), so inserting into dedupe_keys while reading them is safe. A key
 // already older than dedupe_days is not kept.
@@ -123,8 +201,7 @@ Result<int64_t> SqliteRetention::RunKeepingKeys(const char* sql,
     if (!hash) return Status::Error("dedupe key hash failed");
     sqlite3_reset(keep.get());
     sqlite3_bind_blob(keep.get(), 1, hash->data(),
-                      static_cast<int>(hash->size()),
-                      SQLITE_TRANSIENT);
+                      static_cast<int>(hash->size()), SQLITE_TRANSIENT);
     sqlite3_bind_int64(keep.get(), 2, seen_ms);
     if (sqlite3_step(keep.get()) != SQLITE_DONE) return Error("keep key");
   }
@@ -213,6 +290,9 @@ Result<int64_t> SqliteRetention::PruneBatch(int64_t now_ms,
                            : step.horizon == Horizon::kDedupe ? dedupe_cutoff
                                                               : events_cutoff;
     Result<int64_t> n = in_txn([&] {
+      if (step.unroll) {
+        return RunUnrolling(step.sql, step.unroll, step.drop_zero, cutoff);
+      }
       return step.keep_keys ? RunKeepingKeys(step.sql, cutoff, dedupe_cutoff)
                             : Run(step.sql, cutoff);
     });

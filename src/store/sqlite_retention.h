@@ -12,7 +12,11 @@
 // job to send, the rollups younger than rollup_days, and the dedupe key of
 // every pruned event younger than dedupe_days: an event's key moves to
 // dedupe_keys in the transaction that deletes the event, so a replay of a
-// callback without a signed timestamp is still a duplicate.
+// callback without a signed timestamp is still a duplicate. The daily
+// rollups (schema/0006_stats_daily.sql) are not pruned on their own: the
+// transaction that deletes hourly rollup rows subtracts them from the
+// daily twin and deletes the daily rows that reach zero, so the daily
+// rollups still equal the hourly ones summed by day.
 #pragma once
 
 #include <cstdint>
@@ -48,6 +52,12 @@ class SqliteRetention {
   // the keys not older than `dedupe_cutoff_ms` in dedupe_keys.
   Result<int64_t> RunKeepingKeys(const char* sql, int64_t cutoff_ms,
                                  int64_t dedupe_cutoff_ms);
+  // Run for an hourly rollup's DELETE … RETURNING (the day, then every
+  // column): runs `unroll_sql` on each returned row to take it out of the
+  // daily twin, then `drop_zero_sql` (?1, ?2: the first and last day seen)
+  // to delete the daily rows that came to zero.
+  Result<int64_t> RunUnrolling(const char* sql, const char* unroll_sql,
+                               const char* drop_zero_sql, int64_t cutoff_ms);
   Result<int64_t> PruneChains(int64_t cutoff_ms);
   Status Error(const char* what) const;
 

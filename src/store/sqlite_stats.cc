@@ -1,8 +1,6 @@
 #include "store/sqlite_stats.h"
 
-#include <map>
 #include <utility>
-#include <vector>
 
 #include "store/sqlite_fallback.h"
 
@@ -32,36 +30,53 @@ constexpr const char* kLoadVerification =
     "SELECT provider, channel, country, status_rank, first_event_at_ms,"
     " recipient FROM verifications WHERE source = ?1 AND verification_id = ?2";
 
-constexpr const char* kUpsertHourly =
-    "INSERT INTO stats_hourly(hour_ms, source, provider, channel, country,"
-    " callbacks, sent, delivered, failed, verified, fallback_triggered,"
-    " fallback_recovered, fallback_wasted, signature_failures)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-    " ON CONFLICT DO UPDATE SET callbacks = callbacks + excluded.callbacks,"
-    " sent = sent + excluded.sent, delivered = delivered + excluded.delivered,"
-    " failed = failed + excluded.failed,"
-    " verified = verified + excluded.verified,"
-    " fallback_triggered = fallback_triggered + excluded.fallback_triggered,"
-    " fallback_recovered = fallback_recovered + excluded.fallback_recovered,"
-    " fallback_wasted = fallback_wasted + excluded.fallback_wasted,"
-    " signature_failures = signature_failures + excluded.signature_failures";
+// Each rollup upsert, for the hourly table and its daily twin.
+#define DLRD_UPSERT_COUNTS(table, time)                                       \
+  "INSERT INTO " table "(" time                                               \
+  ", source, provider, channel, country,"                                     \
+  " callbacks, sent, delivered, failed, verified, fallback_triggered,"        \
+  " fallback_recovered, fallback_wasted, signature_failures)"                 \
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"     \
+  " ON CONFLICT DO UPDATE SET callbacks = callbacks + excluded.callbacks,"    \
+  " sent = sent + excluded.sent, delivered = delivered + excluded.delivered," \
+  " failed = failed + excluded.failed,"                                       \
+  " verified = verified + excluded.verified,"                                 \
+  " fallback_triggered = fallback_triggered + excluded.fallback_triggered,"   \
+  " fallback_recovered = fallback_recovered + excluded.fallback_recovered,"   \
+  " fallback_wasted = fallback_wasted + excluded.fallback_wasted,"            \
+  " signature_failures = signature_failures + excluded.signature_failures"
+#define DLRD_UPSERT_LATENCY(table, time)                                \
+  "INSERT INTO " table "(" time                                         \
+  ", source, provider, channel, country,"                               \
+  " kind, step, bucket, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)" \
+  " ON CONFLICT DO UPDATE SET n = n + excluded.n"
+#define DLRD_UPSERT_ERRORS(table, time)                 \
+  "INSERT INTO " table "(" time                         \
+  ", source, provider, channel, country,"               \
+  " error_code, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)" \
+  " ON CONFLICT DO UPDATE SET n = n + excluded.n"
 
-constexpr const char* kUpsertLatency =
-    "INSERT INTO stats_latency(hour_ms, source, provider, channel, country,"
-    " kind, step, bucket, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-    " ON CONFLICT DO UPDATE SET n = n + excluded.n";
-
-constexpr const char* kUpsertErrors =
-    "INSERT INTO stats_errors(hour_ms, source, provider, channel, country,"
-    " error_code, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-    " ON CONFLICT DO UPDATE SET n = n + excluded.n";
+// Hourly first, then daily (?1 is the hour, then the day).
+constexpr const char* kUpsertCounts[] = {
+    DLRD_UPSERT_COUNTS("stats_hourly", "hour_ms"),
+    DLRD_UPSERT_COUNTS("stats_daily", "day_ms")};
+constexpr const char* kUpsertLatency[] = {
+    DLRD_UPSERT_LATENCY("stats_latency", "hour_ms"),
+    DLRD_UPSERT_LATENCY("stats_latency_daily", "day_ms")};
+constexpr const char* kUpsertErrors[] = {
+    DLRD_UPSERT_ERRORS("stats_errors", "hour_ms"),
+    DLRD_UPSERT_ERRORS("stats_errors_daily", "day_ms")};
+#undef DLRD_UPSERT_COUNTS
+#undef DLRD_UPSERT_LATENCY
+#undef DLRD_UPSERT_ERRORS
 
 constexpr int kRankFailed = 3;
 constexpr int kRankDelivered = 4;
 constexpr int kRankVerified = 6;
 
-void BindGroup(sqlite3_stmt* st, const RollupGroup& g) {
-  sqlite3_bind_int64(st, 1, g.hour_ms);
+// `daily`: ?1 is the group's UTC day instead of its hour.
+void BindGroup(sqlite3_stmt* st, const RollupGroup& g, bool daily) {
+  sqlite3_bind_int64(st, 1, daily ? DayFloor(g.hour_ms) : g.hour_ms);
   BindText(st, 2, g.source);
   BindText(st, 3, g.provider);
   BindText(st, 4, g.channel);
@@ -102,37 +117,39 @@ Status StatsSql::Flush() {
 }
 
 Status StatsSql::Write(const RollupDelta& d) {
-  for (const auto& [g, counts] : d.hourly()) {
-    bool any = false;
-    for (int64_t n : counts) any = any || n != 0;
-    if (!any) continue;
-    StmtUse st(cache_.Get(kUpsertHourly));
-    if (!st.get()) return Error("prepare hourly");
-    BindGroup(st.get(), g);
-    for (int i = 0; i < kHourlyColumns; ++i) {
-      sqlite3_bind_int64(st.get(), 6 + i, counts[i]);
+  for (int daily = 0; daily < 2; ++daily) {
+    for (const auto& [g, counts] : d.hourly()) {
+      bool any = false;
+      for (int64_t n : counts) any = any || n != 0;
+      if (!any) continue;
+      StmtUse st(cache_.Get(kUpsertCounts[daily]));
+      if (!st.get()) return Error("prepare rollup");
+      BindGroup(st.get(), g, daily);
+      for (int i = 0; i < kHourlyColumns; ++i) {
+        sqlite3_bind_int64(st.get(), 6 + i, counts[i]);
+      }
+      if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("rollup");
     }
-    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("hourly");
-  }
-  for (const auto& [k, n] : d.latency()) {
-    if (n == 0) continue;
-    StmtUse st(cache_.Get(kUpsertLatency));
-    if (!st.get()) return Error("prepare latency");
-    BindGroup(st.get(), k.group);
-    BindText(st.get(), 6, k.kind);
-    sqlite3_bind_int(st.get(), 7, k.step);
-    sqlite3_bind_int(st.get(), 8, k.bucket);
-    sqlite3_bind_int64(st.get(), 9, n);
-    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("latency");
-  }
-  for (const auto& [k, n] : d.errors()) {
-    if (n == 0) continue;
-    StmtUse st(cache_.Get(kUpsertErrors));
-    if (!st.get()) return Error("prepare errors");
-    BindGroup(st.get(), k.group);
-    BindText(st.get(), 6, k.error_code);
-    sqlite3_bind_int64(st.get(), 7, n);
-    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("errors");
+    for (const auto& [k, n] : d.latency()) {
+      if (n == 0) continue;
+      StmtUse st(cache_.Get(kUpsertLatency[daily]));
+      if (!st.get()) return Error("prepare latency");
+      BindGroup(st.get(), k.group, daily);
+      BindText(st.get(), 6, k.kind);
+      sqlite3_bind_int(st.get(), 7, k.step);
+      sqlite3_bind_int(st.get(), 8, k.bucket);
+      sqlite3_bind_int64(st.get(), 9, n);
+      if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("latency");
+    }
+    for (const auto& [k, n] : d.errors()) {
+      if (n == 0) continue;
+      StmtUse st(cache_.Get(kUpsertErrors[daily]));
+      if (!st.get()) return Error("prepare errors");
+      BindGroup(st.get(), k.group, daily);
+      BindText(st.get(), 6, k.error_code);
+      sqlite3_bind_int64(st.get(), 7, n);
+      if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("errors");
+    }
   }
   return Status::Ok();
 }
@@ -340,188 +357,6 @@ Status StatsSql::OnStepDelivered(std::string_view source,
                        HourlyColumn::kFallbackRecovered, 1);
   }
   return Done();
-}
-
-// ---------------------------------------------------------------- reader
-
-namespace {
-
-using Key = std::pair<int64_t, std::vector<std::string>>;  // hour (-1), dims
-
-std::string DimColumns(const std::vector<StatsDim>& by, bool hourly) {
-  std::string cols = hourly ? "hour_ms" : "-1";
-  for (StatsDim d : by) cols += std::string(", ") + ToString(d);
-  return cols;
-}
-
-std::string GroupBy(const std::vector<StatsDim>& by, bool hourly,
-                    const char* extra) {
-  std::string g;
-  if (hourly) g = "hour_ms";
-  for (StatsDim d : by) g += (g.empty() ? "" : ", ") + std::string(ToString(d));
-  if (extra[0] != '\0') g += (g.empty() ? "" : ", ") + std::string(extra);
-  return g.empty() ? "" : " GROUP BY " + g;
-}
-
-bool IsEmpty(const Figures& f) {
-  if (f.callbacks || f.sent || f.delivered || f.failed || f.verified ||
-      f.fallback_triggered || f.fallback_recovered || f.fallback_wasted ||
-      f.signature_failures) {
-    return false;
-  }
-  for (int64_t c : f.provider_latency) {
-    if (c) return false;
-  }
-  return f.step_latency.empty() && f.errors.empty();
-}
-
-Key ReadKey(sqlite3_stmt* s, size_t dims) {
-  Key k;
-  k.first = sqlite3_column_int64(s, 0);
-  for (size_t i = 0; i < dims; ++i) {
-    k.second.push_back(ColumnText(s, static_cast<int>(i + 1)));
-  }
-  return k;
-}
-
-class Prepared {
- public:
-  Prepared(sqlite3* db, const std::string& sql) {
-    sqlite3_stmt* p = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &p, nullptr) == SQLITE_OK) {
-      stmt_.reset(p);
-    }
-  }
-  sqlite3_stmt* get() const { return stmt_.get(); }
-
- private:
-  SqliteStmt stmt_;
-};
-
-// Runs one grouped SELECT over the window and hands each non-empty row,
-// with its key and the index of its first value column, to `row`.
-template <typename RowFn>
-Status ForEachRow(sqlite3* db, const StatsQuery& q, bool hourly,
-                  const std::string& values, const char* table,
-                  const char* extra_group, const char* what, RowFn row) {
-  const size_t n = q.by.size();
-  Prepared st(db, "SELECT " + DimColumns(q.by, hourly) + ", " + values +
-                      " FROM " + table +
-                      " WHERE hour_ms >= ?1 AND hour_ms < ?2" +
-                      GroupBy(q.by, hourly, extra_group));
-  const auto fail = [&](const char* step) {
-    return Status::Error(std::string("stats ") + what + " " + step + ": " +
-                         sqlite3_errmsg(db));
-  };
-  if (!st.get()) return fail("prepare");
-  sqlite3_bind_int64(st.get(), 1, q.from_ms);
-  sqlite3_bind_int64(st.get(), 2, q.to_ms);
-  const int c = static_cast<int>(n) + 1;
-  int rc;
-  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-    // A GROUP BY-less aggregate over no rows gives one row of NULLs.
-    if (sqlite3_column_type(st.get(), c) == SQLITE_NULL) continue;
-    row(st.get(), ReadKey(st.get(), n), c);
-  }
-  if (rc != SQLITE_DONE) return fail("step");
-  return Status::Ok();
-}
-
-Status Collect(sqlite3* db, const StatsQuery& q, bool hourly,
-               std::map<Key, Figures>* out) {
-  Status s = ForEachRow(
-      db, q, hourly,
-      "SUM(callbacks), SUM(sent), SUM(delivered), SUM(failed), SUM(verified),"
-      " SUM(fallback_triggered), SUM(fallback_recovered),"
-      " SUM(fallback_wasted), SUM(signature_failures)",
-      "stats_hourly", "", "hourly", [&](sqlite3_stmt* st, Key key, int c) {
-        Figures& f = (*out)[std::move(key)];
-        int64_t* const fields[] = {&f.callbacks,          &f.sent,
-                                   &f.delivered,          &f.failed,
-                                   &f.verified,           &f.fallback_triggered,
-                                   &f.fallback_recovered, &f.fallback_wasted,
-                                   &f.signature_failures};
-        for (int64_t* field : fields) *field += sqlite3_column_int64(st, c++);
-      });
-  if (!s.ok()) return s;
-  s = ForEachRow(
-      db, q, hourly, "kind, step, bucket, SUM(n)", "stats_latency",
-      "kind, step, bucket", "latency", [&](sqlite3_stmt* st, Key key, int c) {
-        const int bucket = sqlite3_column_int(st, c + 2);
-        if (bucket < 0 || bucket >= kLatencyBuckets) return;
-        Figures& f = (*out)[std::move(key)];
-        const int64_t count = sqlite3_column_int64(st, c + 3);
-        if (ColumnText(st, c) == "provider") {
-          f.provider_latency[bucket] += count;
-        } else {
-          f.derived_latency[bucket] += count;
-          f.step_latency[sqlite3_column_int(st, c + 1)][bucket] += count;
-        }
-      });
-  if (!s.ok()) return s;
-  return ForEachRow(db, q, hourly, "error_code, SUM(n)", "stats_errors",
-                    "error_code", "errors",
-                    [&](sqlite3_stmt* st, Key key, int c) {
-                      (*out)[std::move(key)].errors[ColumnText(st, c)] +=
-                          sqlite3_column_int64(st, c + 1);
-                    });
-}
-
-}  // namespace
-
-Result<std::unique_ptr<StatsReader>> StatsReader::Open(
-    const std::string& path) {
-  sqlite3* raw = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
-  SqliteDb db(raw);
-  if (rc != SQLITE_OK) {
-    return Status::Error("open " + path + ": " +
-                         (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-  }
-  sqlite3_busy_timeout(raw, 5000);
-  sqlite3_stmt* p = nullptr;
-  int version = -1;
-  if (sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &p, nullptr) ==
-      SQLITE_OK) {
-    if (sqlite3_step(p) == SQLITE_ROW) version = sqlite3_column_int(p, 0);
-  }
-  sqlite3_finalize(p);
-  if (version < 0) {
-    return Status::Error("open " + path + ": " + sqlite3_errmsg(raw));
-  }
-  if (version < 3) {
-    return Status::Error(path + ": schema version " + std::to_string(version) +
-                         " has no analytics; start dlrd serve once to "
-                         "migrate it");
-  }
-  return std::unique_ptr<StatsReader>(new StatsReader(std::move(db)));
-}
-
-Result<StatsReport> StatsReader::Query(const StatsQuery& q) {
-  StatsReport report;
-  report.query = q;
-  // One read transaction, so the three tables agree with each other.
-  sqlite3_exec(db_.get(), "BEGIN", nullptr, nullptr, nullptr);
-  std::map<Key, Figures> groups;
-  Status s = Collect(db_.get(), q, /*hourly=*/false, &groups);
-  std::map<Key, Figures> series;
-  if (s.ok() && q.hourly) s = Collect(db_.get(), q, /*hourly=*/true, &series);
-  sqlite3_exec(db_.get(), "COMMIT", nullptr, nullptr, nullptr);
-  if (!s.ok()) return s;
-  for (auto& [key, f] : groups) {
-    if (IsEmpty(f)) continue;  // e.g. every verification moved elsewhere
-    report.total.Add(f);
-    report.groups.push_back(StatsRow{key.second, std::nullopt, std::move(f)});
-  }
-  if (q.by.empty() && report.groups.empty()) {
-    report.groups.push_back(StatsRow{});
-  }
-  for (auto& [key, f] : series) {
-    if (IsEmpty(f)) continue;
-    report.series.push_back(StatsRow{key.second, key.first, std::move(f)});
-  }
-  return report;
 }
 
 }  // namespace dlrd

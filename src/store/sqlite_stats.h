@@ -1,5 +1,7 @@
-// The analytics rollups (schema/0003_stats.sql): StatsSql writes them,
-// StatsReader answers queries from them. Internal to the store adapter.
+// The analytics rollups (schema/0003_stats.sql, and their daily twins,
+// schema/0006_stats_daily.sql): StatsSql writes them
+// (store/sqlite_stats_reader.h answers queries from them). Internal to the
+// store adapter.
 //
 // Invariant: every write here runs inside the caller's transaction, the
 // same one that stores the event, registration or decision it summarises,
@@ -8,7 +10,9 @@
 // failed / verified columns always equal a GROUP BY over `verifications`
 // by (hour of first_event_at_ms, source, provider, channel, country): when
 // a verification's row changes group or outcome, its old contribution is
-// taken out and the new one added.
+// taken out and the new one added. Each daily table always equals its
+// hourly twin summed by UTC day: every hourly row written is added to its
+// day's row too (Write).
 //
 // Deferred mode (the ingest writer): the rollup changes are summed in a
 // RollupDelta and written once per batch by Flush(), still before COMMIT.
@@ -20,7 +24,6 @@
 #include <sqlite3.h>
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 
@@ -88,18 +91,6 @@ class StatsSql {
   bool deferred_;
   RollupDelta pending_;  // the current call / submission
   RollupDelta batch_;    // deferred: kept submissions of this batch
-};
-
-// Read-only queries over the rollups, on a connection of its own (WAL: safe
-// while the daemon writes).
-class StatsReader final : public StatsSource {
- public:
-  static Result<std::unique_ptr<StatsReader>> Open(const std::string& path);
-  Result<StatsReport> Query(const StatsQuery& q) override;
-
- private:
-  explicit StatsReader(SqliteDb db) : db_(std::move(db)) {}
-  SqliteDb db_;
 };
 
 }  // namespace dlrd

@@ -1,5 +1,6 @@
 // Retention on a real SQLite file: old rows go in bounded batches, recent
-// rows, opt-outs, unfinished fallback chains and young rollups stay.
+// rows, opt-outs, unfinished fallback chains and young rollups stay, and
+// the daily rollups still equal the hourly ones summed by day.
 #include "store/sqlite_retention.h"
 
 #include <gtest/gtest.h>
@@ -7,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "dlrd/stats/stats.h"
 #include "store/sqlite_event_store.h"
+#include "testutil/daily_rollups.h"
 #include "testutil/prune_all.h"
 #include "testutil/sqlite_file.h"
 #include "testutil/status_matchers.h"
@@ -39,6 +42,34 @@ void Ingest(SqliteEventStore& store, const std::string& prefix, int n,
     e.status = DeliveryStatus::kDelivered;
     e.raw_status = "DELIVERED";
     e.received_at_ms = at_ms + i;
+    s.events = {e};
+    std::vector<const Submission*> batch = {&s};
+    ASSERT_OK(store.CommitBatch(batch).status);
+  }
+}
+
+// A delivered event with a latency and a failed one with an error code,
+// for verifications `prefix`-d and `prefix`-f, at `at_ms`.
+void IngestMixed(SqliteEventStore& store, const std::string& prefix,
+                 int64_t at_ms) {
+  for (const bool delivered : {true, false}) {
+    Submission s;
+    s.raw.source = "src";
+    s.raw.target = "/webhooks/src";
+    s.raw.head = "POST /webhooks/src HTTP/1.1\r\n\r\n";
+    s.raw.received_at_ms = at_ms;
+    DeliveryEvent e;
+    e.source = "src";
+    e.provider = "verifynow";
+    e.verification_id = prefix + (delivered ? "-d" : "-f");
+    e.dedupe_key = e.verification_id;
+    e.channel = Channel::kSms;
+    e.country = "GB";
+    e.status = delivered ? DeliveryStatus::kDelivered : DeliveryStatus::kFailed;
+    e.raw_status = delivered ? "DELIVERED" : "FAILED";
+    if (delivered) e.latency_ms = 1500;
+    if (!delivered) e.error_code = "E30";
+    e.received_at_ms = at_ms;
     s.events = {e};
     std::vector<const Submission*> batch = {&s};
     ASSERT_OK(store.CommitBatch(batch).status);
@@ -123,6 +154,51 @@ TEST_F(RetentionTest, RollupsGoAfterTheirOwnAge) {
                   " WHERE hour_ms < " +
                   std::to_string(kNow - 35 * kDay)),
             0);
+}
+
+TEST_F(RetentionTest, DailyRollupsLoseWhatTheHourlyOnesLose) {
+  // Rollups an hour and five hours either side of the cutoff, all in the
+  // cutoff's UTC day, and a day before it.
+  const int64_t cutoff = kNow - 35 * kDay;
+  const int64_t offsets[] = {-kDay - 3 * kHourMs, -5 * kHourMs, -kHourMs,
+                             kHourMs, 5 * kHourMs};
+  ASSERT_EQ(DayFloor(cutoff - 5 * kHourMs), DayFloor(cutoff + 5 * kHourMs));
+  {
+    auto store = SqliteEventStore::Open(path_, SqliteOptions{});
+    ASSERT_OK(store.status());
+    for (int64_t offset : offsets) {
+      IngestMixed(*store.value(), "m" + std::to_string(offset),
+                  cutoff + offset);
+    }
+  }
+  RetentionConfig c;
+  c.events_days = 30;
+  c.rollup_days = 35;
+  c.batch_rows = 3;
+  PruneAll(c);
+  SqliteFile db(path_);
+  for (const testutil::RollupTwin& t : testutil::RollupTwins()) {
+    EXPECT_EQ(testutil::DailyRows(db, t), testutil::HourlyRowsByDay(db, t))
+        << t.daily;
+  }
+  // The cutoff's day counts only its hours after the cutoff (two
+  // verifications in each), in every daily table.
+  const std::string day = std::to_string(DayFloor(cutoff));
+  EXPECT_EQ(Count("SELECT sum(sent) FROM stats_daily WHERE day_ms = " + day),
+            4);
+  EXPECT_EQ(
+      Count("SELECT sum(n) FROM stats_latency_daily WHERE day_ms = " + day), 2);
+  EXPECT_EQ(
+      Count("SELECT sum(n) FROM stats_errors_daily WHERE day_ms = " + day), 2);
+  // Days wholly before the cutoff are gone.
+  for (const char* table :
+       {"stats_daily", "stats_latency_daily", "stats_errors_daily"}) {
+    EXPECT_EQ(Count(std::string("SELECT count(*) FROM ") + table +
+                    " WHERE day_ms < " + day),
+              0)
+        << table;
+  }
+  EXPECT_EQ(Count("SELECT sum(sent) FROM stats_daily"), 4 + 5);
 }
 
 }  // namespace

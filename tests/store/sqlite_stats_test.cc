@@ -1,17 +1,22 @@
 // The analytics rollups on a real SQLite file: they always equal GROUP BYs
-// over the rows they summarise (store/sqlite_stats.h), the migration's
-// backfill builds the same rollups as live ingest, and the reader turns
-// them into the figures of dlrd/stats/stats.h.
+// over the rows they summarise (store/sqlite_stats.h), the daily rollups
+// equal the hourly ones summed by day, the migrations' backfills build the
+// same rollups as live ingest, and the reader turns them into the figures
+// of dlrd/stats/stats.h, reading whole days from the daily rollups with
+// the same answer as from the hourly ones alone.
 #include "store/sqlite_stats.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "store/sqlite_event_store.h"
+#include "store/sqlite_stats_reader.h"
+#include "testutil/daily_rollups.h"
 #include "testutil/sqlite_file.h"
 #include "testutil/status_matchers.h"
 #include "testutil/temp_dir.h"
@@ -82,6 +87,101 @@ void Ingest(SqliteEventStore& store, const std::vector<DeliveryEvent>& events) {
     BatchResult r = store.CommitBatch(batch);
     ASSERT_OK(r.status);
   }
+}
+
+// Events over `days` days from kT0: verifications seen again days later
+// (their outcome moves in the hour, and day, they were first seen, and
+// sometimes to another channel or country), with a recipient, so a source
+// with fallback records decisions.
+std::vector<DeliveryEvent> LongStream(int n, int days, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  const DeliveryStatus statuses[] = {
+      DeliveryStatus::kSent,   DeliveryStatus::kDelivered,
+      DeliveryStatus::kFailed, DeliveryStatus::kVerified,
+      DeliveryStatus::kRead,   DeliveryStatus::kExpired};
+  const Channel channels[] = {Channel::kSms, Channel::kWhatsapp,
+                              Channel::kVoice};
+  const std::string countries[] = {"", "GB", "US", "IN"};
+  std::vector<DeliveryEvent> out;
+  for (int i = 0; i < n; ++i) {
+    const uint64_t v = rng() % (n / 3 + 1);
+    DeliveryEvent e = Event("v" + std::to_string(v), statuses[rng() % 6],
+                            channels[rng() % 3], countries[rng() % 4],
+                            kT0 + static_cast<int64_t>(rng() % (days * kDayMs)),
+                            static_cast<int>(rng() % 5));
+    e.recipient = "+4477009" + std::to_string(10000 + v % 90000);
+    if (rng() % 4 == 0) e.provider = "twilio";
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// Every figure of a report, histograms and error counts included, one line
+// per row, so two reports compare as strings.
+std::string Dump(const StatsReport& r) {
+  std::ostringstream out;
+  const auto figures = [&](const Figures& f) {
+    out << f.callbacks << ' ' << f.sent << ' ' << f.delivered << ' ' << f.failed
+        << ' ' << f.verified << ' ' << f.fallback_triggered << ' '
+        << f.fallback_recovered << ' ' << f.fallback_wasted << ' '
+        << f.signature_failures << " p";
+    for (int64_t c : f.provider_latency) out << ' ' << c;
+    out << " d";
+    for (int64_t c : f.derived_latency) out << ' ' << c;
+    for (const auto& [step, h] : f.step_latency) {
+      out << " s" << step;
+      for (int64_t c : h) out << ' ' << c;
+    }
+    for (const auto& [code, n] : f.errors) out << " e" << code << '=' << n;
+    out << '\n';
+  };
+  const auto row = [&](const StatsRow& row) {
+    if (row.hour_ms) out << *row.hour_ms;
+    for (const std::string& k : row.key) out << '/' << k;
+    out << ": ";
+    figures(row.figures);
+  };
+  out << "total: ";
+  figures(r.total);
+  for (const StatsRow& g : r.groups) row(g);
+  for (const StatsRow& g : r.series) row(g);
+  return out.str();
+}
+
+// Stores signature failures, a registration, fallback decisions and a
+// delivered fallback step (derived latency, a recovery) around `at_ms`
+// through StatsSql itself, in one transaction on a connection of its own.
+void WriteFallbackFigures(const std::string& path, int64_t at_ms) {
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  SqliteDb db(raw);
+  // Root r1: step 0 (SMS) never delivered; step 1 (WhatsApp) sent by dlrd
+  // 4 s before `at_ms`.
+  const std::string setup =
+      "BEGIN IMMEDIATE;"
+      "INSERT INTO fallback_roots(source, root_id, recipient, country,"
+      " created_at_ms) VALUES ('src', 'r1', '+447700900001', 'GB', 1);"
+      "INSERT INTO fallback_steps(source, root_id, step, channel, provider,"
+      " sent_at_ms, send_time_known) VALUES"
+      " ('src', 'r1', 0, 'sms', 'twilio', 0, 0),"
+      " ('src', 'r1', 1, 'whatsapp', 'twilio', " +
+      std::to_string(at_ms - 4000) + ", 1);";
+  ASSERT_EQ(sqlite3_exec(raw, setup.c_str(), nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(raw);
+  {
+    StatsSql stats(raw);
+    ASSERT_OK(stats.AddSignatureFailures(HourFloor(at_ms), "src", "twilio", 9));
+    ASSERT_OK(stats.OnRegistered("src", "reg1", "twilio", Channel::kSms,
+                                 "+447700900002", "GB", at_ms - kDayMs));
+    ASSERT_OK(stats.OnDecision("src", "r1", 0, Channel::kSms,
+                               /*escalated=*/true, /*wasted=*/false,
+                               at_ms - 2 * kHourMs));
+    ASSERT_OK(stats.OnDecision("src", "r1", 1, Channel::kWhatsapp,
+                               /*escalated=*/false, /*wasted=*/true, at_ms));
+    ASSERT_OK(stats.OnStepDelivered("src", "r1", 1, at_ms));
+  }
+  ASSERT_EQ(sqlite3_exec(raw, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
 }
 
 // The rollup columns next to the GROUP BY they must equal, as one string
@@ -166,6 +266,9 @@ TEST_F(StatsStoreTest, MigrationBackfillBuildsTheSameRollupsAsIngest) {
         "DROP TABLE IF EXISTS quarantine;"
         " DROP TABLE IF EXISTS quarantine_totals;"
         " DROP TABLE IF EXISTS dedupe_keys;"
+        " DROP TABLE IF EXISTS stats_daily;"
+        " DROP TABLE IF EXISTS stats_latency_daily;"
+        " DROP TABLE IF EXISTS stats_errors_daily;"
         " DROP TABLE stats_hourly; DROP TABLE stats_latency;"
         " DROP TABLE stats_errors; DROP INDEX raw_requests_by_time;"
         " DROP INDEX verifications_by_first_seen;"
@@ -183,6 +286,10 @@ TEST_F(StatsStoreTest, MigrationBackfillBuildsTheSameRollupsAsIngest) {
   EXPECT_EQ(Summary(db, kCallbackRollup), callbacks);
   EXPECT_EQ(Summary(db, kLatencyRollup), latency);
   EXPECT_EQ(Summary(db, kErrorRollup), errors);
+  for (const testutil::RollupTwin& t : testutil::RollupTwins()) {
+    EXPECT_EQ(testutil::DailyRows(db, t), testutil::HourlyRowsByDay(db, t))
+        << t.daily;
+  }
 }
 
 TEST_F(StatsStoreTest, ReaderReportsFiguresByGroupAndHour) {
@@ -251,6 +358,168 @@ TEST_F(StatsStoreTest, SignatureFailuresAreCountedNotStored) {
   EXPECT_EQ(r.value().groups[0].key, std::vector<std::string>{"verifynow"});
   EXPECT_EQ(r.value().total.signature_failures, 80);
   EXPECT_EQ(r.value().total.sent, 0);
+}
+
+// A store whose source "src" has fallback, so failures are escalated.
+std::unique_ptr<SqliteEventStore> OpenWithFallback(const std::string& path) {
+  FallbackConfig f;
+  f.provider = "twilio";
+  f.max_per_recipient_per_hour = 1000;
+  f.max_per_minute = 100000;
+  SqliteOptions opts;
+  opts.fallback["src"] = f;
+  auto r = SqliteEventStore::Open(path, opts);
+  EXPECT_OK(r.status());
+  return r.ok() ? std::move(r).value() : nullptr;
+}
+
+TEST_F(StatsStoreTest, DailyRollupsEqualHourlyRollupsSummedByDay) {
+  store_.reset();
+  auto store = OpenWithFallback(path_);
+  ASSERT_NE(store, nullptr);
+  Ingest(*store, LongStream(900, 6, 3));
+  WriteFallbackFigures(path_, kT0 + 2 * kDayMs + 5 * kHourMs);
+  Submission counts;
+  counts.signature_failures = {
+      {HourFloor(kT0) + 3 * kHourMs, "src", "vonage", 7}};
+  ASSERT_OK(store->CommitBatch({&counts}).status);
+
+  SqliteFile db(path_);
+  // The workload reached every kind of rollup write.
+  for (const char* sql : {
+           "SELECT count(*) FROM stats_hourly WHERE sent != 0",
+           "SELECT count(*) FROM stats_hourly WHERE fallback_triggered != 0",
+           "SELECT count(*) FROM stats_hourly WHERE fallback_wasted != 0",
+           "SELECT count(*) FROM stats_hourly WHERE fallback_recovered != 0",
+           "SELECT count(*) FROM stats_hourly WHERE signature_failures != 0",
+           "SELECT count(*) FROM stats_latency WHERE kind = 'provider'",
+           "SELECT count(*) FROM stats_latency WHERE kind = 'derived'",
+           "SELECT count(*) FROM stats_errors",
+           // A verification's outcome moved after its first day.
+           "SELECT count(*) FROM verifications WHERE updated_at_ms -"
+           " first_event_at_ms > 86400000 AND status_rank >= 4",
+       }) {
+    EXPECT_GT(db.Int(sql), 0) << sql;
+  }
+  EXPECT_GE(db.Int("SELECT count(DISTINCT day_ms) FROM stats_daily"), 6);
+  for (const testutil::RollupTwin& t : testutil::RollupTwins()) {
+    const std::string daily = testutil::DailyRows(db, t);
+    ASSERT_FALSE(daily.empty()) << t.daily;
+    EXPECT_EQ(daily, testutil::HourlyRowsByDay(db, t)) << t.daily;
+  }
+}
+
+TEST_F(StatsStoreTest, DailyAndHourlyReadsGiveTheSameReport) {
+  store_.reset();
+  auto store = OpenWithFallback(path_);
+  ASSERT_NE(store, nullptr);
+  Ingest(*store, LongStream(1500, 45, 5));
+  WriteFallbackFigures(path_, kT0 + 20 * kDayMs + 7 * kHourMs);
+  auto daily = StatsReader::Open(path_);
+  auto hourly = StatsReader::Open(path_, /*use_daily=*/false);
+  ASSERT_OK(daily.status());
+  ASSERT_OK(hourly.status());
+
+  std::mt19937_64 rng(17);
+  const std::vector<std::vector<StatsDim>> bys = {
+      {},
+      {StatsDim::kChannel},
+      {StatsDim::kProvider, StatsDim::kCountry},
+      {StatsDim::kSource, StatsDim::kProvider, StatsDim::kChannel,
+       StatsDim::kCountry}};
+  int with_whole_days = 0;
+  for (int i = 0; i < 150; ++i) {
+    // Starts and lengths on day boundaries, on hours, or anywhere; from a
+    // day before the first event to days after the last; 0..40 days long.
+    const int64_t base = DayFloor(kT0) - kDayMs;
+    int64_t from = base + static_cast<int64_t>(rng() % (50 * kDayMs));
+    int64_t length = static_cast<int64_t>(rng() % (41 * kDayMs)) + 1;
+    switch (i % 3) {
+      case 0:
+        from = DayFloor(from);
+        length = DayCeil(length);
+        break;
+      case 1:
+        from = HourFloor(from);
+        break;
+    }
+    const bool series = i % 10 == 0;
+    auto q = MakeQuery(from, from + length, bys[i % bys.size()], series);
+    ASSERT_OK(q.status());
+    if (DayCeil(q.value().from_ms) < DayFloor(q.value().to_ms)) {
+      ++with_whole_days;
+    }
+    auto a = daily.value()->Query(q.value());
+    auto b = hourly.value()->Query(q.value());
+    ASSERT_OK(a.status());
+    ASSERT_OK(b.status());
+    ASSERT_EQ(Dump(a.value()), Dump(b.value()))
+        << "window " << q.value().from_ms << ".." << q.value().to_ms;
+  }
+  EXPECT_GT(with_whole_days, 100);
+
+  // The daily rollups are what answered: change one and the answers part.
+  SqliteFile(path_).Exec("UPDATE stats_daily SET callbacks = callbacks + 1");
+  auto q = MakeQuery(DayFloor(kT0), DayFloor(kT0) + 10 * kDayMs, {}, false);
+  ASSERT_OK(q.status());
+  auto a = daily.value()->Query(q.value());
+  auto b = hourly.value()->Query(q.value());
+  ASSERT_OK(a.status());
+  ASSERT_OK(b.status());
+  EXPECT_GT(a.value().total.callbacks, b.value().total.callbacks);
+}
+
+TEST(StatsMigrationTest, OlderSchemasGetDailyRollupsBackfilledFromHourly) {
+  for (const int version : {3, 4, 5}) {
+    SCOPED_TRACE("from schema " + std::to_string(version));
+    TempDir dir;
+    const std::string path = dir.File("dlrd.db");
+    std::vector<std::string> live;
+    {
+      auto store = OpenWithFallback(path);
+      ASSERT_NE(store, nullptr);
+      Ingest(*store, LongStream(600, 5, 9));
+      store.reset();
+      WriteFallbackFigures(path, kT0 + kDayMs);
+      SqliteFile db(path);
+      for (const testutil::RollupTwin& t : testutil::RollupTwins()) {
+        live.push_back(testutil::DailyRows(db, t));
+      }
+      // Back to `version`: the later migrations undone.
+      std::string undo =
+          "DROP TABLE stats_daily; DROP TABLE stats_latency_daily;"
+          " DROP TABLE stats_errors_daily;";
+      if (version < 5)
+        undo +=
+            " DROP TABLE quarantine_totals;"
+            " DROP TABLE quarantine;";
+      if (version < 4) undo += " DROP TABLE dedupe_keys;";
+      db.Exec(undo + " PRAGMA user_version = " + std::to_string(version));
+    }
+    // A reader on the old schema reads the hourly rollups alone.
+    {
+      auto old = StatsReader::Open(path);
+      ASSERT_OK(old.status());
+      auto q = MakeQuery(DayFloor(kT0), DayFloor(kT0) + 7 * kDayMs, {}, false);
+      ASSERT_OK(q.status());
+      auto r = old.value()->Query(q.value());
+      ASSERT_OK(r.status());
+      EXPECT_EQ(r.value().total.callbacks,
+                SqliteFile(path).Int("SELECT count(*) FROM delivery_events"));
+    }
+    auto store = SqliteEventStore::Open(path, SqliteOptions{});
+    ASSERT_OK(store.status());
+    EXPECT_EQ(store.value()->schema_version(),
+              SqliteEventStore::LatestSchemaVersion());
+    SqliteFile db(path);
+    for (size_t i = 0; i < testutil::RollupTwins().size(); ++i) {
+      const testutil::RollupTwin& t = testutil::RollupTwins()[i];
+      const std::string daily = testutil::DailyRows(db, t);
+      EXPECT_FALSE(daily.empty()) << t.daily;
+      EXPECT_EQ(daily, testutil::HourlyRowsByDay(db, t)) << t.daily;
+      EXPECT_EQ(daily, live[i]) << t.daily;
+    }
+  }
 }
 
 TEST(StatsReaderTest, RefusesADatabaseWithoutAnalytics) {

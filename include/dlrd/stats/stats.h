@@ -1,8 +1,9 @@
 // Delivery analytics: the figures dlrd reports for a time window, grouped by
 // any of source, provider, channel and country. Pure: no I/O, no clock.
 //
-// Where the numbers come from (the store keeps hourly rollups, written in
-// the same transaction as the events that change them):
+// Where the numbers come from (the store keeps hourly rollups, and daily
+// ones equal to them summed by UTC day, written in the same transaction as
+// the events that change them):
 //   callbacks       events stored, by the hour they were received
 //   sent            verifications (one OTP send on one channel) by the hour
 //                   dlrd first saw them: a registration or the first
@@ -44,6 +45,7 @@
 namespace dlrd {
 
 inline constexpr int64_t kHourMs = 3'600'000;
+inline constexpr int64_t kDayMs = 24 * kHourMs;
 
 inline constexpr std::array<int64_t, 18> kLatencyBoundsMs = {
     250,   500,   1000,  2000,  3000,   5000,   7500,   10000,   15000,
@@ -61,6 +63,9 @@ std::optional<int64_t> QuantileMs(const LatencyHistogram& h, double q);
 
 int64_t HourFloor(int64_t ms);
 int64_t HourCeil(int64_t ms);
+// The start of the UTC day holding `ms`, and the first day start >= `ms`.
+int64_t DayFloor(int64_t ms);
+int64_t DayCeil(int64_t ms);
 
 enum class StatsDim { kSource, kProvider, kChannel, kCountry };
 const char* ToString(StatsDim d);
