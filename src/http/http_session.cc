@@ -6,6 +6,7 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -22,6 +23,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(tcp::socket socket, std::shared_ptr<ListenerShared> shared)
       : stream_(std::move(socket)),
+        idle_timer_(stream_.get_executor()),
         shared_(std::move(shared)),
         buffer_(BufferLimit(shared_->limits)) {
     // Beast < 1.91 does not bound chunk extensions, which do not count
@@ -73,15 +75,53 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     parser_->body_limit(shared_->limits.max_body_bytes);
     chunk_ext_bytes_ = 0;
     parser_->on_chunk_header(on_chunk_header_);
-    awaiting_first_byte_ = buffer_.size() == 0;
-    if (awaiting_first_byte_) {
-      stream_.expires_after(
-          std::chrono::milliseconds(shared_->limits.idle_timeout_ms));
-    } else {
-      stream_.expires_after(
-          std::chrono::milliseconds(shared_->limits.header_timeout_ms));
-    }
+    if (buffer_.size() == 0) return AwaitFirstByte();
+    // Pipelined: the next request's first bytes are already here.
+    stream_.expires_after(
+        std::chrono::milliseconds(shared_->limits.header_timeout_ms));
     ScanHeader();
+  }
+
+  // An idle keep-alive connection holds no read buffer: the buffer's
+  // storage is released and the session waits for the socket to become
+  // readable (no bytes are read, so none need a buffer); ReadMore()
+  // allocates it again once the next request starts arriving. The idle
+  // timeout runs on idle_timer_ because the stream's own timeout only
+  // covers reads and writes made through it.
+  void AwaitFirstByte() {
+    buffer_.shrink_to_fit();  // size 0: frees the storage
+    awaiting_first_byte_ = true;
+    stream_.expires_never();
+    idle_timer_.expires_after(
+        std::chrono::milliseconds(shared_->limits.idle_timeout_ms));
+    idle_timer_.async_wait(beast::bind_front_handler(&HttpSession::OnIdleTimer,
+                                                     shared_from_this()));
+    stream_.socket().async_wait(
+        tcp::socket::wait_read,
+        beast::bind_front_handler(&HttpSession::OnReadable,
+                                  shared_from_this()));
+  }
+
+  void OnIdleTimer(beast::error_code ec) {
+    // Cancelled; or a stale expiry: the socket became readable first (both
+    // handlers run on the strand), or the timer was re-armed since.
+    if (ec || !awaiting_first_byte_ ||
+        idle_timer_.expiry() > std::chrono::steady_clock::now()) {
+      return;
+    }
+    CountTimeout("idle");
+    Close();
+  }
+
+  void OnReadable(beast::error_code ec) {
+    if (!awaiting_first_byte_) return;  // the idle timer closed it
+    awaiting_first_byte_ = false;
+    idle_timer_.cancel();
+    if (ec) return Close();  // closed by Drain(), or a socket error
+    // Readable: data, EOF or an error; ReadMore() finds out which.
+    stream_.expires_after(
+        std::chrono::milliseconds(shared_->limits.header_timeout_ms));
+    ReadMore();
   }
 
   void ScanHeader() {
@@ -109,16 +149,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void OnReadSome(beast::error_code ec, std::size_t n) {
-    if (ec == beast::error::timeout) {
-      CountTimeout(awaiting_first_byte_ ? "idle" : "header");
-    }
-    if (ec) return Close();  // EOF, reset, idle or header timeout
+    if (ec == beast::error::timeout) CountTimeout("header");
+    if (ec) return Close();  // EOF, reset or header timeout
     buffer_.commit(n);
-    if (awaiting_first_byte_) {
-      awaiting_first_byte_ = false;
-      stream_.expires_after(
-          std::chrono::milliseconds(shared_->limits.header_timeout_ms));
-    }
     ScanHeader();
   }
 
@@ -282,6 +315,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void Close() {
+    awaiting_first_byte_ = false;
+    idle_timer_.cancel();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.close();
@@ -290,6 +325,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   static constexpr size_t kMaxChunkExtensionBytes = 1024;
 
   beast::tcp_stream stream_;
+  net::steady_timer idle_timer_;  // idle timeout while awaiting_first_byte_
   std::shared_ptr<ListenerShared> shared_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
