@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <functional>
-#include <optional>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -70,23 +69,29 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void StartRequest() {
     if (draining_) return Close();
-    parser_.emplace();
+    if (buffer_.size() == 0) return AwaitFirstByte();
+    // Pipelined: the next request's first bytes are already here.
+    BeginRequest();
+    ScanHeader();
+  }
+
+  // The first byte of a request is here (or about to be read): a parser
+  // for it, and the header timeout from now on.
+  void BeginRequest() {
+    parser_ = std::make_unique<Parser>();
     parser_->header_limit(static_cast<std::uint32_t>(shared_->limits.max_header_bytes));
     parser_->body_limit(shared_->limits.max_body_bytes);
     chunk_ext_bytes_ = 0;
     parser_->on_chunk_header(on_chunk_header_);
-    if (buffer_.size() == 0) return AwaitFirstByte();
-    // Pipelined: the next request's first bytes are already here.
     stream_.expires_after(
         std::chrono::milliseconds(shared_->limits.header_timeout_ms));
-    ScanHeader();
   }
 
-  // An idle keep-alive connection holds no read buffer: the buffer's
-  // storage is released and the session waits for the socket to become
-  // readable (no bytes are read, so none need a buffer); ReadMore()
-  // allocates it again once the next request starts arriving. The idle
-  // timeout runs on idle_timer_ because the stream's own timeout only
+  // An idle keep-alive connection holds no read buffer and no parser: the
+  // buffer's storage is released and the session waits for the socket to
+  // become readable (no bytes are read, so none need a buffer); ReadMore()
+  // allocates the buffer again once the next request starts arriving. The
+  // idle timeout runs on idle_timer_ because the stream's own timeout only
   // covers reads and writes made through it.
   void AwaitFirstByte() {
     buffer_.shrink_to_fit();  // size 0: frees the storage
@@ -119,8 +124,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     idle_timer_.cancel();
     if (ec) return Close();  // closed by Drain(), or a socket error
     // Readable: data, EOF or an error; ReadMore() finds out which.
-    stream_.expires_after(
-        std::chrono::milliseconds(shared_->limits.header_timeout_ms));
+    BeginRequest();
     ReadMore();
   }
 
@@ -246,7 +250,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void Write(HttpResponse resp) {
     const bool close = resp.close || !keep_alive_ || draining_;
-    response_.emplace();
+    response_ = std::make_unique<Response>();
     auto& r = *response_;
     r.result(resp.status);
     r.version(11);
@@ -324,12 +328,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   static constexpr size_t kMaxChunkExtensionBytes = 1024;
 
+  using Parser = http::request_parser<http::string_body>;
+  using Response = http::response<http::string_body>;
+
+  // Every member lives as long as the connection, idle or not, so what is
+  // only needed during a request is allocated for it (parser_, response_,
+  // the buffer's storage).
   beast::tcp_stream stream_;
   net::steady_timer idle_timer_;  // idle timeout while awaiting_first_byte_
   std::shared_ptr<ListenerShared> shared_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  std::optional<http::response<http::string_body>> response_;
+  std::unique_ptr<Parser> parser_;      // from a request's first byte to its body
+  std::unique_ptr<Response> response_;  // while it is written
   std::function<void(std::uint64_t, beast::string_view, beast::error_code&)>
       on_chunk_header_;
   size_t chunk_ext_bytes_ = 0;
