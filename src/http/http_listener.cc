@@ -50,7 +50,7 @@ void HttpListener::Accept() {
   acceptor_.async_accept(
       net::make_strand(ioc_),
       [self = shared_from_this()](boost::system::error_code ec,
-                                  tcp::socket socket) {
+                                  HttpSocket socket) {
         if (ec == net::error::operation_aborted || !self->acceptor_.is_open()) {
           return;
         }

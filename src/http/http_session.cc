@@ -1,14 +1,13 @@
 #include "http/http_session.h"
 
-#include <chrono>
-#include <functional>
-#include <optional>
-
+#include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
+#include <functional>
 
 #include "http/framing.h"
 #include "http/response_bytes.h"
@@ -22,8 +21,9 @@ using tcp = net::ip::tcp;
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket socket, std::shared_ptr<ListenerShared> shared)
-      : stream_(std::move(socket)),
+  HttpSession(HttpSocket socket, std::shared_ptr<ListenerShared> shared)
+      : socket_(std::move(socket)),
+        deadline_(socket_.get_executor()),
         shared_(std::move(shared)),
         buffer_(BufferLimit(shared_->limits)) {
     // Beast < 1.91 does not bound chunk extensions, which do not count
@@ -36,7 +36,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       }
     };
     beast::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = socket_.remote_endpoint(ec);
     if (!ec) peer_ip_ = ep.address().to_string();
   }
 
@@ -50,14 +50,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void Run() {
-    net::dispatch(stream_.get_executor(),
+    net::dispatch(socket_.get_executor(),
                   beast::bind_front_handler(&HttpSession::StartRequest,
                                             shared_from_this()));
   }
 
   // Called on any thread.
   void Drain() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
+    net::post(socket_.get_executor(), [self = shared_from_this()] {
       self->draining_ = true;
       if (self->awaiting_first_byte_) self->Close();
     });
@@ -70,20 +70,73 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void StartRequest() {
     if (draining_) return Close();
-    parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(shared_->limits.max_header_bytes));
+    if (buffer_.size() == 0) return AwaitFirstByte();
+    // Pipelined: the next request's first bytes are already here.
+    BeginRequest();
+    ScanHeader();
+  }
+
+  // The first byte of a request is here (or about to be read): a parser
+  // for it, and the header timeout from now on.
+  void BeginRequest() {
+    parser_ = std::make_unique<Parser>();
+    parser_->header_limit(
+        static_cast<std::uint32_t>(shared_->limits.max_header_bytes));
     parser_->body_limit(shared_->limits.max_body_bytes);
     chunk_ext_bytes_ = 0;
     parser_->on_chunk_header(on_chunk_header_);
-    awaiting_first_byte_ = buffer_.size() == 0;
-    if (awaiting_first_byte_) {
-      stream_.expires_after(
-          std::chrono::milliseconds(shared_->limits.idle_timeout_ms));
-    } else {
-      stream_.expires_after(
-          std::chrono::milliseconds(shared_->limits.header_timeout_ms));
-    }
-    ScanHeader();
+    SetDeadline(shared_->limits.header_timeout_ms, "header");
+  }
+
+  // An idle keep-alive connection holds no read buffer and no parser: the
+  // buffer's storage is released and the session waits for the socket to
+  // become readable (no bytes are read, so none need a buffer), under the
+  // idle timeout; ReadMore() allocates the buffer again once the next
+  // request starts arriving.
+  void AwaitFirstByte() {
+    buffer_.shrink_to_fit();  // size 0: frees the storage
+    awaiting_first_byte_ = true;
+    SetDeadline(shared_->limits.idle_timeout_ms, "idle");
+    socket_.async_wait(tcp::socket::wait_read,
+                       beast::bind_front_handler(&HttpSession::OnReadable,
+                                                 shared_from_this()));
+  }
+
+  void OnReadable(beast::error_code ec) {
+    if (!awaiting_first_byte_) return;  // closed meanwhile
+    awaiting_first_byte_ = false;
+    if (ec || timed_out_) return Close();  // closed by Drain(), or an error
+    // Readable: data, EOF or an error; ReadMore() finds out which.
+    BeginRequest();
+    ReadMore();
+  }
+
+  // One deadline per phase (idle, header, body, write, linger), on one
+  // timer: when it passes, the socket is closed, which ends the pending
+  // read, write or wait, and every completion handler checks timed_out_.
+  // `phase` names the dlrd_http_timeouts_total series (null: not counted).
+  void SetDeadline(int64_t ms, const char* phase) {
+    ++deadline_gen_;
+    timeout_phase_ = phase;
+    deadline_.expires_after(std::chrono::milliseconds(ms));
+    deadline_.async_wait(beast::bind_front_handler(
+        &HttpSession::OnDeadline, shared_from_this(), deadline_gen_));
+  }
+
+  void ClearDeadline() {
+    ++deadline_gen_;
+    timeout_phase_ = nullptr;
+    deadline_.cancel();
+  }
+
+  void OnDeadline(std::uint32_t gen, beast::error_code ec) {
+    // A deadline that expired just as its phase ended (the completion and
+    // the expiry were both queued on the strand) is stale once the phase
+    // has moved on: the generation tells.
+    if (ec || gen != deadline_gen_ || timed_out_) return;
+    timed_out_ = true;
+    if (timeout_phase_) CountTimeout(timeout_phase_);
+    Close();
   }
 
   void ScanHeader() {
@@ -104,23 +157,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void ReadMore() {
     size_t room = buffer_.max_size() - buffer_.size();
-    stream_.async_read_some(
-        buffer_.prepare(std::min<size_t>(room, 8192)),
-        beast::bind_front_handler(&HttpSession::OnReadSome,
-                                  shared_from_this()));
+    socket_.async_read_some(buffer_.prepare(std::min<size_t>(room, 8192)),
+                            beast::bind_front_handler(&HttpSession::OnReadSome,
+                                                      shared_from_this()));
   }
 
   void OnReadSome(beast::error_code ec, std::size_t n) {
-    if (ec == beast::error::timeout) {
-      CountTimeout(awaiting_first_byte_ ? "idle" : "header");
-    }
-    if (ec) return Close();  // EOF, reset, idle or header timeout
+    if (ec || timed_out_) return Close();  // EOF, reset or header timeout
     buffer_.commit(n);
-    if (awaiting_first_byte_) {
-      awaiting_first_byte_ = false;
-      stream_.expires_after(
-          std::chrono::milliseconds(shared_->limits.header_timeout_ms));
-    }
     ScanHeader();
   }
 
@@ -154,18 +198,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       }
       return OnBody(body_ec, 0);
     }
-    stream_.expires_after(
-        std::chrono::milliseconds(shared_->limits.body_timeout_ms));
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&HttpSession::OnBody,
-                                               shared_from_this()));
+    SetDeadline(shared_->limits.body_timeout_ms, "body");
+    http::async_read(
+        socket_, buffer_, *parser_,
+        beast::bind_front_handler(&HttpSession::OnBody, shared_from_this()));
   }
 
   void OnBody(beast::error_code ec, std::size_t) {
+    if (timed_out_) return Close();  // body timeout
     if (ec == http::error::body_limit) return Reject(413, "body too large");
-    if (ec == beast::error::timeout) CountTimeout("body");
-    if (ec == beast::error::timeout || ec == http::error::end_of_stream ||
-        ec == net::error::eof || ec == net::error::connection_reset) {
+    if (ec == http::error::end_of_stream || ec == net::error::eof ||
+        ec == net::error::connection_reset) {
       return Close();
     }
     if (ec) return Reject(400, ec.message());
@@ -193,10 +236,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     parser_.reset();
 
     // No deadline while the handler works: a store commit decides that.
-    stream_.expires_never();
+    ClearDeadline();
     auto self = shared_from_this();
     shared_->handler->Handle(std::move(req), [self](HttpResponse resp) {
-      net::post(self->stream_.get_executor(),
+      net::post(self->socket_.get_executor(),
                 [self, resp = std::move(resp)]() mutable {
                   self->Write(std::move(resp));
                 });
@@ -234,9 +277,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     out_ = ResponseBytes(resp, close, head_request_);
     status_ = resp.status;
     handler_label_ = std::move(resp.handler);
-    stream_.expires_after(
-        std::chrono::milliseconds(shared_->limits.write_timeout_ms));
-    net::async_write(stream_, net::buffer(out_),
+    SetDeadline(shared_->limits.write_timeout_ms, "write");
+    net::async_write(socket_, net::buffer(out_),
                      beast::bind_front_handler(&HttpSession::OnWrite,
                                                shared_from_this(), close));
   }
@@ -251,8 +293,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     std::string().swap(out_);  // an idle connection keeps no response
     started_ = {};
     head_request_ = false;
-    if (ec == beast::error::timeout) CountTimeout("write");
-    if (ec) return Close();
+    if (ec || timed_out_) return Close();  // a write error or timeout
     if (close) return LingerClose();
     StartRequest();
   }
@@ -263,40 +304,59 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // discard input briefly (bounded in time and bytes), then close.
   void LingerClose() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
     buffer_.clear();
-    stream_.expires_after(std::chrono::milliseconds(500));
+    SetDeadline(500, nullptr);
     Discard(256 * 1024);
   }
 
   void Discard(size_t budget) {
     if (budget == 0) return Close();
-    stream_.async_read_some(
+    socket_.async_read_some(
         buffer_.prepare(std::min<size_t>(buffer_.max_size(), 8192)),
         [self = shared_from_this(), budget](beast::error_code ec,
                                             std::size_t n) {
-          if (ec || n >= budget) return self->Close();
+          if (ec || self->timed_out_ || n >= budget) return self->Close();
           self->Discard(budget - n);
         });
   }
 
   void CountTimeout(std::string_view phase) {
-    if (shared_->metrics) shared_->metrics->timeouts(shared_->name, phase).Increment();
+    if (shared_->metrics)
+      shared_->metrics->timeouts(shared_->name, phase).Increment();
   }
 
+  // Idempotent. Closing the socket ends any pending read, write or wait
+  // (operation_aborted); cancelling the deadline lets the session go.
   void Close() {
+    awaiting_first_byte_ = false;
+    ClearDeadline();
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    socket_.close(ec);
   }
 
   static constexpr size_t kMaxChunkExtensionBytes = 1024;
 
-  beast::tcp_stream stream_;
+  using Parser = http::request_parser<http::string_body>;
+  using Timer =
+      net::basic_waitable_timer<std::chrono::steady_clock,
+                                net::wait_traits<std::chrono::steady_clock>,
+                                HttpExecutor>;
+
+  // Every member lives as long as the connection, idle or not, so what is
+  // only needed during a request is allocated for it (parser_, out_, the
+  // buffer's storage). The socket and timer use the strand's concrete
+  // type: any_io_executor would make each of them, and each pending
+  // operation, larger.
+  HttpSocket socket_;
+  Timer deadline_;
+  const char* timeout_phase_ = nullptr;  // SetDeadline()'s `phase`
+  std::uint32_t deadline_gen_ = 0;       // counts SetDeadline/ClearDeadline
   std::shared_ptr<ListenerShared> shared_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  std::string out_;  // the response being written
+  std::unique_ptr<Parser> parser_;  // from a request's first byte to its body
+  std::string out_;  // the response's bytes while they are written
   std::function<void(std::uint64_t, beast::string_view, beast::error_code&)>
       on_chunk_header_;
   size_t chunk_ext_bytes_ = 0;
@@ -308,14 +368,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool keep_alive_ = true;
   bool head_request_ = false;  // the request being answered is HEAD
   bool awaiting_first_byte_ = false;
+  bool timed_out_ = false;  // a deadline passed and closed the socket
   bool draining_ = false;
 };
 
-void StartHttpSession(tcp::socket socket,
+void StartHttpSession(HttpSocket socket,
                       std::shared_ptr<ListenerShared> shared) {
   auto session = std::make_shared<HttpSession>(std::move(socket), shared);
   shared->open.fetch_add(1);
-  if (shared->metrics) shared->metrics->connections_open(shared->name).Increment();
+  if (shared->metrics)
+    shared->metrics->connections_open(shared->name).Increment();
   bool draining;
   {
     std::lock_guard<std::mutex> lock(shared->mu);

@@ -14,6 +14,15 @@
 // Any framing error answers with Connection: close and closes, so nothing
 // after a bad request on the same connection is ever processed.
 //
+// Timeouts: one timer per session holds the deadline of the current phase
+// (idle, header, body, write); when it passes, the socket is closed and the
+// phase is counted in dlrd_http_timeouts_total.
+//
+// Memory: an idle keep-alive connection holds no read buffer, parser or
+// response; it waits for the socket to become readable without a pending
+// read, and allocates them when the next request arrives (bench/idle.sh
+// measures what it does hold).
+//
 // Threading: each session runs on its own strand; the handler's response
 // may arrive on any thread and is posted back onto the strand.
 #pragma once
@@ -24,7 +33,9 @@
 #include <string>
 #include <unordered_map>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
 
 #include "dlrd/config/config.h"
 #include "dlrd/log/logger.h"
@@ -34,6 +45,12 @@
 namespace dlrd {
 
 class HttpSession;
+
+// Each connection runs on its own strand; its socket has the strand's
+// concrete type (a socket accepted with this executor has it).
+using HttpExecutor = boost::asio::strand<boost::asio::io_context::executor_type>;
+using HttpSocket =
+    boost::asio::basic_stream_socket<boost::asio::ip::tcp, HttpExecutor>;
 
 // State shared by a listener and its sessions; outlives both.
 struct ListenerShared {
@@ -51,7 +68,7 @@ struct ListenerShared {
 };
 
 // Starts serving `socket`; the session keeps itself alive.
-void StartHttpSession(boost::asio::ip::tcp::socket socket,
+void StartHttpSession(HttpSocket socket,
                       std::shared_ptr<ListenerShared> shared);
 
 // Asks every session of `shared` to finish its current request and close;
