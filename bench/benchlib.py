@@ -27,6 +27,9 @@ Shared by run.sh, stats.sh and restart.sh (one copy of each step):
                                generated events (gen_stats_db.py), generating
                                it when missing or stale and, with --bin,
                                migrating it once (timed; see cmd_cached_db)
+  config OUT PORT ADMIN DB IO [MAX_CONN IDLE_MS]
+                               write the benchmark's dlrd config: one
+                               `verifynow` source, HMAC secret env:BENCH_SECRET
   copy-db SRC DST              copy a cached database for one run (cp
                                --reflink=auto, then fsync); JSON: seconds, bytes
 stats_bench.py and restart_bench.py import Daemon, migrate() and the other
@@ -1030,6 +1033,29 @@ def cmd_build(root, jobs):
         os.unlink(logf.name)
 
 
+def cmd_config(out, port, admin, db, io, max_conn=None, idle_ms=None):
+    """The dlrd config every ingest benchmark runs: the same path and HMAC
+    scheme as the corpus gen_corpus.py signs."""
+    conf = {
+        "listen": f"127.0.0.1:{int(port)}",
+        "admin_listen": f"127.0.0.1:{int(admin)}",
+        "database": db,
+        "io_threads": int(io),
+        "log_level": "info",
+        "sources": {"verifynow": {"format": "verifynow", "signature": {
+            "scheme": "hmac", "header": "X-Signature", "algorithm": "sha256",
+            "encoding": "hex", "prefix": "sha256=",
+            "secrets": ["env:BENCH_SECRET"]}}},
+    }
+    if max_conn is not None:
+        conf["limits"] = {"max_connections": int(max_conn),
+                          "idle_timeout_ms": int(idle_ms)}
+    with open(out, "w") as f:
+        f.write("// written by bench/benchlib.py config\n")
+        json.dump(conf, f, indent=2)
+        f.write("\n")
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     fn = {
@@ -1037,7 +1063,7 @@ def main():
         "proc": cmd_proc, "run": cmd_run, "fsync": cmd_fsync, "quiet": cmd_quiet, "scrape": cmd_scrape, "rows": cmd_rows,
         "record": cmd_record, "set-aside": cmd_set_aside, "median-rate": cmd_median_rate,
         "report": cmd_report, "cached-db": cmd_cached_db,
-        "copy-db": cmd_copy_db, "build": cmd_build,
+        "copy-db": cmd_copy_db, "build": cmd_build, "config": cmd_config,
     }.get(cmd)
     if fn is None:
         print(__doc__, file=sys.stderr)

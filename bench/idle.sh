@@ -93,27 +93,7 @@ STATUS=0
 for ((r = 1; r <= ROUNDS; r++)); do
   read -r PUB ADMIN <<<"$($PY ports 2)"
   DB="$WORK/r$r.db"
-  cat >"$WORK/r$r.jsonc" <<EOF
-{
-  // written by bench/idle.sh
-  "listen": "127.0.0.1:$PUB",
-  "admin_listen": "127.0.0.1:$ADMIN",
-  "database": "$DB",
-  "io_threads": $IO,
-  "log_level": "info",
-  "limits": { "max_connections": $MAX_CONN, "idle_timeout_ms": $IDLE_MS },
-  "sources": {
-    "verifynow": {
-      "format": "verifynow",
-      "signature": {
-        "scheme": "hmac", "header": "X-Signature", "algorithm": "sha256",
-        "encoding": "hex", "prefix": "sha256=",
-        "secrets": ["env:BENCH_SECRET"]
-      }
-    }
-  }
-}
-EOF
+  $PY config "$WORK/r$r.jsonc" "$PUB" "$ADMIN" "$DB" "$IO" "$MAX_CONN" "$IDLE_MS"
   "$BIN" serve --config "$WORK/r$r.jsonc" 2>"$WORK/r$r.dlrd.log" &
   DLRD_PID=$!
   if ! $PY wait-http "http://127.0.0.1:$ADMIN/readyz" 15 "$DLRD_PID"; then

@@ -42,15 +42,7 @@ read -r PORT ADMIN <<<"$($PY ports 2)"
 export BENCH_SECRET="bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 python3 "$HERE/gen_corpus.py" --out "$OUT/corpus" --count $((DURATION * 40000 + 100000)) \
   --threads "$THREADS" >/dev/null
-cat >"$OUT/dlrd.jsonc" <<EOF
-{
-  "listen": "127.0.0.1:$PORT", "admin_listen": "127.0.0.1:$ADMIN",
-  "database": "$OUT/bench.db", "io_threads": $IO, "log_level": "info",
-  "sources": {"verifynow": {"format": "verifynow", "signature": {
-    "scheme": "hmac", "header": "X-Signature", "algorithm": "sha256",
-    "encoding": "hex", "prefix": "sha256=", "secrets": ["env:BENCH_SECRET"]}}}
-}
-EOF
+$PY config "$OUT/dlrd.jsonc" "$PORT" "$ADMIN" "$OUT/bench.db" "$IO"
 "$BIN" serve --config "$OUT/dlrd.jsonc" 2>"$OUT/dlrd.log" &
 PID=$!
 PERF_PID=""

@@ -173,26 +173,7 @@ start_dlrd() {  # $1 io_threads, $2 run tag, [$3 template] -> DLRD_PID, DLRD_DB
     in_bg $PY copy-db "$template" "$DLRD_DB" >"$WORK/$tag.copy.json"
     ready_s=300
   fi
-  cat >"$WORK/$tag.jsonc" <<EOF
-{
-  // written by bench/run.sh
-  "listen": "127.0.0.1:$PUB_PORT",
-  "admin_listen": "127.0.0.1:$ADMIN_PORT",
-  "database": "$DLRD_DB",
-  "io_threads": $io,
-  "log_level": "info",
-  "sources": {
-    "verifynow": {
-      "format": "verifynow",
-      "signature": {
-        "scheme": "hmac", "header": "X-Signature", "algorithm": "sha256",
-        "encoding": "hex", "prefix": "sha256=",
-        "secrets": ["env:BENCH_SECRET"]
-      }
-    }
-  }
-}
-EOF
+  $PY config "$WORK/$tag.jsonc" "$PUB_PORT" "$ADMIN_PORT" "$DLRD_DB" "$io"
   "$BIN" serve --config "$WORK/$tag.jsonc" 2>"$WORK/$tag.dlrd.log" &
   DLRD_PID=$!
   PIDS+=("$DLRD_PID")

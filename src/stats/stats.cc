@@ -200,27 +200,26 @@ std::optional<int64_t> QuantileMs(const LatencyHistogram& h, double q) {
   return std::nullopt;
 }
 
-int64_t HourFloor(int64_t ms) {
-  int64_t r = ms % kHourMs;
-  if (r < 0) r += kHourMs;
+namespace {
+
+// The start of the `unit`-long period holding `ms` (negative times too).
+int64_t FloorTo(int64_t ms, int64_t unit) {
+  int64_t r = ms % unit;
+  if (r < 0) r += unit;
   return ms - r;
 }
 
-int64_t HourCeil(int64_t ms) {
-  const int64_t f = HourFloor(ms);
-  return f == ms ? ms : f + kHourMs;
+int64_t CeilTo(int64_t ms, int64_t unit) {
+  const int64_t f = FloorTo(ms, unit);
+  return f == ms ? ms : f + unit;
 }
 
-int64_t DayFloor(int64_t ms) {
-  int64_t r = ms % kDayMs;
-  if (r < 0) r += kDayMs;
-  return ms - r;
-}
+}  // namespace
 
-int64_t DayCeil(int64_t ms) {
-  const int64_t f = DayFloor(ms);
-  return f == ms ? ms : f + kDayMs;
-}
+int64_t HourFloor(int64_t ms) { return FloorTo(ms, kHourMs); }
+int64_t HourCeil(int64_t ms) { return CeilTo(ms, kHourMs); }
+int64_t DayFloor(int64_t ms) { return FloorTo(ms, kDayMs); }
+int64_t DayCeil(int64_t ms) { return CeilTo(ms, kDayMs); }
 
 const char* ToString(StatsDim d) {
   switch (d) {
