@@ -4,7 +4,8 @@
 -- day_ms (the start of the UTC day, ms) in place of hour_ms.
 --
 -- Invariant: each daily table equals its hourly twin summed by UTC day
--- (GROUP BY hour_ms - hour_ms % 86400000 and the other key columns). The
+-- (GROUP BY the day, hour_ms - ((hour_ms % 86400000) + 86400000) % 86400000,
+-- which rounds down for times before 1970 too, and the other key columns). The
 -- writers add to both in the same transaction (store/sqlite_stats.h), and
 -- retention takes what it deletes from an hourly table out of the daily
 -- one (store/sqlite_retention.h). A query reads the whole days of its
@@ -61,7 +62,7 @@ INSERT INTO stats_daily (day_ms, source, provider, channel, country,
                          callbacks, sent, delivered, failed, verified,
                          fallback_triggered, fallback_recovered,
                          fallback_wasted, signature_failures)
-  SELECT hour_ms - hour_ms % 86400000, source, provider, channel, country,
+  SELECT hour_ms - ((hour_ms % 86400000) + 86400000) % 86400000, source, provider, channel, country,
          SUM(callbacks), SUM(sent), SUM(delivered), SUM(failed),
          SUM(verified), SUM(fallback_triggered), SUM(fallback_recovered),
          SUM(fallback_wasted), SUM(signature_failures)
@@ -70,14 +71,14 @@ INSERT INTO stats_daily (day_ms, source, provider, channel, country,
 
 INSERT INTO stats_latency_daily (day_ms, source, provider, channel, country,
                                  kind, step, bucket, n)
-  SELECT hour_ms - hour_ms % 86400000, source, provider, channel, country,
+  SELECT hour_ms - ((hour_ms % 86400000) + 86400000) % 86400000, source, provider, channel, country,
          kind, step, bucket, SUM(n)
   FROM stats_latency
   GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
 
 INSERT INTO stats_errors_daily (day_ms, source, provider, channel, country,
                                 error_code, n)
-  SELECT hour_ms - hour_ms % 86400000, source, provider, channel, country,
+  SELECT hour_ms - ((hour_ms % 86400000) + 86400000) % 86400000, source, provider, channel, country,
          error_code, SUM(n)
   FROM stats_errors
   GROUP BY 1, 2, 3, 4, 5, 6;

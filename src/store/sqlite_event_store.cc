@@ -306,15 +306,27 @@ Status SqliteEventStore::WriteSubmission(const Submission& sub,
 
 BatchResult SqliteEventStore::CommitBatch(
     const std::vector<const Submission*>& batch) {
-  std::optional<BatchResult> fast = CommitFast(batch);
-  if (fast) return std::move(*fast);
-  return CommitCareful(batch);
+  try {
+    std::optional<BatchResult> fast = CommitFast(batch);
+    if (fast) return std::move(*fast);
+    return CommitCareful(batch);
+  } catch (...) {
+    // A throw outside a submission (the rollup merge or flush allocates):
+    // never leave the transaction open, or every later BEGIN would fail.
+    // The writer's barrier answers the batch 503.
+    if (!sqlite3_get_autocommit(db_.get())) Step(rollback_);
+    stats_.Clear();
+    throw;
+  }
 }
 
 BatchResult SqliteEventStore::Begin(size_t n) {
   BatchResult result;
   result.submissions.resize(n);
   stats_.Clear();
+  // Belt and braces: a transaction left open by anything would make every
+  // later BEGIN fail; roll it back so the store recovers by itself.
+  if (!sqlite3_get_autocommit(db_.get())) Step(rollback_);
   if (Status s = Step(begin_); !s.ok()) {
     result.error = LastErrorKind();
     result.status = Status::Error("begin: " + s.message());

@@ -59,7 +59,8 @@ constexpr Step kSteps[] = {
      "DELETE FROM stats_hourly WHERE (hour_ms, source, provider, channel,"
      " country) IN (SELECT hour_ms, source, provider, channel, country FROM"
      " stats_hourly WHERE hour_ms < ?1 LIMIT ?2)"
-     " RETURNING hour_ms - hour_ms % 86400000, source, provider, channel,"
+     " RETURNING hour_ms - ((hour_ms % 86400000) + 86400000) % 86400000, "
+     "source, provider, channel,"
      " country, callbacks, sent, delivered, failed, verified,"
      " fallback_triggered, fallback_recovered, fallback_wasted,"
      " signature_failures",
@@ -88,7 +89,8 @@ constexpr Step kSteps[] = {
      " country, kind, step, bucket) IN (SELECT hour_ms, source, provider,"
      " channel, country, kind, step, bucket FROM stats_latency"
      " WHERE hour_ms < ?1 LIMIT ?2)"
-     " RETURNING hour_ms - hour_ms % 86400000, source, provider, channel,"
+     " RETURNING hour_ms - ((hour_ms % 86400000) + 86400000) % 86400000, "
+     "source, provider, channel,"
      " country, kind, step, bucket, n",
      Horizon::kRollups, false,
      "INSERT INTO stats_latency_daily(day_ms, source, provider, channel,"
@@ -100,7 +102,8 @@ constexpr Step kSteps[] = {
      "DELETE FROM stats_errors WHERE (hour_ms, source, provider, channel,"
      " country, error_code) IN (SELECT hour_ms, source, provider, channel,"
      " country, error_code FROM stats_errors WHERE hour_ms < ?1 LIMIT ?2)"
-     " RETURNING hour_ms - hour_ms % 86400000, source, provider, channel,"
+     " RETURNING hour_ms - ((hour_ms % 86400000) + 86400000) % 86400000, "
+     "source, provider, channel,"
      " country, error_code, n",
      Horizon::kRollups, false,
      "INSERT INTO stats_errors_daily(day_ms, source, provider, channel,"

@@ -156,6 +156,35 @@ TEST_F(RetentionTest, RollupsGoAfterTheirOwnAge) {
             0);
 }
 
+TEST_F(RetentionTest, RollupsBefore1970LeaveTheirOwnDay) {
+  // SQL's % truncates toward zero; a time before 1970 must still be taken
+  // out of its own UTC day (the day before 1970-01-01), not out of day 0.
+  {
+    auto store = SqliteEventStore::Open(path_, SqliteOptions{});
+    ASSERT_OK(store.status());
+    IngestMixed(*store.value(), "pre1970", -12 * kHourMs);
+  }
+  ASSERT_GT(Count("SELECT count(*) FROM stats_daily WHERE day_ms = -86400000"),
+            0);
+  RetentionConfig c;
+  c.events_days = 30;
+  c.rollup_days = 35;
+  c.batch_rows = 3;
+  PruneAll(c);
+  SqliteFile db(path_);
+  for (const testutil::RollupTwin& t : testutil::RollupTwins()) {
+    EXPECT_EQ(testutil::DailyRows(db, t), testutil::HourlyRowsByDay(db, t))
+        << t.daily;
+  }
+  for (const char* table :
+       {"stats_daily", "stats_latency_daily", "stats_errors_daily"}) {
+    EXPECT_EQ(Count(std::string("SELECT count(*) FROM ") + table +
+                    " WHERE day_ms <= 0"),
+              0)
+        << table;
+  }
+}
+
 TEST_F(RetentionTest, DailyRollupsLoseWhatTheHourlyOnesLose) {
   // Rollups an hour and five hours either side of the cutoff, all in the
   // cutoff's UTC day, and a day before it.

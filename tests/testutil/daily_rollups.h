@@ -79,12 +79,15 @@ inline std::string HourlyRowsByDay(SqliteFile& db, const RollupTwin& t) {
     sums.push_back("SUM(" + c + ")");
     nonzero.push_back("SUM(" + c + ") != 0");
   }
-  std::vector<std::string> group = {"hour_ms - hour_ms % 86400000"};
+  std::vector<std::string> group = {
+      "hour_ms - ((hour_ms % 86400000) + 86400000) % 86400000"};
   group.insert(group.end(), t.keys.begin(), t.keys.end());
-  return internal::Concat(db, "(hour_ms - hour_ms % 86400000)", t.keys, sums,
-                          std::string("FROM ") + t.hourly + " GROUP BY " +
-                              internal::Join(group, ", ") + " HAVING " +
-                              internal::Join(nonzero, " OR "));
+  return internal::Concat(
+      db, "(hour_ms - ((hour_ms % 86400000) + 86400000) % 86400000)", t.keys,
+      sums,
+      std::string("FROM ") + t.hourly + " GROUP BY " +
+          internal::Join(group, ", ") + " HAVING " +
+          internal::Join(nonzero, " OR "));
 }
 
 }  // namespace dlrd::testutil
