@@ -109,6 +109,21 @@ class RetentionTest : public ::testing::Test {
     return testutil::PruneAll(path_, config, kNow);
   }
   int64_t Count(const std::string& sql) { return SqliteFile(path_).Int(sql); }
+  // Prunes events after 30 days and rollups after 35, in small batches,
+  // then checks that each daily rollup still equals its hourly one summed by
+  // UTC day.
+  void PruneRollupsOlderThan35Days() {
+    RetentionConfig c;
+    c.events_days = 30;
+    c.rollup_days = 35;
+    c.batch_rows = 3;
+    PruneAll(c);
+    SqliteFile db(path_);
+    for (const testutil::RollupTwin& t : testutil::RollupTwins()) {
+      EXPECT_EQ(testutil::DailyRows(db, t), testutil::HourlyRowsByDay(db, t))
+          << t.daily;
+    }
+  }
 
   TempDir dir_;
   std::string path_;
@@ -166,16 +181,7 @@ TEST_F(RetentionTest, RollupsBefore1970LeaveTheirOwnDay) {
   }
   ASSERT_GT(Count("SELECT count(*) FROM stats_daily WHERE day_ms = -86400000"),
             0);
-  RetentionConfig c;
-  c.events_days = 30;
-  c.rollup_days = 35;
-  c.batch_rows = 3;
-  PruneAll(c);
-  SqliteFile db(path_);
-  for (const testutil::RollupTwin& t : testutil::RollupTwins()) {
-    EXPECT_EQ(testutil::DailyRows(db, t), testutil::HourlyRowsByDay(db, t))
-        << t.daily;
-  }
+  PruneRollupsOlderThan35Days();
   for (const char* table :
        {"stats_daily", "stats_latency_daily", "stats_errors_daily"}) {
     EXPECT_EQ(Count(std::string("SELECT count(*) FROM ") + table +
@@ -200,16 +206,7 @@ TEST_F(RetentionTest, DailyRollupsLoseWhatTheHourlyOnesLose) {
                   cutoff + offset);
     }
   }
-  RetentionConfig c;
-  c.events_days = 30;
-  c.rollup_days = 35;
-  c.batch_rows = 3;
-  PruneAll(c);
-  SqliteFile db(path_);
-  for (const testutil::RollupTwin& t : testutil::RollupTwins()) {
-    EXPECT_EQ(testutil::DailyRows(db, t), testutil::HourlyRowsByDay(db, t))
-        << t.daily;
-  }
+  PruneRollupsOlderThan35Days();
   // The cutoff's day counts only its hours after the cutoff (two
   // verifications in each), in every daily table.
   const std::string day = std::to_string(DayFloor(cutoff));
