@@ -361,7 +361,7 @@ ver_wrk=$( (wrk -v 2>&1 || true) | head -1 | awk '{print $2}')
 ver_nginx=$( ("$NGINX" -v 2>&1 || true) | sed 's/.*nginx\///')
 ver_sqlite=$(dpkg-query -W -f='${Version}' libsqlite3-0 2>/dev/null || echo unknown)
 git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git -C "$ROOT" status --porcelain -- src include schema CMakeLists.txt 2>/dev/null | head -1)
+dirty=$(git -C "$ROOT" status --porcelain -- src include schema CMakeLists.txt 2>/dev/null | head -1 || true)  # pipefail: head closes the pipe early
 [[ -n "$dirty" ]] && git_rev="$git_rev + uncommitted changes"
 export META_DATE="$(date -u +%Y-%m-%d)" META_MACHINE="nproc $(nproc), $cpu, $mem RAM, kernel $(uname -r), database on $fs under /tmp; wrk, nginx and dlrd share the cores" \
   META_VERSIONS="$ver_dlrd built from work tree $git_rev (the revision in --version is stamped at configure time); wrk $ver_wrk; nginx $ver_nginx; libsqlite3-0 $ver_sqlite" \

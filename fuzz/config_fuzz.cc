@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "dlrd/config/config.h"
+#include "dlrd/core/config/config.h"
 #include "fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "dlrd/core/form.h"
+#include "dlrd/core/util/form.h"
 #include "fuzz_util.h"
 
 namespace {

@@ -37,20 +37,20 @@
 #include <string>
 #include <vector>
 
-#include "dlrd/config/config.h"
-#include "dlrd/core/shared_string.h"
-#include "dlrd/dispatch/dispatcher.h"
-#include "dlrd/ingest/ingest_queue.h"
-#include "dlrd/ingest/ingest_service.h"
-#include "dlrd/ingest/rate_limiter.h"
-#include "dlrd/log/logger.h"
-#include "dlrd/metrics/metrics.h"
-#include "dlrd/store/event_store.h"
+#include "dlrd/core/config/config.h"
+#include "dlrd/core/util/shared_string.h"
+#include "dlrd/app/dispatch/dispatcher.h"
+#include "dlrd/app/ingest/ingest_queue.h"
+#include "dlrd/app/ingest/ingest_service.h"
+#include "dlrd/app/ingest/rate_limiter.h"
+#include "dlrd/app/log/logger.h"
+#include "dlrd/app/metrics/metrics.h"
+#include "dlrd/core/ports/event_store.h"
 #include "fuzz_util.h"
-#include "http/admin_routes.h"
-#include "http/stats_routes.h"
-#include "http/verification_routes.h"
-#include "http/webhook_routes.h"
+#include "dlrd/http/admin_routes.h"
+#include "dlrd/http/stats_routes.h"
+#include "dlrd/http/verification_routes.h"
+#include "dlrd/http/webhook_routes.h"
 
 namespace dlrd {
 namespace {

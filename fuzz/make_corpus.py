@@ -12,11 +12,21 @@ import shutil
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "tests", "data")
+PROVIDERS = os.path.join(ROOT, "src", "core", "providers")
+
+
+def provider_data(dirname):
+    """src/core/providers/<p>/testdata/<dirname>: fixtures of one format."""
+    for p in sorted(os.listdir(PROVIDERS)):
+        d = os.path.join(PROVIDERS, p, "testdata", dirname)
+        if os.path.isdir(d):
+            return d
+    raise FileNotFoundError(dirname)
 OUT = os.path.join(ROOT, "fuzz", "corpus")
 
 FORMATS = ["verifynow", "twilio-messaging", "twilio-verify-events",
            "vonage-messages", "vonage-sms-dlr", "vonage-verify",
-           "sinch-verification", "sinch-sms"]  # kFormats order
+           "sinch-verification", "sinch-sms"]  # KnownFormats() order (the provider registry)
 FORMAT_DIRS = ["verifynow", "twilio", "twilio_verify", "vonage_messages",
                "vonage_sms_dlr", "vonage_verify", "sinch_verification",
                "sinch_sms"]
@@ -37,7 +47,7 @@ def write(target, data):
 
 
 def vectors(name):
-    v = json.load(open(os.path.join(DATA, "vectors", name)))
+    v = json.load(open(os.path.join(PROVIDERS, name.split(".")[0], "testdata", "vectors", name)))
     return v["vectors"] if isinstance(v, dict) else v
 
 
@@ -54,7 +64,7 @@ def request(first, headers, body=b""):
 
 
 def fixtures(dirname, limit, max_bytes=1500):
-    d = os.path.join(DATA, dirname)
+    d = provider_data(dirname)
     names = sorted(n for n in os.listdir(d) if n != "README.md")
     picked = [n for n in names if os.path.getsize(os.path.join(d, n)) <= max_bytes]
     # Spread the picks over the (alphabetical) list.
@@ -214,7 +224,7 @@ def send_reply():
 
 
 def handlers():
-    vn = read(os.path.join(DATA, "verifynow", sorted(os.listdir(os.path.join(DATA, "verifynow")))[1]))
+    vn = read(os.path.join(provider_data("verifynow"), sorted(os.listdir(provider_data("verifynow")))[1]))
     auth = ("Authorization", "Bearer fuzz-admin-token")
     web = [
         request("POST /webhooks/verifynow", [("Host", "dlrd"), ("Content-Type", "application/json"),

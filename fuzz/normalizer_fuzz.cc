@@ -1,6 +1,6 @@
 // Every payload normalizer (include/dlrd/normalize/payload_normalizer.h).
 //
-// Input: byte 0 picks the format (kFormats[b % n]); byte 1 picks the
+// Input: byte 0 picks the format (KnownFormats()[b % n]); byte 1 picks the
 // Content-Type (JSON, form, none, or an odd one) and whether the signature
 // scheme supplied an event id; the rest is the body. Invariants: no crash
 // or exception, and every returned event has a non-empty dedupe_key; a
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "dlrd/normalize/payload_normalizer.h"
+#include "dlrd/core/normalize/payload_normalizer.h"
 #include "fuzz_util.h"
 
 namespace {
@@ -19,7 +19,7 @@ namespace {
 const std::vector<std::unique_ptr<dlrd::PayloadNormalizer>>& Normalizers() {
   static const auto* all = [] {
     auto* v = new std::vector<std::unique_ptr<dlrd::PayloadNormalizer>>;
-    for (std::string_view f : dlrd::kFormats) {
+    for (std::string_view f : dlrd::KnownFormats()) {
       auto n = dlrd::MakePayloadNormalizer(f);
       if (!n.ok()) dlrd::fuzz::Fail("MakePayloadNormalizer failed", f);
       v->push_back(std::move(n).value());

@@ -5,7 +5,7 @@
 #include <memory>
 #include <vector>
 
-#include "dlrd/outbound/send_adapter.h"
+#include "dlrd/core/outbound/send_adapter.h"
 #include "fuzz_util.h"
 
 namespace dlrd::fuzz {

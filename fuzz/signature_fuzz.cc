@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "dlrd/signature/signature_verifier.h"
+#include "dlrd/core/signature/signature_verifier.h"
 #include "fuzz_util.h"
 
 namespace {

@@ -17,8 +17,8 @@
 #include <string_view>
 #include <vector>
 
-#include "dlrd/normalize/field_reader.h"
-#include "dlrd/stats/stats.h"
+#include "dlrd/core/normalize/field_reader.h"
+#include "dlrd/core/stats/stats.h"
 #include "fuzz_util.h"
 
 namespace {

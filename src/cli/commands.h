@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include "dlrd/config/config.h"
+#include "dlrd/core/config/config.h"
 
 namespace dlrd {
 

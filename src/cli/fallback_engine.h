@@ -20,16 +20,16 @@
 #include <set>
 #include <string>
 
-#include "dlrd/config/config.h"
-#include "dlrd/core/clock.h"
-#include "dlrd/core/shared_string.h"
-#include "dlrd/dispatch/dispatcher.h"
-#include "dlrd/log/logger.h"
-#include "dlrd/metrics/fallback_metrics.h"
-#include "dlrd/metrics/internal_errors.h"
-#include "http/verification_routes.h"
-#include "https/https_client.h"
-#include "store/sqlite_outbox.h"
+#include "dlrd/core/config/config.h"
+#include "dlrd/core/ports/clock.h"
+#include "dlrd/core/util/shared_string.h"
+#include "dlrd/app/dispatch/dispatcher.h"
+#include "dlrd/app/log/logger.h"
+#include "dlrd/app/metrics/fallback_metrics.h"
+#include "dlrd/app/metrics/internal_errors.h"
+#include "dlrd/http/verification_routes.h"
+#include "dlrd/https/https_client.h"
+#include "dlrd/sqlite/sqlite_outbox.h"
 
 namespace dlrd {
 

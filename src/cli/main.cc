@@ -1,17 +1,13 @@
 // dlrd: the composition root. Parses the command line and dispatches.
-#include <sqlite3.h>
-
 #include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "dlrd/build_info.h"
+#include "dlrd/sqlite/sqlite_handle.h"
 
 int main(int argc, char** argv) {
-  // Before any connection opens: SQLite then keeps no allocation statistics,
-  // which it would otherwise guard with a process-wide mutex on every
-  // malloc and free (5 % of the writer's CPU in bench/profile.sh).
-  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  dlrd::ConfigureSqliteProcess();
   CLI::App app{
       "dlrd: receives OTP providers' delivery callbacks, verifies their "
       "signatures and stores them durably in SQLite."};

@@ -21,7 +21,7 @@
 #include <mutex>
 #include <vector>
 
-#include "store/sqlite_quarantine.h"
+#include "dlrd/sqlite/sqlite_quarantine.h"
 
 namespace dlrd {
 

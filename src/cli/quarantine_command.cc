@@ -20,11 +20,11 @@
 #include "cli/commands.h"
 #include "cli/raw_request.h"
 #include "cli/secret_resolver.h"
-#include "dlrd/ingest/ingest_service.h"
-#include "dlrd/normalize/field_reader.h"
-#include "dlrd/stats/stats.h"
-#include "store/sqlite_event_store.h"
-#include "store/sqlite_quarantine.h"
+#include "dlrd/app/ingest/ingest_service.h"
+#include "dlrd/core/normalize/field_reader.h"
+#include "dlrd/core/stats/stats.h"
+#include "dlrd/sqlite/sqlite_event_store.h"
+#include "dlrd/sqlite/sqlite_quarantine.h"
 
 namespace dlrd {
 namespace {

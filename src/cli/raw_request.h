@@ -6,8 +6,8 @@
 
 #include <string_view>
 
-#include "dlrd/core/inbound_webhook.h"
-#include "dlrd/core/status.h"
+#include "dlrd/core/model/inbound_webhook.h"
+#include "dlrd/core/util/status.h"
 
 namespace dlrd {
 

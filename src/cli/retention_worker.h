@@ -10,11 +10,11 @@
 #include <mutex>
 #include <thread>
 
-#include "dlrd/config/config.h"
-#include "dlrd/core/clock.h"
-#include "dlrd/log/logger.h"
-#include "dlrd/metrics/internal_errors.h"
-#include "store/sqlite_retention.h"
+#include "dlrd/core/config/config.h"
+#include "dlrd/core/ports/clock.h"
+#include "dlrd/app/log/logger.h"
+#include "dlrd/app/metrics/internal_errors.h"
+#include "dlrd/sqlite/sqlite_retention.h"
 
 namespace dlrd {
 

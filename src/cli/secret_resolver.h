@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "dlrd/core/status.h"
+#include "dlrd/core/util/status.h"
 
 namespace dlrd {
 

@@ -6,9 +6,9 @@
 
 #include "cli/commands.h"
 #include "cli/secret_resolver.h"
-#include "dlrd/normalize/field_reader.h"
-#include "dlrd/stats/stats.h"
-#include "store/sqlite_stats_reader.h"
+#include "dlrd/core/normalize/field_reader.h"
+#include "dlrd/core/stats/stats.h"
+#include "dlrd/sqlite/sqlite_stats_reader.h"
 
 namespace dlrd {
 namespace {

@@ -7,8 +7,8 @@
 #include "cli/commands.h"
 #include "cli/raw_request.h"
 #include "cli/secret_resolver.h"
-#include "dlrd/core/clock.h"
-#include "dlrd/ingest/ingest_service.h"
+#include "dlrd/core/ports/clock.h"
+#include "dlrd/app/ingest/ingest_service.h"
 
 namespace dlrd {
 

@@ -1,4 +1,4 @@
-#include "http/admin_routes.h"
+#include "dlrd/http/admin_routes.h"
 
 #include <prometheus/text_serializer.h>
 

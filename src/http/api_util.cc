@@ -1,7 +1,7 @@
 #include "http/api_util.h"
 
-#include "dlrd/core/inbound_webhook.h"
-#include "dlrd/signature/crypto.h"
+#include "dlrd/core/model/inbound_webhook.h"
+#include "dlrd/core/signature/crypto.h"
 
 namespace dlrd {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "http/http_types.h"
+#include "dlrd/http/http_types.h"
 
 namespace dlrd {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "dlrd/core/inbound_webhook.h"
+#include "dlrd/core/model/inbound_webhook.h"
 
 namespace dlrd {
 namespace {

@@ -1,4 +1,4 @@
-#include "http/guarded_handler.h"
+#include "dlrd/http/guarded_handler.h"
 
 #include <atomic>
 #include <exception>

@@ -1,4 +1,4 @@
-#include "http/http_listener.h"
+#include "dlrd/http/http_listener.h"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>

@@ -1,4 +1,4 @@
-#include "http/http_session.h"
+#include "dlrd/http/http_session.h"
 
 #include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/dispatch.hpp>

@@ -14,7 +14,7 @@
 
 #include <string>
 
-#include "http/http_types.h"
+#include "dlrd/http/http_types.h"
 
 namespace dlrd {
 

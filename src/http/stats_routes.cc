@@ -1,11 +1,11 @@
-#include "http/stats_routes.h"
+#include "dlrd/http/stats_routes.h"
 
 #include <boost/asio/post.hpp>
 #include <boost/url/parse.hpp>
 
-#include "dlrd/normalize/field_reader.h"
+#include "dlrd/core/normalize/field_reader.h"
 #include "http/api_util.h"
-#include "http/guarded_handler.h"
+#include "dlrd/http/guarded_handler.h"
 
 namespace dlrd {
 namespace {

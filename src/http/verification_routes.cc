@@ -1,12 +1,12 @@
-#include "http/verification_routes.h"
+#include "dlrd/http/verification_routes.h"
 
 #include <nlohmann/json.hpp>
 
-#include "dlrd/core/inbound_webhook.h"
-#include "dlrd/core/phone.h"
-#include "dlrd/normalize/field_reader.h"
+#include "dlrd/core/model/inbound_webhook.h"
+#include "dlrd/core/model/phone.h"
+#include "dlrd/core/normalize/field_reader.h"
 #include "http/api_util.h"
-#include "http/guarded_handler.h"
+#include "dlrd/http/guarded_handler.h"
 
 namespace dlrd {
 namespace {

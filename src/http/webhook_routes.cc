@@ -1,11 +1,11 @@
-#include "http/webhook_routes.h"
+#include "dlrd/http/webhook_routes.h"
 
 #include <algorithm>
 #include <boost/url/parse.hpp>
 #include <vector>
 
-#include "dlrd/core/client_ip.h"
-#include "dlrd/ingest/ingest_outcome.h"
+#include "dlrd/core/util/client_ip.h"
+#include "dlrd/app/ingest/ingest_outcome.h"
 
 namespace dlrd {
 namespace {

@@ -1,4 +1,4 @@
-#include "https/https_client.h"
+#include "dlrd/https/https_client.h"
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>

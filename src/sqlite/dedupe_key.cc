@@ -1,6 +1,6 @@
-#include "store/dedupe_key.h"
+#include "sqlite/dedupe_key.h"
 
-#include "dlrd/signature/crypto.h"
+#include "dlrd/core/signature/crypto.h"
 
 namespace dlrd {
 

@@ -1,7 +1,7 @@
-#include "store/sqlite_event_store.h"
+#include "dlrd/sqlite/sqlite_event_store.h"
 
-#include "store/dedupe_key.h"
-#include "store/schema_files.h"
+#include "sqlite/dedupe_key.h"
+#include "sqlite/schema_files.h"
 
 namespace dlrd {
 namespace {

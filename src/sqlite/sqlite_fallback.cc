@@ -1,4 +1,4 @@
-#include "store/sqlite_fallback.h"
+#include "dlrd/sqlite/sqlite_fallback.h"
 
 #include <utility>
 

@@ -1,4 +1,4 @@
-#include "store/sqlite_outbox.h"
+#include "dlrd/sqlite/sqlite_outbox.h"
 
 #include <utility>
 

@@ -1,6 +1,6 @@
-#include "store/sqlite_quarantine.h"
+#include "dlrd/sqlite/sqlite_quarantine.h"
 
-#include "store/sqlite_fallback.h"  // BindText, ColumnText
+#include "dlrd/sqlite/sqlite_fallback.h"  // BindText, ColumnText
 
 namespace dlrd {
 namespace {

@@ -1,12 +1,12 @@
-#include "store/sqlite_retention.h"
+#include "dlrd/sqlite/sqlite_retention.h"
 
 #include <algorithm>
 #include <utility>
 #include <vector>
 
-#include "dlrd/stats/stats.h"
-#include "store/dedupe_key.h"
-#include "store/sqlite_fallback.h"
+#include "dlrd/core/stats/stats.h"
+#include "sqlite/dedupe_key.h"
+#include "dlrd/sqlite/sqlite_fallback.h"
 
 namespace dlrd {
 namespace {

@@ -1,8 +1,8 @@
-#include "store/sqlite_stats.h"
+#include "dlrd/sqlite/sqlite_stats.h"
 
 #include <utility>
 
-#include "store/sqlite_fallback.h"
+#include "dlrd/sqlite/sqlite_fallback.h"
 
 namespace dlrd {
 namespace {

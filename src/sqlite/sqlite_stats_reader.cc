@@ -1,4 +1,4 @@
-#include "store/sqlite_stats_reader.h"
+#include "dlrd/sqlite/sqlite_stats_reader.h"
 
 #include <sqlite3.h>
 
@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "store/sqlite_fallback.h"  // ColumnText
+#include "dlrd/sqlite/sqlite_fallback.h"  // ColumnText
 
 namespace dlrd {
 namespace {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Every provider signature vector through `dlrd verify`, via the binary.
 
-Vectors: tests/data/vectors/{twilio,vonage,sinch,stripe}.json. Each one is
+Vectors: src/core/providers/<name>/testdata/vectors/<name>.json. Each one is
 turned into a request exactly as its unit test (tests/unit/<provider>_verifier
 _test.cc) turns it into an InboundWebhook: same method, target, headers (in
 order), body bytes, SignatureConfig and `now`. The request is written as a raw
@@ -28,13 +28,14 @@ import re
 import time
 import unittest
 
-from verify_helpers import DATA, VerifyTestCase, http_request
+from verify_helpers import HERE, VerifyTestCase, http_request
 
-VECTORS = os.path.join(DATA, "vectors")
+PROVIDERS = os.path.join(HERE, "..", "..", "src", "core", "providers")
 
 
 def load(name):
-    with open(os.path.join(VECTORS, name + ".json"), encoding="utf-8") as f:
+    path = os.path.join(PROVIDERS, name, "testdata", "vectors", name + ".json")
+    with open(path, encoding="utf-8") as f:
         return json.load(f)
 
 

@@ -1,5 +1,5 @@
 // GuardedHandler: the per-request exception barrier.
-#include "http/guarded_handler.h"
+#include "dlrd/http/guarded_handler.h"
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>

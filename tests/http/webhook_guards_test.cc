@@ -13,15 +13,15 @@
 #include <string>
 #include <vector>
 
-#include "dlrd/config/config.h"
-#include "dlrd/core/encoding.h"
-#include "dlrd/ingest/ingest_queue.h"
-#include "dlrd/ingest/ingest_service.h"
-#include "dlrd/ingest/rate_limiter.h"
-#include "dlrd/log/logger.h"
-#include "dlrd/metrics/metrics.h"
-#include "dlrd/signature/crypto.h"
-#include "http/webhook_routes.h"
+#include "dlrd/core/config/config.h"
+#include "dlrd/core/util/encoding.h"
+#include "dlrd/app/ingest/ingest_queue.h"
+#include "dlrd/app/ingest/ingest_service.h"
+#include "dlrd/app/ingest/rate_limiter.h"
+#include "dlrd/app/log/logger.h"
+#include "dlrd/app/metrics/metrics.h"
+#include "dlrd/core/signature/crypto.h"
+#include "dlrd/http/webhook_routes.h"
 
 namespace dlrd {
 namespace {

@@ -1,5 +1,5 @@
 // Route parsing and the outcome -> status mapping of the public listener.
-#include "http/webhook_routes.h"
+#include "dlrd/http/webhook_routes.h"
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 // server certificates are generated in memory at start (no checked-in
 // keys); only the CA certificate is written to a temporary file, because
 // CallOptions::ca_file is a path.
-#include "https/https_client.h"
+#include "dlrd/https/https_client.h"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>

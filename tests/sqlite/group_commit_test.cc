@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include "dlrd/ingest/ingest_queue.h"
-#include "store/sqlite_event_store.h"
+#include "dlrd/app/ingest/ingest_queue.h"
+#include "dlrd/sqlite/sqlite_event_store.h"
 #include "testutil/counting_event_store.h"
 #include "testutil/sqlite_file.h"
 #include "testutil/temp_dir.h"

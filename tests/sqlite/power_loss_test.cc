@@ -24,9 +24,9 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/core/delivery.h"
-#include "dlrd/store/event_store.h"
-#include "store/sqlite_event_store.h"
+#include "dlrd/core/model/delivery.h"
+#include "dlrd/core/ports/event_store.h"
+#include "dlrd/sqlite/sqlite_event_store.h"
 #include "testutil/power_loss_vfs.h"
 #include "testutil/sqlite_file.h"
 #include "testutil/status_matchers.h"

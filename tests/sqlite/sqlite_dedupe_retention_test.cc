@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "store/schema_files.h"
-#include "store/sqlite_event_store.h"
-#include "store/sqlite_retention.h"
+#include "sqlite/schema_files.h"
+#include "dlrd/sqlite/sqlite_event_store.h"
+#include "dlrd/sqlite/sqlite_retention.h"
 #include "testutil/prune_all.h"
 #include "testutil/sqlite_file.h"
 #include "testutil/status_matchers.h"

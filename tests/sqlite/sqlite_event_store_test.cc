@@ -2,7 +2,7 @@
 // the migration path are the ones production uses): migrations, connection
 // settings, deduplication, raw-request storage and the forward-only
 // verification status.
-#include "store/sqlite_event_store.h"
+#include "dlrd/sqlite/sqlite_event_store.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -14,8 +14,8 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/core/delivery.h"
-#include "dlrd/store/event_store.h"
+#include "dlrd/core/model/delivery.h"
+#include "dlrd/core/ports/event_store.h"
 #include "testutil/sqlite_file.h"
 #include "testutil/status_matchers.h"
 #include "testutil/temp_dir.h"

@@ -3,15 +3,15 @@
 // against stay exact across deletes by another connection, TTL pruning
 // rides on SqliteRetention (even with events kept forever), and a
 // quarantined request is never an event.
-#include "store/sqlite_quarantine.h"
+#include "dlrd/sqlite/sqlite_quarantine.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "store/sqlite_event_store.h"
-#include "store/sqlite_retention.h"
+#include "dlrd/sqlite/sqlite_event_store.h"
+#include "dlrd/sqlite/sqlite_retention.h"
 #include "testutil/sqlite_file.h"
 #include "testutil/status_matchers.h"
 #include "testutil/temp_dir.h"

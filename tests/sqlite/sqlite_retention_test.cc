@@ -1,15 +1,15 @@
 // Retention on a real SQLite file: old rows go in bounded batches, recent
 // rows, opt-outs, unfinished fallback chains and young rollups stay, and
 // the daily rollups still equal the hourly ones summed by day.
-#include "store/sqlite_retention.h"
+#include "dlrd/sqlite/sqlite_retention.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "dlrd/stats/stats.h"
-#include "store/sqlite_event_store.h"
+#include "dlrd/core/stats/stats.h"
+#include "dlrd/sqlite/sqlite_event_store.h"
 #include "testutil/daily_rollups.h"
 #include "testutil/prune_all.h"
 #include "testutil/sqlite_file.h"

@@ -4,7 +4,7 @@
 // same rollups as live ingest, and the reader turns them into the figures
 // of dlrd/stats/stats.h, reading whole days from the daily rollups with
 // the same answer as from the hourly ones alone.
-#include "store/sqlite_stats.h"
+#include "dlrd/sqlite/sqlite_stats.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "store/sqlite_event_store.h"
-#include "store/sqlite_stats_reader.h"
+#include "dlrd/sqlite/sqlite_event_store.h"
+#include "dlrd/sqlite/sqlite_stats_reader.h"
 #include "testutil/daily_rollups.h"
 #include "testutil/sqlite_file.h"
 #include "testutil/status_matchers.h"

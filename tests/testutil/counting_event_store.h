@@ -22,7 +22,7 @@
 #include <mutex>
 #include <vector>
 
-#include "dlrd/store/event_store.h"
+#include "dlrd/core/ports/event_store.h"
 
 namespace dlrd::testutil {
 

@@ -32,7 +32,7 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/store/event_store.h"
+#include "dlrd/core/ports/event_store.h"
 
 namespace dlrd::testutil {
 

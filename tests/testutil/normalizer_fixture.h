@@ -19,9 +19,9 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/core/delivery.h"
-#include "dlrd/core/inbound_webhook.h"
-#include "dlrd/normalize/payload_normalizer.h"
+#include "dlrd/core/model/delivery.h"
+#include "dlrd/core/model/inbound_webhook.h"
+#include "dlrd/core/normalize/payload_normalizer.h"
 
 #ifndef DLRD_TEST_DATA_DIR
 #error "normalizer_fixture.h needs DLRD_TEST_DATA_DIR (tests/data)"

@@ -44,7 +44,7 @@
 #include <memory>
 #include <string>
 
-#include "dlrd/core/status.h"
+#include "dlrd/core/util/status.h"
 
 namespace dlrd::testutil {
 

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-#include "store/sqlite_retention.h"
+#include "dlrd/sqlite/sqlite_retention.h"
 #include "testutil/status_matchers.h"
 
 namespace dlrd::testutil {

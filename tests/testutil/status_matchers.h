@@ -7,7 +7,7 @@
 
 #include <utility>
 
-#include "dlrd/core/status.h"
+#include "dlrd/core/util/status.h"
 
 namespace dlrd::testutil {
 

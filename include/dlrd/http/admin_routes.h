@@ -15,7 +15,7 @@
 #include <functional>
 #include <memory>
 
-#include "http/http_types.h"
+#include "dlrd/http/http_types.h"
 
 namespace dlrd {
 

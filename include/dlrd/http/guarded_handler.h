@@ -14,8 +14,8 @@
 
 #include <string>
 
-#include "dlrd/metrics/internal_errors.h"
-#include "http/http_types.h"
+#include "dlrd/app/metrics/internal_errors.h"
+#include "dlrd/http/http_types.h"
 
 namespace dlrd {
 

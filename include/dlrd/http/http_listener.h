@@ -13,7 +13,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "http/http_session.h"
+#include "dlrd/http/http_session.h"
 
 namespace dlrd {
 

@@ -37,10 +37,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 
-#include "dlrd/config/config.h"
-#include "dlrd/log/logger.h"
-#include "dlrd/metrics/metrics.h"
-#include "http/http_types.h"
+#include "dlrd/core/config/config.h"
+#include "dlrd/app/log/logger.h"
+#include "dlrd/app/metrics/metrics.h"
+#include "dlrd/http/http_types.h"
 
 namespace dlrd {
 

@@ -16,11 +16,11 @@
 #include <memory>
 #include <string>
 
-#include "dlrd/core/clock.h"
-#include "dlrd/core/shared_string.h"
-#include "dlrd/metrics/internal_errors.h"
-#include "dlrd/stats/stats.h"
-#include "http/http_types.h"
+#include "dlrd/core/ports/clock.h"
+#include "dlrd/core/util/shared_string.h"
+#include "dlrd/app/metrics/internal_errors.h"
+#include "dlrd/core/stats/stats.h"
+#include "dlrd/http/http_types.h"
 
 namespace dlrd {
 

@@ -20,12 +20,12 @@
 #include <memory>
 #include <string>
 
-#include "dlrd/core/shared_string.h"
-#include "dlrd/dispatch/dispatcher.h"
-#include "dlrd/metrics/fallback_metrics.h"
-#include "dlrd/metrics/internal_errors.h"
-#include "dlrd/store/outbox_store.h"
-#include "http/http_types.h"
+#include "dlrd/core/util/shared_string.h"
+#include "dlrd/app/dispatch/dispatcher.h"
+#include "dlrd/app/metrics/fallback_metrics.h"
+#include "dlrd/app/metrics/internal_errors.h"
+#include "dlrd/core/ports/outbox_store.h"
+#include "dlrd/http/http_types.h"
 
 namespace dlrd {
 

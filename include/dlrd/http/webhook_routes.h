@@ -30,14 +30,14 @@
 #include <map>
 #include <string>
 
-#include "dlrd/config/config.h"
-#include "dlrd/core/cidr.h"
-#include "dlrd/core/clock.h"
-#include "dlrd/ingest/ingest_service.h"
-#include "dlrd/ingest/rate_limiter.h"
-#include "dlrd/log/logger.h"
-#include "dlrd/metrics/metrics.h"
-#include "http/http_types.h"
+#include "dlrd/core/config/config.h"
+#include "dlrd/core/util/cidr.h"
+#include "dlrd/core/ports/clock.h"
+#include "dlrd/app/ingest/ingest_service.h"
+#include "dlrd/app/ingest/rate_limiter.h"
+#include "dlrd/app/log/logger.h"
+#include "dlrd/app/metrics/metrics.h"
+#include "dlrd/http/http_types.h"
 
 namespace dlrd {
 

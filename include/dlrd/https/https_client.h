@@ -74,7 +74,7 @@
 #include <functional>
 #include <memory>
 
-#include "dlrd/outbound/outbound_client.h"
+#include "dlrd/core/ports/outbound_client.h"
 
 namespace dlrd {
 

@@ -22,12 +22,12 @@
 #include <optional>
 #include <string>
 
-#include "dlrd/core/status.h"
-#include "dlrd/store/event_store.h"
-#include "store/sqlite_fallback.h"
-#include "store/sqlite_handle.h"
-#include "store/sqlite_quarantine.h"
-#include "store/sqlite_stats.h"
+#include "dlrd/core/util/status.h"
+#include "dlrd/core/ports/event_store.h"
+#include "dlrd/sqlite/sqlite_fallback.h"
+#include "dlrd/sqlite/sqlite_handle.h"
+#include "dlrd/sqlite/sqlite_quarantine.h"
+#include "dlrd/sqlite/sqlite_stats.h"
 
 namespace dlrd {
 

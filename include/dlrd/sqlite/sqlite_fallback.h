@@ -19,11 +19,11 @@
 #include <string_view>
 #include <vector>
 
-#include "dlrd/core/delivery.h"
-#include "dlrd/core/status.h"
-#include "dlrd/fallback/policy.h"
-#include "store/sqlite_handle.h"
-#include "store/sqlite_stats.h"
+#include "dlrd/core/model/delivery.h"
+#include "dlrd/core/util/status.h"
+#include "dlrd/core/fallback/policy.h"
+#include "dlrd/sqlite/sqlite_handle.h"
+#include "dlrd/sqlite/sqlite_stats.h"
 
 namespace dlrd {
 

@@ -66,4 +66,12 @@ class StmtUse {
   sqlite3_stmt* s_;
 };
 
+// Process-wide SQLite settings; call once, before any connection opens.
+// SQLite then keeps no allocation statistics, which it would otherwise
+// guard with a process-wide mutex on every malloc and free (5 % of the
+// writer's CPU in bench/profile.sh).
+inline void ConfigureSqliteProcess() {
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 }  // namespace dlrd

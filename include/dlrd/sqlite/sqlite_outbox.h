@@ -7,11 +7,11 @@
 #include <memory>
 #include <string>
 
-#include "dlrd/store/outbox_store.h"
-#include "store/sqlite_event_store.h"
-#include "store/sqlite_fallback.h"
-#include "store/sqlite_handle.h"
-#include "store/sqlite_stats.h"
+#include "dlrd/core/ports/outbox_store.h"
+#include "dlrd/sqlite/sqlite_event_store.h"
+#include "dlrd/sqlite/sqlite_fallback.h"
+#include "dlrd/sqlite/sqlite_handle.h"
+#include "dlrd/sqlite/sqlite_stats.h"
 
 namespace dlrd {
 

@@ -24,9 +24,9 @@
 #include <string>
 #include <vector>
 
-#include "dlrd/core/status.h"
-#include "dlrd/store/event_store.h"
-#include "store/sqlite_handle.h"
+#include "dlrd/core/util/status.h"
+#include "dlrd/core/ports/event_store.h"
+#include "dlrd/sqlite/sqlite_handle.h"
 
 namespace dlrd {
 

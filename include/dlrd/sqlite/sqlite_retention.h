@@ -23,9 +23,9 @@
 #include <memory>
 #include <string>
 
-#include "dlrd/config/config.h"
-#include "dlrd/core/status.h"
-#include "store/sqlite_handle.h"
+#include "dlrd/core/config/config.h"
+#include "dlrd/core/util/status.h"
+#include "dlrd/sqlite/sqlite_handle.h"
 
 namespace dlrd {
 

@@ -27,11 +27,11 @@
 #include <string>
 #include <string_view>
 
-#include "dlrd/core/delivery.h"
-#include "dlrd/core/status.h"
-#include "dlrd/stats/rollup_delta.h"
-#include "dlrd/stats/stats.h"
-#include "store/sqlite_handle.h"
+#include "dlrd/core/model/delivery.h"
+#include "dlrd/core/util/status.h"
+#include "dlrd/core/stats/rollup_delta.h"
+#include "dlrd/core/stats/stats.h"
+#include "dlrd/sqlite/sqlite_handle.h"
 
 namespace dlrd {
 

@@ -20,9 +20,9 @@
 #include <string>
 #include <utility>
 
-#include "dlrd/core/status.h"
-#include "dlrd/stats/stats.h"
-#include "store/sqlite_handle.h"
+#include "dlrd/core/util/status.h"
+#include "dlrd/core/stats/stats.h"
+#include "dlrd/sqlite/sqlite_handle.h"
 
 namespace dlrd {
 

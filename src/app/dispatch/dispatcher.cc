@@ -1,9 +1,9 @@
-#include "dlrd/dispatch/dispatcher.h"
+#include "dlrd/app/dispatch/dispatcher.h"
 
 #include <algorithm>
 #include <memory>
 
-#include "dlrd/fallback/backoff.h"
+#include "dlrd/core/fallback/backoff.h"
 
 namespace dlrd {
 namespace {

@@ -1,11 +1,11 @@
-#include "dlrd/ingest/ingest_queue.h"
+#include "dlrd/app/ingest/ingest_queue.h"
 
 #include <pthread.h>
 
 #include <chrono>
 #include <utility>
 
-#include "dlrd/metrics/metrics.h"
+#include "dlrd/app/metrics/metrics.h"
 
 namespace dlrd {
 

@@ -1,10 +1,10 @@
-#include "dlrd/ingest/ingest_service.h"
+#include "dlrd/app/ingest/ingest_service.h"
 
 #include <map>
 #include <tuple>
 
-#include "dlrd/core/redact.h"
-#include "dlrd/stats/stats.h"
+#include "dlrd/core/util/redact.h"
+#include "dlrd/core/stats/stats.h"
 
 namespace dlrd {
 

@@ -1,4 +1,4 @@
-#include "dlrd/ingest/rate_limiter.h"
+#include "dlrd/app/ingest/rate_limiter.h"
 
 #include <algorithm>
 #include <cmath>

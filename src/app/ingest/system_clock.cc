@@ -1,6 +1,6 @@
 #include <chrono>
 
-#include "dlrd/core/clock.h"
+#include "dlrd/core/ports/clock.h"
 
 namespace dlrd {
 

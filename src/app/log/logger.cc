@@ -1,4 +1,4 @@
-#include "dlrd/log/logger.h"
+#include "dlrd/app/log/logger.h"
 
 #include <chrono>
 #include <ctime>

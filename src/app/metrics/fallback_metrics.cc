@@ -1,4 +1,4 @@
-#include "dlrd/metrics/fallback_metrics.h"
+#include "dlrd/app/metrics/fallback_metrics.h"
 
 namespace dlrd {
 namespace {

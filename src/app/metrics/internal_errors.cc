@@ -1,4 +1,4 @@
-#include "dlrd/metrics/internal_errors.h"
+#include "dlrd/app/metrics/internal_errors.h"
 
 #include <cxxabi.h>
 

@@ -1,4 +1,4 @@
-#include "dlrd/metrics/metrics.h"
+#include "dlrd/app/metrics/metrics.h"
 
 #include <stdexcept>
 

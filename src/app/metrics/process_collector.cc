@@ -1,4 +1,4 @@
-#include "dlrd/metrics/process_collector.h"
+#include "dlrd/app/metrics/process_collector.h"
 
 #include <dirent.h>
 #include <sys/resource.h>

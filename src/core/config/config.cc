@@ -1,7 +1,7 @@
 // Config parsing. Each section is read by a small function that consumes
 // the keys it knows from a JSON object and reports the rest as unknown, so a
 // typo like "secrests" fails start-up instead of being silently ignored.
-#include "dlrd/config/config.h"
+#include "dlrd/core/config/config.h"
 
 #include <algorithm>
 #include <charconv>
@@ -9,9 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "config/fallback_config.h"
-#include "config/object_reader.h"
-#include "dlrd/normalize/payload_normalizer.h"
+#include "core/config/fallback_config.h"
+#include "core/config/object_reader.h"
+#include "dlrd/core/normalize/payload_normalizer.h"
 
 namespace dlrd {
 namespace {

@@ -1,4 +1,4 @@
-#include "config/fallback_config.h"
+#include "core/config/fallback_config.h"
 
 #include <set>
 #include <string>

@@ -21,8 +21,8 @@
 #include <map>
 #include <string>
 
-#include "config/object_reader.h"
-#include "dlrd/config/config.h"
+#include "core/config/object_reader.h"
+#include "dlrd/core/config/config.h"
 
 namespace dlrd::config_internal {
 

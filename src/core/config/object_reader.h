@@ -11,8 +11,8 @@
 #include <string_view>
 #include <utility>
 
-#include "dlrd/config/config.h"
-#include "dlrd/core/status.h"
+#include "dlrd/core/config/config.h"
+#include "dlrd/core/util/status.h"
 
 namespace dlrd::config_internal {
 

@@ -1,4 +1,4 @@
-#include "dlrd/fallback/backoff.h"
+#include "dlrd/core/fallback/backoff.h"
 
 #include <algorithm>
 #include <cmath>

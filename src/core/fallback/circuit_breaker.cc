@@ -1,4 +1,4 @@
-#include "dlrd/fallback/circuit_breaker.h"
+#include "dlrd/core/fallback/circuit_breaker.h"
 
 #include <algorithm>
 

@@ -1,9 +1,9 @@
-#include "dlrd/fallback/policy.h"
+#include "dlrd/core/fallback/policy.h"
 
 #include <algorithm>
 #include <cstddef>
 
-#include "dlrd/core/inbound_webhook.h"
+#include "dlrd/core/model/inbound_webhook.h"
 
 namespace dlrd {
 namespace {

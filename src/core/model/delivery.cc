@@ -1,6 +1,6 @@
-#include "dlrd/core/delivery.h"
+#include "dlrd/core/model/delivery.h"
 
-#include "dlrd/core/encoding.h"
+#include "dlrd/core/util/encoding.h"
 
 namespace dlrd {
 

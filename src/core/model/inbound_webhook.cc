@@ -1,4 +1,4 @@
-#include "dlrd/core/inbound_webhook.h"
+#include "dlrd/core/model/inbound_webhook.h"
 
 namespace dlrd {
 

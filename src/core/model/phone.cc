@@ -1,9 +1,9 @@
-#include "dlrd/core/phone.h"
+#include "dlrd/core/model/phone.h"
 
 #include <algorithm>
 #include <string>
 
-#include "core/phone_tables.h"
+#include "core/model/phone_tables.h"
 
 namespace dlrd {
 namespace {

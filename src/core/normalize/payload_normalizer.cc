@@ -1,20 +1,13 @@
-#include "dlrd/normalize/payload_normalizer.h"
+#include "dlrd/core/normalize/payload_normalizer.h"
 
 #include <memory>
 #include <string>
 #include <string_view>
 
-#include "dlrd/core/inbound_webhook.h"
-#include "dlrd/core/phone.h"
-#include "dlrd/fallback/policy.h"
-#include "dlrd/normalize/sinch_sms_normalizer.h"
-#include "dlrd/normalize/sinch_verification_normalizer.h"
-#include "dlrd/normalize/twilio_normalizer.h"
-#include "dlrd/normalize/twilio_verify_normalizer.h"
-#include "dlrd/normalize/verifynow_normalizer.h"
-#include "dlrd/normalize/vonage_messages_normalizer.h"
-#include "dlrd/normalize/vonage_sms_dlr_normalizer.h"
-#include "dlrd/normalize/vonage_verify_normalizer.h"
+#include "dlrd/core/model/inbound_webhook.h"
+#include "dlrd/core/model/phone.h"
+#include "dlrd/core/fallback/policy.h"
+#include "core/providers/registry.h"
 
 namespace dlrd {
 namespace {
@@ -29,37 +22,23 @@ std::string_view TrimSpaces(std::string_view s) {
 
 }  // namespace
 
-const std::vector<std::string_view> kFormats = {
-    "verifynow",          "twilio-messaging", "twilio-verify-events",
-    "vonage-messages",    "vonage-sms-dlr",   "vonage-verify",
-    "sinch-verification", "sinch-sms",
-};
+std::vector<std::string_view> KnownFormats() {
+  std::vector<std::string_view> formats;
+  for (const Provider* p : Providers()) {
+    for (const NormalizerFactory& f : p->normalizers) formats.push_back(f.name);
+  }
+  return formats;
+}
 
 Result<std::unique_ptr<PayloadNormalizer>> MakePayloadNormalizer(
     std::string_view format, const FormatOptions& options) {
-  std::unique_ptr<PayloadNormalizer> n;
-  if (format == "verifynow") {
-    n = std::make_unique<VerifyNowNormalizer>();
-  } else if (format == "twilio-messaging") {
-    n = std::make_unique<TwilioMessagingNormalizer>();
-  } else if (format == "twilio-verify-events") {
-    n = std::make_unique<TwilioVerifyEventsNormalizer>();
-  } else if (format == "vonage-messages") {
-    n = std::make_unique<VonageMessagesNormalizer>();
-  } else if (format == "vonage-sms-dlr") {
-    n = std::make_unique<VonageSmsDlrNormalizer>();
-  } else if (format == "vonage-verify") {
-    n = std::make_unique<VonageVerifyNormalizer>();
-  } else if (format == "sinch-verification") {
-    n = std::make_unique<SinchVerificationNormalizer>(options);
-  } else if (format == "sinch-sms") {
-    n = std::make_unique<SinchSmsNormalizer>();
-  }
-  if (n) return n;
   std::string known;
-  for (std::string_view f : kFormats) {
-    if (!known.empty()) known += ", ";
-    known += f;
+  for (const Provider* p : Providers()) {
+    for (const NormalizerFactory& f : p->normalizers) {
+      if (f.name == format) return f.make(options);
+      if (!known.empty()) known += ", ";
+      known += f.name;
+    }
   }
   return Result<std::unique_ptr<PayloadNormalizer>>::Error(
       "format: \"" + std::string(format) + "\" is not one of " + known);

@@ -1,4 +1,4 @@
-#include "dlrd/outbound/send_adapter.h"
+#include "dlrd/core/outbound/send_adapter.h"
 
 #include <boost/url/encode.hpp>
 #include <boost/url/parse.hpp>
@@ -12,12 +12,9 @@
 #include <string_view>
 #include <utility>
 
-#include "dlrd/core/encoding.h"
-#include "dlrd/outbound/sinch_send.h"
-#include "dlrd/outbound/twilio_send.h"
-#include "dlrd/outbound/verifynow_send.h"
-#include "dlrd/outbound/vonage_send.h"
-#include "send_util.h"
+#include "dlrd/core/util/encoding.h"
+#include "core/outbound/send_util.h"
+#include "core/providers/registry.h"
 
 namespace dlrd {
 namespace {
@@ -328,18 +325,21 @@ Result<std::unique_ptr<SendAdapter>> MakeSendAdapter(
     const ProviderConfig& config) {
   using R = Result<std::unique_ptr<SendAdapter>>;
   if (config.name.empty()) return R::Error("providers: provider name missing");
-  const std::string& name = config.name;
-  if (name != "verifynow" && name != "twilio" && name != "vonage" &&
-      name != "sinch") {
-    return R::Error("providers." + name +
-                    ": unknown provider (verifynow, twilio, vonage, sinch)");
+  const SenderFactory* factory = nullptr;
+  std::string known;
+  for (const Provider* p : Providers()) {
+    for (const SenderFactory& f : p->senders) {
+      if (f.name == config.name) factory = &f;
+      known += (known.empty() ? "" : ", ") + std::string(f.name);
+    }
+  }
+  if (factory == nullptr) {
+    return R::Error("providers." + config.name + ": unknown provider (" +
+                    known + ")");
   }
   Result<ProviderConfig> checked = CheckCommon(config);
   if (!checked.ok()) return checked.status();
-  if (name == "verifynow") return VerifyNowSendAdapter::Make(checked.value());
-  if (name == "twilio") return TwilioSendAdapter::Make(checked.value());
-  if (name == "vonage") return VonageSendAdapter::Make(checked.value());
-  return SinchSendAdapter::Make(checked.value());
+  return factory->make(checked.value());
 }
 
 namespace send_internal {

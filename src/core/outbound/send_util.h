@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "dlrd/core/status.h"
-#include "dlrd/outbound/send_adapter.h"
+#include "dlrd/core/util/status.h"
+#include "dlrd/core/outbound/send_adapter.h"
 
 namespace dlrd::send_internal {
 

@@ -1,4 +1,4 @@
-#include "dlrd/signature/crypto.h"
+#include "dlrd/core/signature/crypto.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

@@ -1,9 +1,9 @@
-#include "dlrd/signature/hmac_verifier.h"
+#include "dlrd/core/signature/hmac_verifier.h"
 
 #include <optional>
 #include <utility>
 
-#include "dlrd/core/encoding.h"
+#include "dlrd/core/util/encoding.h"
 
 namespace dlrd {
 namespace {

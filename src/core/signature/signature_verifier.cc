@@ -1,14 +1,11 @@
-#include "dlrd/signature/signature_verifier.h"
+#include "dlrd/core/signature/signature_verifier.h"
 
 #include <utility>
 
-#include "dlrd/signature/crypto.h"
-#include "dlrd/signature/hmac_verifier.h"
-#include "dlrd/signature/sinch_verifier.h"
-#include "dlrd/signature/standard_webhooks_verifier.h"
-#include "dlrd/signature/stripe_verifier.h"
-#include "dlrd/signature/twilio_verifier.h"
-#include "dlrd/signature/vonage_verifier.h"
+#include "dlrd/core/signature/crypto.h"
+#include "dlrd/core/signature/hmac_verifier.h"
+#include "dlrd/core/signature/standard_webhooks_verifier.h"
+#include "core/providers/registry.h"
 
 namespace dlrd {
 namespace {
@@ -19,7 +16,9 @@ std::string Quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 std::string SecretKey(size_t i) { return "secrets[" + std::to_string(i) + "]"; }
 
-VerifierResult MakeHmac(const SignatureConfig& config) {
+}  // namespace
+
+VerifierResult MakeHmacVerifier(const SignatureConfig& config) {
   if (config.header.empty()) return VerifierResult::Error("header: empty");
   std::optional<HashAlgorithm> alg = ParseHashAlgorithm(config.algorithm);
   if (!alg || *alg == HashAlgorithm::kMd5) {
@@ -40,7 +39,7 @@ VerifierResult MakeHmac(const SignatureConfig& config) {
       config.header, *alg, encoding, config.prefix, config.secrets));
 }
 
-VerifierResult MakeStandardWebhooks(const SignatureConfig& config) {
+VerifierResult MakeStandardWebhooksVerifier(const SignatureConfig& config) {
   if (config.tolerance_s < 0) {
     return VerifierResult::Error("tolerance_s: must be >= 0");
   }
@@ -60,8 +59,6 @@ VerifierResult MakeStandardWebhooks(const SignatureConfig& config) {
       std::make_unique<StandardWebhooksVerifier>(std::move(keys),
                                                  config.tolerance_s));
 }
-
-}  // namespace
 
 Status ValidateSecrets(const SignatureConfig& config) {
   if (config.secrets.empty()) {
@@ -122,29 +119,18 @@ std::string_view ToString(RejectReason r) {
 
 Result<std::unique_ptr<SignatureVerifier>> MakeSignatureVerifier(
     const SignatureConfig& config) {
-  using Factory = VerifierResult (*)(const SignatureConfig&);
-  static constexpr struct {
-    std::string_view scheme;
-    Factory make;
-  } kSchemes[] = {
-      {"hmac", MakeHmac},
-      {"standard-webhooks", MakeStandardWebhooks},
-      {"twilio", MakeTwilioVerifier},
-      {"vonage-jwt", MakeVonageJwtVerifier},
-      {"vonage-sig", MakeVonageSigVerifier},
-      {"sinch", MakeSinchVerifier},
-      {"stripe", MakeStripeVerifier},
-  };
-  for (const auto& s : kSchemes) {
-    if (s.scheme != config.scheme) continue;
-    if (config.secrets.empty()) {
-      return VerifierResult::Error("secrets: at least one secret is required");
-    }
-    return s.make(config);
-  }
   std::string names;
-  for (const auto& s : kSchemes) {
-    names += (names.empty() ? "" : ", ") + std::string(s.scheme);
+  for (const Provider* p : Providers()) {
+    for (const VerifierFactory& f : p->verifiers) {
+      if (f.name == config.scheme) {
+        if (config.secrets.empty()) {
+          return VerifierResult::Error(
+              "secrets: at least one secret is required");
+        }
+        return f.make(config);
+      }
+      names += (names.empty() ? "" : ", ") + std::string(f.name);
+    }
   }
   return VerifierResult::Error("scheme: " + Quoted(config.scheme) +
                                " is not one of " + names);

@@ -2,12 +2,12 @@
 // timestamp within tolerance, at least one well-formed v1 entry, then MACs.
 // The timestamp is checked before any MAC so stale replays are reported as
 // such; the skew is computed in uint64 so no `now` value can overflow it.
-#include "dlrd/signature/standard_webhooks_verifier.h"
+#include "dlrd/core/signature/standard_webhooks_verifier.h"
 
 #include <utility>
 
-#include "dlrd/core/encoding.h"
-#include "dlrd/signature/crypto.h"
+#include "dlrd/core/util/encoding.h"
+#include "dlrd/core/signature/crypto.h"
 
 namespace dlrd {
 namespace {

@@ -1,6 +1,6 @@
-#include "dlrd/stats/rollup_delta.h"
+#include "dlrd/core/stats/rollup_delta.h"
 
-#include "dlrd/stats/stats.h"
+#include "dlrd/core/stats/stats.h"
 
 namespace dlrd {
 namespace {

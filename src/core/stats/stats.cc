@@ -1,4 +1,4 @@
-#include "dlrd/stats/stats.h"
+#include "dlrd/core/stats/stats.h"
 
 #include <algorithm>
 #include <charconv>
@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "dlrd/normalize/field_reader.h"
+#include "dlrd/core/normalize/field_reader.h"
 
 namespace dlrd {
 namespace {

@@ -1,4 +1,4 @@
-#include "dlrd/core/cidr.h"
+#include "dlrd/core/util/cidr.h"
 
 #include <arpa/inet.h>
 

@@ -1,4 +1,4 @@
-#include "dlrd/core/client_ip.h"
+#include "dlrd/core/util/client_ip.h"
 
 namespace dlrd {
 

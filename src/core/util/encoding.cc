@@ -1,4 +1,4 @@
-#include "dlrd/core/encoding.h"
+#include "dlrd/core/util/encoding.h"
 
 namespace dlrd {
 namespace {

@@ -1,4 +1,4 @@
-#include "dlrd/core/form.h"
+#include "dlrd/core/util/form.h"
 
 #include <boost/url/encoding_opts.hpp>
 #include <boost/url/parse_query.hpp>

@@ -1,8 +1,8 @@
-#include "dlrd/core/redact.h"
+#include "dlrd/core/util/redact.h"
 
 #include <utility>
 
-#include "dlrd/core/inbound_webhook.h"
+#include "dlrd/core/model/inbound_webhook.h"
 
 namespace dlrd {
 namespace {

@@ -2,8 +2,8 @@
 // the fallback chain end to end below the network. Events enter through
 // SqliteEventStore::CommitBatch (so the job is written in the event's
 // transaction); the dispatcher claims, sends and records outcomes.
-#include "dlrd/dispatch/dispatcher.h"
-#include "dlrd/metrics/internal_errors.h"
+#include "dlrd/app/dispatch/dispatcher.h"
+#include "dlrd/app/metrics/internal_errors.h"
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
@@ -20,8 +20,8 @@
 #include <thread>
 #include <vector>
 
-#include "store/sqlite_event_store.h"
-#include "store/sqlite_outbox.h"
+#include "dlrd/sqlite/sqlite_event_store.h"
+#include "dlrd/sqlite/sqlite_outbox.h"
 #include "testutil/sqlite_file.h"
 #include "testutil/temp_dir.h"
 

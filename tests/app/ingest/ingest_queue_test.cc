@@ -1,7 +1,7 @@
 // IngestQueue against a FakeEventStore: backpressure, store failures, the
 // fatal-error rule and Stop(). The fake's gate holds the writer inside
 // CommitBatch() so the queue can be filled deterministically.
-#include "dlrd/ingest/ingest_queue.h"
+#include "dlrd/app/ingest/ingest_queue.h"
 
 #include <gtest/gtest.h>
 
@@ -20,7 +20,7 @@
 
 #include <stdexcept>
 
-#include "dlrd/metrics/internal_errors.h"
+#include "dlrd/app/metrics/internal_errors.h"
 #include "testutil/fake_event_store.h"
 
 namespace dlrd {

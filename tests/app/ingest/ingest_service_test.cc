@@ -1,7 +1,7 @@
 // IngestService end to end over a FakeEventStore: verify -> normalize ->
 // queue -> commit, and the metrics each outcome produces, read back from a
 // local prometheus::Registry the way a scrape sees them.
-#include "dlrd/ingest/ingest_service.h"
+#include "dlrd/app/ingest/ingest_service.h"
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
@@ -17,12 +17,12 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/config/config.h"
-#include "dlrd/core/encoding.h"
-#include "dlrd/ingest/ingest_queue.h"
-#include "dlrd/log/logger.h"
-#include "dlrd/metrics/metrics.h"
-#include "dlrd/signature/crypto.h"
+#include "dlrd/core/config/config.h"
+#include "dlrd/core/util/encoding.h"
+#include "dlrd/app/ingest/ingest_queue.h"
+#include "dlrd/app/log/logger.h"
+#include "dlrd/app/metrics/metrics.h"
+#include "dlrd/core/signature/crypto.h"
 #include "testutil/fake_event_store.h"
 #include "testutil/metric_value.h"
 

@@ -1,5 +1,5 @@
 // RateLimiter: token buckets driven by an explicit `now` (no sleeping).
-#include "dlrd/ingest/rate_limiter.h"
+#include "dlrd/app/ingest/rate_limiter.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Config validation: every error names its key; defaults apply; secrets are
 // references unless the config is marked demo.
-#include "dlrd/config/config.h"
+#include "dlrd/core/config/config.h"
 
 #include <gtest/gtest.h>
 

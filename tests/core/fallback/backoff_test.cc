@@ -1,5 +1,5 @@
 // Full-jitter backoff and Retry-After: bounds, dominance and the ceiling.
-#include "dlrd/fallback/backoff.h"
+#include "dlrd/core/fallback/backoff.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Circuit breaker: closed -> open -> half-open (one trial) -> closed/open.
-#include "dlrd/fallback/circuit_breaker.h"
+#include "dlrd/core/fallback/circuit_breaker.h"
 
 #include <gtest/gtest.h>
 

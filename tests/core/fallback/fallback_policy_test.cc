@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "dlrd/fallback/policy.h"
+#include "dlrd/core/fallback/policy.h"
 
 namespace dlrd {
 namespace {

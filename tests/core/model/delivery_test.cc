@@ -1,5 +1,5 @@
 // Status ordering: a verification's status only moves forward.
-#include "dlrd/core/delivery.h"
+#include "dlrd/core/model/delivery.h"
 
 #include <gtest/gtest.h>
 

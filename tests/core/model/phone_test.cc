@@ -1,7 +1,7 @@
 // E.164 normalization and country from calling code / NANP area code.
 // Numbers are from fictional ranges only (UK 07700 900xxx, NANP 555-01xx,
 // AU 0491 570 xxx) or zero-filled prefixes.
-#include "dlrd/core/phone.h"
+#include "dlrd/core/model/phone.h"
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 // every reply, Retry-After forms, factory errors, and that no detail or
 // error text carries the recipient number or a credential.
 // Numbers are from fictional ranges only (UK 07700 900xxx, NANP 555-01xx).
-#include "dlrd/outbound/send_adapter.h"
+#include "dlrd/core/outbound/send_adapter.h"
 
 #include <gtest/gtest.h>
 
@@ -14,13 +14,13 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/core/phone.h"
-#include "dlrd/outbound/sinch_send.h"
-#include "dlrd/outbound/twilio_send.h"
-#include "dlrd/outbound/verifynow_send.h"
-#include "dlrd/outbound/vonage_send.h"
+#include "dlrd/core/model/phone.h"
+#include "core/providers/sinch/sinch_send.h"
+#include "core/providers/twilio/twilio_send.h"
+#include "core/providers/verifynow/verifynow_send.h"
+#include "core/providers/vonage/vonage_send.h"
 // dlrd_send_adapter_test links dlrd_core only (no dlrd_testutil target).
-#include "../testutil/status_matchers.h"
+#include "testutil/status_matchers.h"
 
 namespace dlrd {
 namespace {

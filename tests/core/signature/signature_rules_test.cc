@@ -9,11 +9,11 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/core/encoding.h"
-#include "dlrd/signature/crypto.h"
-#include "dlrd/signature/hmac_verifier.h"
-#include "dlrd/signature/signature_verifier.h"
-#include "dlrd/signature/standard_webhooks_verifier.h"
+#include "dlrd/core/util/encoding.h"
+#include "dlrd/core/signature/crypto.h"
+#include "dlrd/core/signature/hmac_verifier.h"
+#include "dlrd/core/signature/signature_verifier.h"
+#include "dlrd/core/signature/standard_webhooks_verifier.h"
 
 namespace dlrd {
 namespace {

@@ -1,9 +1,9 @@
 // RollupDelta: per-batch sums of rollup changes (pure core).
-#include "dlrd/stats/rollup_delta.h"
+#include "dlrd/core/stats/rollup_delta.h"
 
 #include <gtest/gtest.h>
 
-#include "dlrd/stats/stats.h"
+#include "dlrd/core/stats/stats.h"
 
 namespace dlrd {
 namespace {

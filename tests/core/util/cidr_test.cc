@@ -1,5 +1,5 @@
 // CIDR parsing and matching: IPv4, IPv6, IPv4-mapped IPv6, strict prefixes.
-#include "dlrd/core/cidr.h"
+#include "dlrd/core/util/cidr.h"
 
 #include <gtest/gtest.h>
 

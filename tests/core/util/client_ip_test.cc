@@ -1,6 +1,6 @@
 // ClientIp: X-Forwarded-For is believed only from trusted proxies, and only
 // the part they appended (right to left). RateLimitKey: /32 and /64 keys.
-#include "dlrd/core/client_ip.h"
+#include "dlrd/core/util/client_ip.h"
 
 #include <gtest/gtest.h>
 

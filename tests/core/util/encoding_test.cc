@@ -1,5 +1,5 @@
-#include "dlrd/core/delivery.h"
-#include "dlrd/core/encoding.h"
+#include "dlrd/core/model/delivery.h"
+#include "dlrd/core/util/encoding.h"
 
 #include <gtest/gtest.h>
 

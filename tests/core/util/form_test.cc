@@ -1,5 +1,5 @@
 // Form/query parsing used by the Twilio and Vonage schemes.
-#include "dlrd/core/form.h"
+#include "dlrd/core/util/form.h"
 
 #include <gtest/gtest.h>
 

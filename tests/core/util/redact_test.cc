@@ -1,6 +1,6 @@
 // RedactHead / RedactTarget: credentials no signature scheme needs are
 // replaced before a request is stored; everything else stays byte-exact.
-#include "dlrd/core/redact.h"
+#include "dlrd/core/util/redact.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/signature/signature_verifier.h"
+#include "dlrd/core/signature/signature_verifier.h"
 
 namespace dlrd {
 namespace {

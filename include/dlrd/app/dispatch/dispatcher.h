@@ -56,15 +56,15 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/config/config.h"
-#include "dlrd/core/clock.h"
-#include "dlrd/fallback/circuit_breaker.h"
-#include "dlrd/log/logger.h"
-#include "dlrd/metrics/fallback_metrics.h"
-#include "dlrd/metrics/internal_errors.h"
-#include "dlrd/outbound/outbound_client.h"
-#include "dlrd/outbound/send_adapter.h"
-#include "dlrd/store/outbox_store.h"
+#include "dlrd/core/config/config.h"
+#include "dlrd/core/ports/clock.h"
+#include "dlrd/core/fallback/circuit_breaker.h"
+#include "dlrd/app/log/logger.h"
+#include "dlrd/app/metrics/fallback_metrics.h"
+#include "dlrd/app/metrics/internal_errors.h"
+#include "dlrd/core/ports/outbound_client.h"
+#include "dlrd/core/outbound/send_adapter.h"
+#include "dlrd/core/ports/outbox_store.h"
 
 namespace dlrd {
 

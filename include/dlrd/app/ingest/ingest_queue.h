@@ -27,8 +27,8 @@
 #include <mutex>
 #include <thread>
 
-#include "dlrd/metrics/internal_errors.h"
-#include "dlrd/store/event_store.h"
+#include "dlrd/app/metrics/internal_errors.h"
+#include "dlrd/core/ports/event_store.h"
 
 namespace dlrd {
 

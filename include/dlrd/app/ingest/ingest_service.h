@@ -45,14 +45,14 @@
 #include <optional>
 #include <string>
 
-#include "dlrd/config/config.h"
-#include "dlrd/core/inbound_webhook.h"
-#include "dlrd/ingest/ingest_outcome.h"
-#include "dlrd/ingest/ingest_queue.h"
-#include "dlrd/log/logger.h"
-#include "dlrd/metrics/metrics.h"
-#include "dlrd/normalize/payload_normalizer.h"
-#include "dlrd/signature/signature_verifier.h"
+#include "dlrd/core/config/config.h"
+#include "dlrd/core/model/inbound_webhook.h"
+#include "dlrd/app/ingest/ingest_outcome.h"
+#include "dlrd/app/ingest/ingest_queue.h"
+#include "dlrd/app/log/logger.h"
+#include "dlrd/app/metrics/metrics.h"
+#include "dlrd/core/normalize/payload_normalizer.h"
+#include "dlrd/core/signature/signature_verifier.h"
 
 namespace dlrd {
 

@@ -26,9 +26,9 @@
 #include <tuple>
 #include <vector>
 
-#include "dlrd/core/delivery.h"
-#include "dlrd/fallback/policy.h"
-#include "dlrd/outbound/send_adapter.h"
+#include "dlrd/core/model/delivery.h"
+#include "dlrd/core/fallback/policy.h"
+#include "dlrd/core/outbound/send_adapter.h"
 
 namespace dlrd {
 

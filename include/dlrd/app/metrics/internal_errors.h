@@ -21,7 +21,7 @@
 #include <string>
 #include <string_view>
 
-#include "dlrd/log/logger.h"
+#include "dlrd/app/log/logger.h"
 
 namespace dlrd {
 

@@ -23,9 +23,9 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
-#include "dlrd/core/delivery.h"
-#include "dlrd/ingest/ingest_outcome.h"
-#include "dlrd/signature/signature_verifier.h"
+#include "dlrd/core/model/delivery.h"
+#include "dlrd/app/ingest/ingest_outcome.h"
+#include "dlrd/core/signature/signature_verifier.h"
 
 namespace dlrd {
 

@@ -18,12 +18,12 @@
 #include <string>
 #include <string_view>
 
-#include "dlrd/core/cidr.h"
-#include "dlrd/core/status.h"
-#include "dlrd/fallback/policy.h"
-#include "dlrd/normalize/payload_normalizer.h"
-#include "dlrd/outbound/send_adapter.h"
-#include "dlrd/signature/signature_verifier.h"
+#include "dlrd/core/util/cidr.h"
+#include "dlrd/core/util/status.h"
+#include "dlrd/core/fallback/policy.h"
+#include "dlrd/core/normalize/payload_normalizer.h"
+#include "dlrd/core/outbound/send_adapter.h"
+#include "dlrd/core/signature/signature_verifier.h"
 
 namespace dlrd {
 
@@ -100,7 +100,7 @@ struct RateLimitConfig {
 
 struct SourceConfig {
   std::string name;
-  std::string format;  // one of kFormats
+  std::string format;  // one of KnownFormats()
   // Format settings (request_action for sinch-verification).
   FormatOptions format_options;
   SignatureConfig signature;

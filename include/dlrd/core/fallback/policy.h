@@ -65,7 +65,7 @@
 #include <string_view>
 #include <vector>
 
-#include "dlrd/core/delivery.h"
+#include "dlrd/core/model/delivery.h"
 
 namespace dlrd {
 

@@ -14,8 +14,8 @@
 #include <string>
 #include <string_view>
 
-#include "dlrd/core/form.h"
-#include "dlrd/core/status.h"
+#include "dlrd/core/util/form.h"
+#include "dlrd/core/util/status.h"
 
 namespace dlrd {
 

@@ -25,9 +25,9 @@
 #include <string_view>
 #include <vector>
 
-#include "dlrd/core/delivery.h"
-#include "dlrd/core/inbound_webhook.h"
-#include "dlrd/core/status.h"
+#include "dlrd/core/model/delivery.h"
+#include "dlrd/core/model/inbound_webhook.h"
+#include "dlrd/core/util/status.h"
 
 namespace dlrd {
 
@@ -73,8 +73,9 @@ class PayloadNormalizer {
   virtual bool AcceptsContentType(std::string_view content_type) const = 0;
 };
 
-// The formats known to this build, in the order error messages list them.
-extern const std::vector<std::string_view> kFormats;
+// The formats known to this build (the provider registry), in the order
+// error messages list them.
+std::vector<std::string_view> KnownFormats();
 
 // An error names the format and the accepted values.
 Result<std::unique_ptr<PayloadNormalizer>> MakePayloadNormalizer(

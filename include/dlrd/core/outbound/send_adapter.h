@@ -20,8 +20,8 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/core/delivery.h"
-#include "dlrd/core/status.h"
+#include "dlrd/core/model/delivery.h"
+#include "dlrd/core/util/status.h"
 
 namespace dlrd {
 

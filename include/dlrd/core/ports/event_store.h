@@ -22,9 +22,9 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/core/delivery.h"
-#include "dlrd/core/status.h"
-#include "dlrd/fallback/policy.h"
+#include "dlrd/core/model/delivery.h"
+#include "dlrd/core/util/status.h"
+#include "dlrd/core/fallback/policy.h"
 
 namespace dlrd {
 

@@ -14,7 +14,7 @@
 #include <functional>
 #include <string>
 
-#include "dlrd/outbound/send_adapter.h"
+#include "dlrd/core/outbound/send_adapter.h"
 
 namespace dlrd {
 

@@ -6,8 +6,8 @@
 // More than one instance of the header is refused as ambiguous.
 #pragma once
 
-#include "dlrd/signature/crypto.h"
-#include "dlrd/signature/signature_verifier.h"
+#include "dlrd/core/signature/crypto.h"
+#include "dlrd/core/signature/signature_verifier.h"
 
 namespace dlrd {
 

@@ -18,8 +18,8 @@
 #include <string_view>
 #include <vector>
 
-#include "dlrd/core/inbound_webhook.h"
-#include "dlrd/core/status.h"
+#include "dlrd/core/model/inbound_webhook.h"
+#include "dlrd/core/util/status.h"
 
 namespace dlrd {
 
@@ -129,6 +129,16 @@ struct SignatureConfig {
 // Ok iff there is at least one secret and none is empty; the error names
 // the key (`secrets[1]: empty secret`), never a secret's bytes.
 Status ValidateSecrets(const SignatureConfig& config);
+
+// The two generic schemes, as registered in the provider registry
+// (src/core/providers/registry.cc); callers use MakeSignatureVerifier.
+// "hmac": a MAC of the raw body in one header (hmac_verifier.h).
+Result<std::unique_ptr<SignatureVerifier>> MakeHmacVerifier(
+    const SignatureConfig& config);
+// "standard-webhooks": webhook-id/-timestamp/-signature
+// (standard_webhooks_verifier.h).
+Result<std::unique_ptr<SignatureVerifier>> MakeStandardWebhooksVerifier(
+    const SignatureConfig& config);
 
 // Builds the verifier for `config`. Fails (naming the problem, with secret
 // indexes but never secret bytes) on an unknown scheme or algorithm, no

@@ -10,7 +10,7 @@
 // factory. The webhook id is returned as SignatureCheck::event_id.
 #pragma once
 
-#include "dlrd/signature/signature_verifier.h"
+#include "dlrd/core/signature/signature_verifier.h"
 
 namespace dlrd {
 

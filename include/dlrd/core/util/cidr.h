@@ -25,7 +25,7 @@
 #include <string_view>
 #include <vector>
 
-#include "dlrd/core/status.h"
+#include "dlrd/core/util/status.h"
 
 namespace dlrd {
 

@@ -23,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-#include "dlrd/core/cidr.h"
+#include "dlrd/core/util/cidr.h"
 
 namespace dlrd {
 

@@ -1,4 +1,4 @@
-#include "dlrd/outbound/sinch_send.h"
+#include "core/providers/sinch/sinch_send.h"
 
 #include <cstdint>
 #include <memory>
@@ -7,7 +7,7 @@
 #include <string>
 #include <utility>
 
-#include "send_util.h"
+#include "core/outbound/send_util.h"
 
 namespace dlrd {
 namespace {
@@ -23,7 +23,7 @@ constexpr std::string_view kProvider = "sinch";
 SinchSendAdapter::SinchSendAdapter(std::string url, std::string authorization)
     : url_(std::move(url)), authorization_(std::move(authorization)) {}
 
-Result<std::unique_ptr<SendAdapter>> SinchSendAdapter::Make(
+Result<std::unique_ptr<SendAdapter>> MakeSinchSendAdapter(
     const ProviderConfig& config) {
   Result<std::string> key =
       send_internal::RequiredCredential(config, "application_key");

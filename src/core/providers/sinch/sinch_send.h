@@ -37,7 +37,7 @@
 #include <string>
 #include <string_view>
 
-#include "dlrd/outbound/send_adapter.h"
+#include "dlrd/core/outbound/send_adapter.h"
 
 namespace dlrd {
 
@@ -45,7 +45,7 @@ class SinchSendAdapter final : public SendAdapter {
  public:
   // Reads credentials application_key and application_secret. Called by
   // MakeSendAdapter after its common checks; use that instead.
-  static Result<std::unique_ptr<SendAdapter>> Make(
+  friend Result<std::unique_ptr<SendAdapter>> MakeSinchSendAdapter(
       const ProviderConfig& config);
 
   Result<HttpCall> Build(const SendRequest& request) const override;
@@ -59,5 +59,9 @@ class SinchSendAdapter final : public SendAdapter {
   std::string url_;  // .../verification/v1/verifications
   std::string authorization_;
 };
+
+// The factory in the provider registry (see the class comment).
+Result<std::unique_ptr<SendAdapter>> MakeSinchSendAdapter(
+    const ProviderConfig& config);
 
 }  // namespace dlrd

@@ -1,4 +1,4 @@
-#include "dlrd/normalize/sinch_sms_normalizer.h"
+#include "core/providers/sinch/sinch_sms_normalizer.h"
 
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -7,9 +7,9 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/core/inbound_webhook.h"
-#include "dlrd/core/phone.h"
-#include "dlrd/normalize/field_reader.h"
+#include "dlrd/core/model/inbound_webhook.h"
+#include "dlrd/core/model/phone.h"
+#include "dlrd/core/normalize/field_reader.h"
 
 namespace dlrd {
 namespace {
@@ -228,6 +228,11 @@ Result<Normalized> SinchSmsNormalizer::Normalize(
 bool SinchSmsNormalizer::AcceptsContentType(
     std::string_view content_type) const {
   return MediaTypeIs(content_type, "application/json");
+}
+
+Result<std::unique_ptr<PayloadNormalizer>> MakeSinchSmsNormalizer(
+    const FormatOptions& /*options*/) {
+  return std::unique_ptr<PayloadNormalizer>(std::make_unique<SinchSmsNormalizer>());
 }
 
 }  // namespace dlrd

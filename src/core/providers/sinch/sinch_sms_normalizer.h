@@ -54,9 +54,11 @@
 // one body share a key.
 #pragma once
 
+#include <memory>
+
 #include <string_view>
 
-#include "dlrd/normalize/payload_normalizer.h"
+#include "dlrd/core/normalize/payload_normalizer.h"
 
 namespace dlrd {
 
@@ -67,5 +69,9 @@ class SinchSmsNormalizer final : public PayloadNormalizer {
   std::string_view provider() const override { return "sinch"; }
   bool AcceptsContentType(std::string_view content_type) const override;
 };
+
+// The factory in the provider registry.
+Result<std::unique_ptr<PayloadNormalizer>> MakeSinchSmsNormalizer(
+    const FormatOptions& options);
 
 }  // namespace dlrd

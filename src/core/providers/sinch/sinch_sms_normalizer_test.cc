@@ -1,4 +1,4 @@
-#include "dlrd/normalize/sinch_sms_normalizer.h"
+#include "core/providers/sinch/sinch_sms_normalizer.h"
 
 #include <gtest/gtest.h>
 
@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/normalize/payload_normalizer.h"
+#include "dlrd/core/normalize/payload_normalizer.h"
 #include "testutil/normalizer_fixture.h"
 
 namespace dlrd {

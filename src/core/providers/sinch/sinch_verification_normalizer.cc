@@ -1,4 +1,4 @@
-#include "dlrd/normalize/sinch_verification_normalizer.h"
+#include "core/providers/sinch/sinch_verification_normalizer.h"
 
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -6,9 +6,9 @@
 #include <string_view>
 #include <utility>
 
-#include "dlrd/core/inbound_webhook.h"
-#include "dlrd/core/phone.h"
-#include "dlrd/normalize/field_reader.h"
+#include "dlrd/core/model/inbound_webhook.h"
+#include "dlrd/core/model/phone.h"
+#include "dlrd/core/normalize/field_reader.h"
 
 namespace dlrd {
 namespace {
@@ -198,6 +198,11 @@ Result<Normalized> SinchVerificationNormalizer::Normalize(
 bool SinchVerificationNormalizer::AcceptsContentType(
     std::string_view content_type) const {
   return MediaTypeIs(content_type, "application/json");
+}
+
+Result<std::unique_ptr<PayloadNormalizer>> MakeSinchVerificationNormalizer(
+    const FormatOptions& options) {
+  return std::unique_ptr<PayloadNormalizer>(std::make_unique<SinchVerificationNormalizer>(options));
 }
 
 }  // namespace dlrd

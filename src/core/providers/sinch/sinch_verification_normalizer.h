@@ -52,10 +52,12 @@
 // or "<id>:VerificationSmsDeliveredEvent:<smsResult>" (JoinKeyParts).
 #pragma once
 
+#include <memory>
+
 #include <string_view>
 #include <utility>
 
-#include "dlrd/normalize/payload_normalizer.h"
+#include "dlrd/core/normalize/payload_normalizer.h"
 
 namespace dlrd {
 
@@ -71,5 +73,9 @@ class SinchVerificationNormalizer final : public PayloadNormalizer {
  private:
   FormatOptions options_;
 };
+
+// The factory in the provider registry.
+Result<std::unique_ptr<PayloadNormalizer>> MakeSinchVerificationNormalizer(
+    const FormatOptions& options);
 
 }  // namespace dlrd

@@ -59,7 +59,7 @@
 //   under the same MAC (and dodge nonce dedupe).
 // - The algorithm header is matched exactly; only HMAC-SHA256 is computed
 //   whatever it says, so it cannot select a weaker MAC.
-#include "dlrd/signature/sinch_verifier.h"
+#include "core/providers/sinch/sinch_verifier.h"
 
 #include <cstdint>
 #include <memory>
@@ -69,9 +69,9 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/core/encoding.h"
-#include "dlrd/core/form.h"
-#include "dlrd/signature/crypto.h"
+#include "dlrd/core/util/encoding.h"
+#include "dlrd/core/util/form.h"
+#include "dlrd/core/signature/crypto.h"
 
 namespace dlrd {
 namespace {

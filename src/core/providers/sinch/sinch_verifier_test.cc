@@ -1,6 +1,6 @@
 // Sinch verifiers (signatures.md §6): every Sinch vector of the shared file
 // (copied to tests/data/vectors/sinch.json), then the rules per variant.
-#include "dlrd/signature/sinch_verifier.h"
+#include "core/providers/sinch/sinch_verifier.h"
 
 #include <gtest/gtest.h>
 
@@ -18,9 +18,9 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/core/encoding.h"
-#include "dlrd/signature/crypto.h"
-#include "dlrd/signature/signature_verifier.h"
+#include "dlrd/core/util/encoding.h"
+#include "dlrd/core/signature/crypto.h"
+#include "dlrd/core/signature/signature_verifier.h"
 
 namespace dlrd {
 namespace {

@@ -30,7 +30,7 @@
 // - The secret is the whole configured string, `whsec_` prefix included, as
 //   raw bytes; it is never base64-decoded (unlike Standard Webhooks).
 // - No event id: Stripe's is in the body (`id`), which the format extracts.
-#include "dlrd/signature/stripe_verifier.h"
+#include "core/providers/stripe/stripe_verifier.h"
 
 #include <cstdint>
 #include <optional>
@@ -39,8 +39,8 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/core/encoding.h"
-#include "dlrd/signature/crypto.h"
+#include "dlrd/core/util/encoding.h"
+#include "dlrd/core/signature/crypto.h"
 
 namespace dlrd {
 namespace {

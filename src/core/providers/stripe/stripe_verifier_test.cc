@@ -6,7 +6,7 @@
 //    rotation, hex case, garbage items, repeated `t`, the raw whsec_ secret,
 //    and the configurations the factory refuses.
 // MACs in the rule table were computed independently with Python's hmac.
-#include "dlrd/signature/stripe_verifier.h"
+#include "core/providers/stripe/stripe_verifier.h"
 
 #include <gtest/gtest.h>
 
@@ -22,9 +22,9 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/core/encoding.h"
-#include "dlrd/signature/crypto.h"
-#include "dlrd/signature/signature_verifier.h"
+#include "dlrd/core/util/encoding.h"
+#include "dlrd/core/signature/crypto.h"
+#include "dlrd/core/signature/signature_verifier.h"
 
 namespace dlrd {
 namespace {

@@ -1,4 +1,4 @@
-#include "dlrd/normalize/twilio_normalizer.h"
+#include "core/providers/twilio/twilio_normalizer.h"
 
 #include <algorithm>
 #include <optional>
@@ -7,10 +7,10 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/core/form.h"
-#include "dlrd/core/inbound_webhook.h"
-#include "dlrd/core/phone.h"
-#include "dlrd/normalize/field_reader.h"
+#include "dlrd/core/util/form.h"
+#include "dlrd/core/model/inbound_webhook.h"
+#include "dlrd/core/model/phone.h"
+#include "dlrd/core/normalize/field_reader.h"
 
 namespace dlrd {
 namespace {
@@ -154,6 +154,11 @@ Result<Normalized> TwilioMessagingNormalizer::Normalize(
 bool TwilioMessagingNormalizer::AcceptsContentType(
     std::string_view content_type) const {
   return MediaTypeIs(content_type, "application/x-www-form-urlencoded");
+}
+
+Result<std::unique_ptr<PayloadNormalizer>> MakeTwilioMessagingNormalizer(
+    const FormatOptions& /*options*/) {
+  return std::unique_ptr<PayloadNormalizer>(std::make_unique<TwilioMessagingNormalizer>());
 }
 
 }  // namespace dlrd

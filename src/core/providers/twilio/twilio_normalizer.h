@@ -24,10 +24,12 @@
 // "<MessageSid>:<MessageStatus>" (signatures.md §0 rule 6).
 #pragma once
 
+#include <memory>
+
 #include <string_view>
 
-#include "dlrd/core/delivery.h"
-#include "dlrd/normalize/payload_normalizer.h"
+#include "dlrd/core/model/delivery.h"
+#include "dlrd/core/normalize/payload_normalizer.h"
 
 namespace dlrd {
 
@@ -44,5 +46,9 @@ class TwilioMessagingNormalizer final : public PayloadNormalizer {
   std::string_view provider() const override { return "twilio"; }
   bool AcceptsContentType(std::string_view content_type) const override;
 };
+
+// The factory in the provider registry.
+Result<std::unique_ptr<PayloadNormalizer>> MakeTwilioMessagingNormalizer(
+    const FormatOptions& options);
 
 }  // namespace dlrd

@@ -1,4 +1,4 @@
-#include "dlrd/normalize/twilio_normalizer.h"
+#include "core/providers/twilio/twilio_normalizer.h"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/normalize/payload_normalizer.h"
+#include "dlrd/core/normalize/payload_normalizer.h"
 #include "testutil/normalizer_fixture.h"
 
 namespace dlrd {

@@ -1,4 +1,4 @@
-#include "dlrd/outbound/twilio_send.h"
+#include "core/providers/twilio/twilio_send.h"
 
 #include <cstdint>
 #include <memory>
@@ -7,7 +7,7 @@
 #include <string>
 #include <utility>
 
-#include "send_util.h"
+#include "core/outbound/send_util.h"
 
 namespace dlrd {
 namespace {
@@ -51,7 +51,7 @@ bool IsAlnum(std::string_view s) {
 TwilioSendAdapter::TwilioSendAdapter(std::string url, std::string authorization)
     : url_(std::move(url)), authorization_(std::move(authorization)) {}
 
-Result<std::unique_ptr<SendAdapter>> TwilioSendAdapter::Make(
+Result<std::unique_ptr<SendAdapter>> MakeTwilioSendAdapter(
     const ProviderConfig& config) {
   Result<std::string> account =
       send_internal::RequiredCredential(config, "account_sid");

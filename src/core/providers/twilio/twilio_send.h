@@ -34,7 +34,7 @@
 #include <string>
 #include <string_view>
 
-#include "dlrd/outbound/send_adapter.h"
+#include "dlrd/core/outbound/send_adapter.h"
 
 namespace dlrd {
 
@@ -43,7 +43,7 @@ class TwilioSendAdapter final : public SendAdapter {
   // Reads credentials account_sid, auth_token and service_sid (letters and
   // digits only: it is a path segment). Called by MakeSendAdapter after its
   // common checks; use that instead.
-  static Result<std::unique_ptr<SendAdapter>> Make(
+  friend Result<std::unique_ptr<SendAdapter>> MakeTwilioSendAdapter(
       const ProviderConfig& config);
 
   Result<HttpCall> Build(const SendRequest& request) const override;
@@ -57,5 +57,9 @@ class TwilioSendAdapter final : public SendAdapter {
   std::string url_;            // .../v2/Services/{sid}/Verifications
   std::string authorization_;  // "Basic ..."
 };
+
+// The factory in the provider registry (see the class comment).
+Result<std::unique_ptr<SendAdapter>> MakeTwilioSendAdapter(
+    const ProviderConfig& config);
 
 }  // namespace dlrd

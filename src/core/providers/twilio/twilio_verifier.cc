@@ -51,7 +51,7 @@
 //   most frequent operator mistake it points at is a public_url that does
 //   not match the URL configured at Twilio.
 // - kPayloadHashMismatch: the URL verifies but bodySHA256 != SHA-256(body).
-#include "dlrd/signature/twilio_verifier.h"
+#include "core/providers/twilio/twilio_verifier.h"
 
 #include <algorithm>
 #include <memory>
@@ -61,9 +61,9 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/core/encoding.h"
-#include "dlrd/core/form.h"
-#include "dlrd/signature/crypto.h"
+#include "dlrd/core/util/encoding.h"
+#include "dlrd/core/util/form.h"
+#include "dlrd/core/signature/crypto.h"
 
 namespace dlrd {
 namespace {

@@ -15,7 +15,7 @@
 // tampered parameter or a wrong token, so every well-formed signature that
 // does not verify is kUrlMismatch. kMismatch is reserved for a non-form
 // body that carries no bodySHA256 to bind it.
-#include "dlrd/signature/twilio_verifier.h"
+#include "core/providers/twilio/twilio_verifier.h"
 
 #include <gtest/gtest.h>
 
@@ -26,9 +26,9 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/core/encoding.h"
-#include "dlrd/signature/crypto.h"
-#include "dlrd/signature/signature_verifier.h"
+#include "dlrd/core/util/encoding.h"
+#include "dlrd/core/signature/crypto.h"
+#include "dlrd/core/signature/signature_verifier.h"
 
 namespace dlrd {
 namespace {

@@ -1,4 +1,4 @@
-#include "dlrd/normalize/twilio_verify_normalizer.h"
+#include "core/providers/twilio/twilio_verify_normalizer.h"
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -8,10 +8,10 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/core/inbound_webhook.h"
-#include "dlrd/core/phone.h"
-#include "dlrd/normalize/field_reader.h"
-#include "dlrd/normalize/twilio_normalizer.h"
+#include "dlrd/core/model/inbound_webhook.h"
+#include "dlrd/core/model/phone.h"
+#include "dlrd/core/normalize/field_reader.h"
+#include "core/providers/twilio/twilio_normalizer.h"
 
 namespace dlrd {
 namespace {
@@ -242,6 +242,11 @@ bool TwilioVerifyEventsNormalizer::AcceptsContentType(
   return MediaTypeIs(content_type, "application/json") ||
          MediaTypeIs(content_type, "application/cloudevents-batch+json") ||
          MediaTypeIs(content_type, "application/cloudevents+json");
+}
+
+Result<std::unique_ptr<PayloadNormalizer>> MakeTwilioVerifyEventsNormalizer(
+    const FormatOptions& /*options*/) {
+  return std::unique_ptr<PayloadNormalizer>(std::make_unique<TwilioVerifyEventsNormalizer>());
 }
 
 }  // namespace dlrd

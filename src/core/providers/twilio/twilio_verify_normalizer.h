@@ -62,7 +62,9 @@
 // the events of one batch never share a key.
 #pragma once
 
-#include "dlrd/normalize/payload_normalizer.h"
+#include <memory>
+
+#include "dlrd/core/normalize/payload_normalizer.h"
 
 namespace dlrd {
 
@@ -73,5 +75,9 @@ class TwilioVerifyEventsNormalizer final : public PayloadNormalizer {
   std::string_view provider() const override { return "twilio"; }
   bool AcceptsContentType(std::string_view content_type) const override;
 };
+
+// The factory in the provider registry.
+Result<std::unique_ptr<PayloadNormalizer>> MakeTwilioVerifyEventsNormalizer(
+    const FormatOptions& options);
 
 }  // namespace dlrd

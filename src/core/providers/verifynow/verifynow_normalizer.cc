@@ -1,4 +1,4 @@
-#include "dlrd/normalize/verifynow_normalizer.h"
+#include "core/providers/verifynow/verifynow_normalizer.h"
 
 #include <cstdint>
 #include <limits>
@@ -9,9 +9,9 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/core/inbound_webhook.h"
-#include "dlrd/core/phone.h"
-#include "dlrd/normalize/field_reader.h"
+#include "dlrd/core/model/inbound_webhook.h"
+#include "dlrd/core/model/phone.h"
+#include "dlrd/core/normalize/field_reader.h"
 
 namespace dlrd {
 namespace {
@@ -171,6 +171,11 @@ Result<Normalized> VerifyNowNormalizer::Normalize(
 bool VerifyNowNormalizer::AcceptsContentType(
     std::string_view content_type) const {
   return MediaTypeIs(content_type, "application/json");
+}
+
+Result<std::unique_ptr<PayloadNormalizer>> MakeVerifyNowNormalizer(
+    const FormatOptions& /*options*/) {
+  return std::unique_ptr<PayloadNormalizer>(std::make_unique<VerifyNowNormalizer>());
 }
 
 }  // namespace dlrd

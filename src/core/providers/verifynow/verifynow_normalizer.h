@@ -14,7 +14,9 @@
 // "<verificationId>:<channel>:<deliveryStatus>".
 #pragma once
 
-#include "dlrd/normalize/payload_normalizer.h"
+#include <memory>
+
+#include "dlrd/core/normalize/payload_normalizer.h"
 
 namespace dlrd {
 
@@ -25,5 +27,9 @@ class VerifyNowNormalizer final : public PayloadNormalizer {
   std::string_view provider() const override { return "verifynow"; }
   bool AcceptsContentType(std::string_view content_type) const override;
 };
+
+// The factory in the provider registry.
+Result<std::unique_ptr<PayloadNormalizer>> MakeVerifyNowNormalizer(
+    const FormatOptions& options);
 
 }  // namespace dlrd

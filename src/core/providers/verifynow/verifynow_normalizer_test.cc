@@ -1,4 +1,4 @@
-#include "dlrd/normalize/verifynow_normalizer.h"
+#include "core/providers/verifynow/verifynow_normalizer.h"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/normalize/payload_normalizer.h"
+#include "dlrd/core/normalize/payload_normalizer.h"
 #include "testutil/normalizer_fixture.h"
 
 namespace dlrd {

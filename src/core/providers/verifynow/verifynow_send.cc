@@ -1,4 +1,4 @@
-#include "dlrd/outbound/verifynow_send.h"
+#include "core/providers/verifynow/verifynow_send.h"
 
 #include <cstdint>
 #include <memory>
@@ -7,8 +7,8 @@
 #include <string>
 #include <utility>
 
-#include "dlrd/core/phone.h"
-#include "send_util.h"
+#include "dlrd/core/model/phone.h"
+#include "core/outbound/send_util.h"
 
 namespace dlrd {
 namespace {
@@ -43,7 +43,7 @@ VerifyNowSendAdapter::VerifyNowSendAdapter(std::string base_url,
       auth_token_(std::move(auth_token)),
       customer_id_(std::move(customer_id)) {}
 
-Result<std::unique_ptr<SendAdapter>> VerifyNowSendAdapter::Make(
+Result<std::unique_ptr<SendAdapter>> MakeVerifyNowSendAdapter(
     const ProviderConfig& config) {
   Result<std::string> token =
       send_internal::RequiredCredential(config, "auth_token");

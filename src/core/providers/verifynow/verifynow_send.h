@@ -36,7 +36,7 @@
 #include <string>
 #include <string_view>
 
-#include "dlrd/outbound/send_adapter.h"
+#include "dlrd/core/outbound/send_adapter.h"
 
 namespace dlrd {
 
@@ -44,7 +44,7 @@ class VerifyNowSendAdapter final : public SendAdapter {
  public:
   // Reads credentials auth_token and customer_id. Called by MakeSendAdapter
   // after its common checks (base_url, timeouts); use that instead.
-  static Result<std::unique_ptr<SendAdapter>> Make(
+  friend Result<std::unique_ptr<SendAdapter>> MakeVerifyNowSendAdapter(
       const ProviderConfig& config);
 
   Result<HttpCall> Build(const SendRequest& request) const override;
@@ -60,5 +60,9 @@ class VerifyNowSendAdapter final : public SendAdapter {
   std::string auth_token_;
   std::string customer_id_;
 };
+
+// The factory in the provider registry (see the class comment).
+Result<std::unique_ptr<SendAdapter>> MakeVerifyNowSendAdapter(
+    const ProviderConfig& config);
 
 }  // namespace dlrd

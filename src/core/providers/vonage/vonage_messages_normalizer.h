@@ -41,7 +41,9 @@
 // "<message_uuid>:<status>" (signatures.md §0 rule 6).
 #pragma once
 
-#include "dlrd/normalize/payload_normalizer.h"
+#include <memory>
+
+#include "dlrd/core/normalize/payload_normalizer.h"
 
 namespace dlrd {
 
@@ -52,5 +54,9 @@ class VonageMessagesNormalizer final : public PayloadNormalizer {
   std::string_view provider() const override { return "vonage"; }
   bool AcceptsContentType(std::string_view content_type) const override;
 };
+
+// The factory in the provider registry.
+Result<std::unique_ptr<PayloadNormalizer>> MakeVonageMessagesNormalizer(
+    const FormatOptions& options);
 
 }  // namespace dlrd

@@ -1,4 +1,4 @@
-#include "dlrd/outbound/vonage_send.h"
+#include "core/providers/vonage/vonage_send.h"
 
 #include <cstdint>
 #include <memory>
@@ -8,7 +8,7 @@
 #include <string_view>
 #include <utility>
 
-#include "send_util.h"
+#include "core/outbound/send_util.h"
 
 namespace dlrd {
 namespace {
@@ -72,7 +72,7 @@ VonageSendAdapter::VonageSendAdapter(std::string url, std::string authorization,
       brand_(std::move(brand)),
       whatsapp_from_(std::move(whatsapp_from)) {}
 
-Result<std::unique_ptr<SendAdapter>> VonageSendAdapter::Make(
+Result<std::unique_ptr<SendAdapter>> MakeVonageSendAdapter(
     const ProviderConfig& config) {
   Result<std::string> key =
       send_internal::RequiredCredential(config, "api_key");

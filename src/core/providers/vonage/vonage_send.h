@@ -37,7 +37,7 @@
 #include <string>
 #include <string_view>
 
-#include "dlrd/outbound/send_adapter.h"
+#include "dlrd/core/outbound/send_adapter.h"
 
 namespace dlrd {
 
@@ -46,7 +46,7 @@ class VonageSendAdapter final : public SendAdapter {
   // Reads credentials api_key, api_secret, brand and whatsapp_from
   // (optional; letters and digits, a leading '+' is dropped). Called by
   // MakeSendAdapter after its common checks; use that instead.
-  static Result<std::unique_ptr<SendAdapter>> Make(
+  friend Result<std::unique_ptr<SendAdapter>> MakeVonageSendAdapter(
       const ProviderConfig& config);
 
   Result<HttpCall> Build(const SendRequest& request) const override;
@@ -63,5 +63,9 @@ class VonageSendAdapter final : public SendAdapter {
   std::string brand_;
   std::string whatsapp_from_;  // "" when not configured
 };
+
+// The factory in the provider registry (see the class comment).
+Result<std::unique_ptr<SendAdapter>> MakeVonageSendAdapter(
+    const ProviderConfig& config);
 
 }  // namespace dlrd

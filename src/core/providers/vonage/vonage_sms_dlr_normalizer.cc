@@ -1,4 +1,4 @@
-#include "dlrd/normalize/vonage_sms_dlr_normalizer.h"
+#include "core/providers/vonage/vonage_sms_dlr_normalizer.h"
 
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -6,10 +6,10 @@
 #include <string_view>
 #include <utility>
 
-#include "dlrd/core/form.h"
-#include "dlrd/core/inbound_webhook.h"
-#include "dlrd/core/phone.h"
-#include "dlrd/normalize/field_reader.h"
+#include "dlrd/core/util/form.h"
+#include "dlrd/core/model/inbound_webhook.h"
+#include "dlrd/core/model/phone.h"
+#include "dlrd/core/normalize/field_reader.h"
 
 namespace dlrd {
 namespace {
@@ -171,6 +171,11 @@ bool VonageSmsDlrNormalizer::AcceptsContentType(
     std::string_view content_type) const {
   return MediaTypeIs(content_type, "application/json") ||
          MediaTypeIs(content_type, kFormMedia);
+}
+
+Result<std::unique_ptr<PayloadNormalizer>> MakeVonageSmsDlrNormalizer(
+    const FormatOptions& /*options*/) {
+  return std::unique_ptr<PayloadNormalizer>(std::make_unique<VonageSmsDlrNormalizer>());
 }
 
 }  // namespace dlrd

@@ -43,7 +43,9 @@
 // intermediate and a final receipt of the same part.
 #pragma once
 
-#include "dlrd/normalize/payload_normalizer.h"
+#include <memory>
+
+#include "dlrd/core/normalize/payload_normalizer.h"
 
 namespace dlrd {
 
@@ -54,5 +56,9 @@ class VonageSmsDlrNormalizer final : public PayloadNormalizer {
   std::string_view provider() const override { return "vonage"; }
   bool AcceptsContentType(std::string_view content_type) const override;
 };
+
+// The factory in the provider registry.
+Result<std::unique_ptr<PayloadNormalizer>> MakeVonageSmsDlrNormalizer(
+    const FormatOptions& options);
 
 }  // namespace dlrd

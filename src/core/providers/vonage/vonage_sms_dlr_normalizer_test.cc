@@ -1,4 +1,4 @@
-#include "dlrd/normalize/vonage_sms_dlr_normalizer.h"
+#include "core/providers/vonage/vonage_sms_dlr_normalizer.h"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/normalize/payload_normalizer.h"
+#include "dlrd/core/normalize/payload_normalizer.h"
 #include "testutil/normalizer_fixture.h"
 
 namespace dlrd {

@@ -9,7 +9,7 @@
 // then the signed `timestamp`. Timestamps are checked after the MAC, as for
 // the JWT, so a well-formed but forged request is always a mismatch, never
 // stale.
-#include "dlrd/signature/vonage_verifier.h"
+#include "core/providers/vonage/vonage_verifier.h"
 
 #include <algorithm>
 #include <limits>
@@ -17,9 +17,9 @@
 #include <optional>
 #include <utility>
 
-#include "dlrd/core/encoding.h"
-#include "dlrd/core/form.h"
-#include "dlrd/signature/crypto.h"
+#include "dlrd/core/util/encoding.h"
+#include "dlrd/core/util/form.h"
+#include "dlrd/core/signature/crypto.h"
 
 namespace dlrd {
 namespace {

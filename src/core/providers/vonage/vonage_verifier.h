@@ -8,7 +8,7 @@
 
 #include <memory>
 
-#include "dlrd/signature/signature_verifier.h"
+#include "dlrd/core/signature/signature_verifier.h"
 
 namespace dlrd {
 

@@ -14,7 +14,7 @@
 // 2. Rules: alg allow-list before the MAC, malformed tokens, claims,
 //    iat/exp windows, rotation, parameter sources, value escaping, hex case,
 //    and the configurations the factory refuses.
-#include "dlrd/signature/vonage_verifier.h"
+#include "core/providers/vonage/vonage_verifier.h"
 
 #include <gtest/gtest.h>
 
@@ -29,9 +29,9 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/core/encoding.h"
-#include "dlrd/signature/crypto.h"
-#include "dlrd/signature/signature_verifier.h"
+#include "dlrd/core/util/encoding.h"
+#include "dlrd/core/signature/crypto.h"
+#include "dlrd/core/signature/signature_verifier.h"
 
 namespace dlrd {
 namespace {

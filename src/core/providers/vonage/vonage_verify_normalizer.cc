@@ -1,4 +1,4 @@
-#include "dlrd/normalize/vonage_verify_normalizer.h"
+#include "core/providers/vonage/vonage_verify_normalizer.h"
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/core/inbound_webhook.h"
-#include "dlrd/normalize/field_reader.h"
+#include "dlrd/core/model/inbound_webhook.h"
+#include "dlrd/core/normalize/field_reader.h"
 
 namespace dlrd {
 namespace {
@@ -191,6 +191,11 @@ Result<Normalized> VonageVerifyNormalizer::Normalize(
 bool VonageVerifyNormalizer::AcceptsContentType(
     std::string_view content_type) const {
   return MediaTypeIs(content_type, "application/json");
+}
+
+Result<std::unique_ptr<PayloadNormalizer>> MakeVonageVerifyNormalizer(
+    const FormatOptions& /*options*/) {
+  return std::unique_ptr<PayloadNormalizer>(std::make_unique<VonageVerifyNormalizer>());
 }
 
 }  // namespace dlrd

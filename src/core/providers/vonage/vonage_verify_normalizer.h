@@ -56,7 +56,9 @@
 //   overall: "<request_id>:summary:<status>".
 #pragma once
 
-#include "dlrd/normalize/payload_normalizer.h"
+#include <memory>
+
+#include "dlrd/core/normalize/payload_normalizer.h"
 
 namespace dlrd {
 
@@ -67,5 +69,9 @@ class VonageVerifyNormalizer final : public PayloadNormalizer {
   std::string_view provider() const override { return "vonage"; }
   bool AcceptsContentType(std::string_view content_type) const override;
 };
+
+// The factory in the provider registry.
+Result<std::unique_ptr<PayloadNormalizer>> MakeVonageVerifyNormalizer(
+    const FormatOptions& options);
 
 }  // namespace dlrd
