@@ -26,7 +26,7 @@ What it writes (deterministic for a given --seed and --end-ms):
         lognormal: median 2.5 s sms, 1.2 s whatsapp, 9 s voice (sigma 0.9),
         so a few land past the last histogram bound;
   * the matching `verifications` rows: channel, country, best status and
-    its rank (include/dlrd/core/delivery.h: sent 2, failed 3, delivered 4,
+    its rank (include/dlrd/core/model/delivery.h: sent 2, failed 3, delivered 4,
     verified 6), first_event_at_ms = the first callback's time.
 Verifications are written newest first, in big transactions with
 synchronous=OFF; the WAL is checkpointed and truncated at the end.

@@ -1,4 +1,4 @@
-// The config loader (include/dlrd/config/config.h ParseConfig).
+// The config loader (include/dlrd/core/config/config.h ParseConfig).
 //
 // Input: the config text (JSON with comments). Secret references resolve to
 // fixed text that is also valid base64, so sinch and standard-webhooks

@@ -1,4 +1,4 @@
-// ParseForm, PathOf and QueryOf (include/dlrd/core/form.h).
+// ParseForm, PathOf and QueryOf (include/dlrd/core/util/form.h).
 //
 // Input: the text itself. Invariants:
 //   - PathOf(t) is a prefix of t, QueryOf(t) a suffix, and when t has a '?'

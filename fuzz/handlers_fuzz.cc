@@ -1,6 +1,6 @@
 // Whole handlers: arbitrary requests into the public WebhookHandler
-// (src/http/webhook_routes.h) and the admin listener's AdminHandler
-// (src/http/admin_routes.h) with its VerificationApi and StatsApi, over
+// (include/dlrd/http/webhook_routes.h) and the admin listener's AdminHandler
+// (include/dlrd/http/admin_routes.h) with its VerificationApi and StatsApi, over
 // fake dependencies: an IngestQueue over an in-memory store that accepts
 // everything, a Dispatcher over a scripted OutboxStore (run with RunOnce,
 // never started), and a StatsSource that returns a small report.

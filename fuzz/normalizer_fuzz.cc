@@ -1,4 +1,4 @@
-// Every payload normalizer (include/dlrd/normalize/payload_normalizer.h).
+// Every payload normalizer (include/dlrd/core/normalize/payload_normalizer.h).
 //
 // Input: byte 0 picks the format (KnownFormats()[b % n]); byte 1 picks the
 // Content-Type (JSON, form, none, or an odd one) and whether the signature

@@ -1,6 +1,6 @@
 // Retry-After parsing: delta-seconds and the three HTTP-date forms
-// (ParseRetryAfterMs in src/outbound/send_adapter.cc, public in
-// include/dlrd/outbound/send_adapter.h), directly and through every send
+// (ParseRetryAfterMs in src/core/outbound/send_adapter.cc, public in
+// include/dlrd/core/outbound/send_adapter.h), directly and through every send
 // adapter's Classify() on a 429 and a 503 carrying it.
 //
 // Input: byte 0 picks "now"; the rest is the header value. Invariants: the

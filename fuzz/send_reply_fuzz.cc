@@ -1,5 +1,5 @@
 // Every send adapter's parsing of provider replies
-// (include/dlrd/outbound/send_adapter.h MakeSendAdapter + Classify).
+// (include/dlrd/core/outbound/send_adapter.h MakeSendAdapter + Classify).
 //
 // Input: byte 0 picks the provider; the rest is a reply as text
 // (fuzz_util.h) whose first line is the status code (0-999; anything else

@@ -1,5 +1,5 @@
 // Every signature scheme's header parsing and Verify()
-// (include/dlrd/signature/signature_verifier.h).
+// (include/dlrd/core/signature/signature_verifier.h).
 //
 // Input: byte 0 picks one of the configurations below; the rest is a
 // request as text (fuzz_util.h) whose first line is

@@ -1,6 +1,6 @@
-// The stats query parser (include/dlrd/stats/stats.h ParseDims,
+// The stats query parser (include/dlrd/core/stats/stats.h ParseDims,
 // ParseDurationMs, MakeQuery) and ParseTimestampMs
-// (include/dlrd/normalize/field_reader.h), as /v1/stats and `dlrd stats`
+// (include/dlrd/core/normalize/field_reader.h), as /v1/stats and `dlrd stats`
 // use them.
 //
 // Input: up to five lines: by (csv), since (duration), from and to

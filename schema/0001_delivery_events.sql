@@ -35,7 +35,7 @@ CREATE TABLE delivery_events (
 CREATE INDEX delivery_events_by_time ON delivery_events(received_at_ms);
 
 -- Latest known state of each verification. status_rank only increases
--- (see include/dlrd/core/delivery.h for the order).
+-- (see include/dlrd/core/model/delivery.h for the order).
 CREATE TABLE verifications (
   source            TEXT    NOT NULL,
   verification_id   TEXT    NOT NULL,

@@ -28,7 +28,7 @@ CREATE TABLE stats_hourly (
   PRIMARY KEY (hour_ms, source, provider, channel, country)
 ) WITHOUT ROWID;
 
--- Latency histograms (buckets: include/dlrd/stats/stats.h). kind
+-- Latency histograms (buckets: include/dlrd/core/stats/stats.h). kind
 -- 'provider' is provider-reported (step -1); 'derived' is dlrd's send
 -- time to the first delivered callback, by fallback step.
 CREATE TABLE stats_latency (

@@ -2,9 +2,9 @@
 //
 // Why: Beast (every release before 1.92) accepts several ambiguous framings
 // that a proxy in front may read differently, which is how requests get
-// smuggled (reliability.md §4.2). dlrd therefore scans the raw header bytes
+// smuggled (docs/reliability.md §4.2). dlrd therefore scans the raw header bytes
 // itself and checks the parsed fields, and answers any doubt with 400 and a
-// closed connection. The matrix is T9 in reliability.md.
+// closed connection. The matrix is T9 in docs/reliability.md.
 //
 // ScanHeaderBlock() looks at raw bytes from the start of a request:
 //   - a LF not preceded by CR (bare LF)              -> kBad

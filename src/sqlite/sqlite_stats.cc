@@ -7,7 +7,7 @@
 namespace dlrd {
 namespace {
 
-// Status moves only up the rank order (include/dlrd/core/delivery.h).
+// Status moves only up the rank order (include/dlrd/core/model/delivery.h).
 // OnEvent computes the row this leaves (Merged below) instead of reading it
 // back; the two must agree, which the rollup-invariant test checks.
 constexpr const char* kUpsertVerification =

@@ -2,7 +2,7 @@
 """Every provider signature vector through `dlrd verify`, via the binary.
 
 Vectors: src/core/providers/<name>/testdata/vectors/<name>.json. Each one is
-turned into a request exactly as its unit test (tests/unit/<provider>_verifier
+turned into a request exactly as its unit test (tests/core/<provider>_verifier
 _test.cc) turns it into an InboundWebhook: same method, target, headers (in
 order), body bytes, SignatureConfig and `now`. The request is written as a raw
 HTTP/1.1 file (those headers plus Content-Length, nothing else), the secret
@@ -57,7 +57,7 @@ Case = collections.namedtuple(
 
 
 # ---------------------------------------------------------------------------
-# Twilio (tests/unit/twilio_verifier_test.cc: ConfigFor, HookFor, RunVectors)
+# Twilio (src/core/providers/twilio/twilio_verifier_test.cc: ConfigFor, HookFor, RunVectors)
 
 TWILIO_FORM_TYPE = "application/x-www-form-urlencoded"
 
@@ -134,7 +134,7 @@ def twilio_cases():
 
 
 # ---------------------------------------------------------------------------
-# Vonage (tests/unit/vonage_verifier_test.cc: VonageSigVectorsTest and
+# Vonage (src/core/providers/vonage/vonage_verifier_test.cc: VonageSigVectorsTest and
 # VonageJwtVectorsTest)
 
 VONAGE_DEFAULT_BODY = ('{"message_uuid":"aaaaaaaa-bbbb-cccc-dddd-0123456789ab",'
@@ -252,7 +252,7 @@ def vonage_jwt_cases():
 
 
 # ---------------------------------------------------------------------------
-# Sinch (tests/unit/sinch_verifier_test.cc: ConfigFor, HookFor, NowFor,
+# Sinch (src/core/providers/sinch/sinch_verifier_test.cc: ConfigFor, HookFor, NowFor,
 # ExpectedReason)
 
 SINCH_APP_KEY = "669E367E-6BBA-48AB-AF15-266871C28135"
@@ -317,7 +317,7 @@ def sinch_cases():
 
 
 # ---------------------------------------------------------------------------
-# Stripe (tests/unit/stripe_verifier_test.cc: EveryVectorVerifiesAsExpected)
+# Stripe (src/core/providers/stripe/stripe_verifier_test.cc: EveryVectorVerifiesAsExpected)
 
 def stripe_reason(v):
     if "Stale" in v["note"]:

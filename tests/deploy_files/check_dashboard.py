@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Lints a Grafana dashboard (classic JSON model) against dlrd's metrics.
 
-Python 3 standard library + promtool. Checks (docs/observability.md §6.2):
+Python 3 standard library + promtool. Checks (docs/metrics.md §7.2):
   1. required top-level, panel and target keys; uid length and characters;
   2. unique panel ids; gridPos inside the 24-column grid; no overlaps;
   3. a `datasource` variable of type datasource (query prometheus), and every

@@ -29,7 +29,7 @@ SYSUSERS = os.path.join(ROOT, "deploy", "systemd", "dlrd.sysusers")
 EXAMPLE_CONFIG = os.path.join(ROOT, "deploy", "dlrd.example.jsonc")
 INSTALLED_BIN = "/usr/local/bin/dlrd"
 MAX_EXPOSURE = 2.0
-# Default of shutdown_grace_ms (README, Configuration).
+# Default of shutdown_grace_ms (docs/configuration.md).
 SHUTDOWN_GRACE_S = 10.0
 
 
@@ -195,9 +195,10 @@ class SystemdUnitTest(unittest.TestCase):
     def test_stop_timeout_covers_shutdown_grace(self):
         self.assertGreater(seconds(self.value("TimeoutStopSec")),
                            SHUTDOWN_GRACE_S + 5)
-        with open(os.path.join(ROOT, "README.md")) as f:
+        with open(os.path.join(ROOT, "docs", "configuration.md")) as f:
             m = re.search(r"\| `shutdown_grace_ms` \| `(\d+)` \|", f.read())
-        self.assertIsNotNone(m, "README no longer lists shutdown_grace_ms")
+        self.assertIsNotNone(
+            m, "docs/configuration.md no longer lists shutdown_grace_ms")
         self.assertEqual(int(m.group(1)) / 1000, SHUTDOWN_GRACE_S)
 
     def test_example_config_database_in_state_directory(self):

@@ -1,4 +1,4 @@
-// Table-driven tests of the pure framing checks (reliability.md T9).
+// Table-driven tests of the pure framing checks (docs/reliability.md §7.1 (T9)).
 #include "http/framing.h"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""T1 (reliability.md §6.2), scaled to CI: kill -9 under load, acked ⊆ stored.
+"""T1 (docs/reliability.md §7.1), scaled to CI: kill -9 under load, acked ⊆ stored.
 
 Each round starts dlrd on the same database, drives it with CLIENTS threads
 posting unique signed events (one connection per request), records every id

@@ -438,7 +438,7 @@ class FallbackEndToEnd(_Base):
         skips = [x for x in view["decisions"] if x["result"] == "skip"]
         self.assertEqual([x["reason"] for x in skips], ["invalid_number"])
 
-    # Not in the issue's list: reliability.md §3.3 rules 3-4 and
+    # Not in the issue's list: docs/reliability.md §5.3 and
     # dispatcher.h ("A provider without an idempotency key gets at most one
     # such re-send per job; the next unknown outcome escalates instead").
     # 0505: the mock takes the request (assigns a VE id), then resets the

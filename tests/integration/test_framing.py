@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""T9 (reliability.md §6.2): framing and limits regression suite, raw sockets.
+"""T9 (docs/reliability.md §7.1): framing and limits regression suite, raw sockets.
 
 Every malformed case is sent with a validly signed, pipelined canary request
 right behind it on the same connection. Each case must get:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""T3 (reliability.md §6.2): fsync fails under load -> 503, exit 1, no lost ack.
+"""T3 (docs/reliability.md §7.1): fsync fails under load -> 503, exit 1, no lost ack.
 
 dlrd runs under libfiu's `fiu-run -x` with no failpoint enabled. Clients post
 unique signed events; after ~1 s `fiu-ctrl` makes every fsync/fdatasync of

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Quarantine (README "Quarantine", schema/0005_quarantine.sql).
+"""Quarantine (docs/reliability.md §6.3, schema/0005_quarantine.sql).
 
 A source configured with a WRONG secret answers its provider's genuine
 callbacks 401; providers such as Twilio Event Streams, Vonage and Sinch

@@ -24,7 +24,7 @@ only: UK +44 7700 900xxx, NANP 555-01xx, AU +61 491 57x xxx, FR
 re-posted identically later (each must answer "duplicate" and count
 nowhere), and a few are posted with a wrong signature (401; counted only
 as signature_failures of their source and provider, channel/country ''). The script keeps its own model of what the contract in
-include/dlrd/stats/stats.h says the figures are (callbacks by event group
+include/dlrd/core/stats/stats.h says the figures are (callbacks by event group
 and hour; sent/delivered/failed/verified per verification in the group and
 hour the store holds for it -- channel of its best event, first non-empty
 country, first-seen time; latency histograms with the nearest-rank rule;

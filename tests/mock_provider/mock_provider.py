@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A loopback HTTPS server that plays four OTP providers' send APIs.
 
-It answers the requests dlrd's send adapters build (src/outbound/*_send.cc)
+It answers the requests dlrd's send adapters build (src/core/outbound/*_send.cc)
 at the providers' own paths, under any path prefix:
 
   verifynow  POST .../verification/v3/send?countryCode=&customerId=&flowType=

@@ -1,5 +1,5 @@
-// Scaffolding shared by the payload normalizer tests (tests/unit/
-// *_normalizer_test.cc): fixture bodies under tests/data/<dir>, the webhook
+// Scaffolding shared by the payload normalizer tests (tests/core/
+// *_normalizer_test.cc): fixture bodies under src/core/providers/<name>/testdata/<dir>, the webhook
 // and context they are normalized with, gtest names for fixture-driven
 // cases, and the assertions every format repeats. Needs DLRD_TEST_DATA_DIR.
 #pragma once
@@ -36,12 +36,12 @@ inline constexpr char kEventId[] = "msg_2b7Jd9QkzX1c0mVnW4pA";
 inline constexpr char kJsonType[] = "application/json";
 inline constexpr char kFormType[] = "application/x-www-form-urlencoded";
 
-// tests/data/<dir>: one format's fixtures.
+// src/core/providers/<name>/testdata/<dir>: one format's fixtures.
 inline std::filesystem::path FixtureDir(std::string_view dir) {
   return std::filesystem::path(DLRD_TEST_DATA_DIR) / dir;
 }
 
-// Reads tests/data/<dir>/<name> byte for byte; fails the test if it cannot
+// Reads src/core/providers/<name>/testdata/<dir>/<name> byte for byte; fails the test if it cannot
 // be opened.
 inline std::string ReadFixture(std::string_view dir, std::string_view name) {
   std::ifstream in(FixtureDir(dir) / name, std::ios::binary);
@@ -51,7 +51,7 @@ inline std::string ReadFixture(std::string_view dir, std::string_view name) {
   return out.str();
 }
 
-// The names of the regular files in tests/data/<dir> but its README.md;
+// The names of the regular files in src/core/providers/<name>/testdata/<dir> but its README.md;
 // fails the test (and returns none) if the directory does not exist.
 inline std::multiset<std::string> ListFixtures(std::string_view dir) {
   std::multiset<std::string> names;

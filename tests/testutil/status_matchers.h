@@ -1,5 +1,5 @@
 // ASSERT_OK / EXPECT_OK for dlrd::Status and dlrd::Result<T>, after leveldb's
-// ASSERT_LEVELDB_OK (style.md §2.7 rule 28): on failure the message of the
+// ASSERT_LEVELDB_OK (docs/testing.md §6): on failure the message of the
 // status is printed, not just "false".
 #pragma once
 

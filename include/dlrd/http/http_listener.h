@@ -4,7 +4,7 @@
 // at once and counted), and on Shutdown() stops accepting and drains the
 // open sessions: in-flight requests finish and are answered, idle keep-alive
 // connections close. Listen() reports bind failures as errors instead of
-// leaving a listener that never accepts (the caveat in style.md §1.2).
+// leaving a listener that never accepts (the caveat in docs/design.md §6.2).
 #pragma once
 
 #include <memory>

@@ -1,7 +1,7 @@
 // Domain-side HTTP request and response, and the handler interface.
 //
 // These are the only HTTP types that leave http_session.cc: routes and
-// handlers see plain structs, never Beast types (style.md §2.6). The body and
+// handlers see plain structs, never Beast types (docs/design.md §5.3). The body and
 // target are the exact received bytes.
 #pragma once
 

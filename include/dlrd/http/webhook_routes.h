@@ -10,7 +10,7 @@
 //      (an unknown source is still 404, from the ingest service);
 //   4. the method: not POST is 405;
 //   5. IngestService::Accept, whose IngestOutcome maps to a status code
-//      (architecture.md): 200 accepted | duplicate, 400 malformed, 401
+//      (docs/design.md): 200 accepted | duplicate, 400 malformed, 401
 //      signature, 404 unknown source, 415 media type, 503 + Retry-After.
 // The rate limit, if configured, is a per-client budget of refusals
 // (rate_limiter.h): every refusal at 2-5 made without a valid signature

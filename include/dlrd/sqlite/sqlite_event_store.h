@@ -2,7 +2,7 @@
 //
 // Durability: journal_mode=WAL with synchronous=FULL, so a committed
 // transaction survives an OS crash or power loss, not only a process crash
-// (reliability.md §2.1). Every write transaction is BEGIN IMMEDIATE on the
+// (docs/reliability.md §2.1). Every write transaction is BEGIN IMMEDIATE on the
 // single writer connection. A batch is first written without savepoints
 // (they cost a copy of every page a submission touches); if one submission
 // fails, the transaction is rolled back and the batch written again with a

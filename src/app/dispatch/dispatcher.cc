@@ -291,7 +291,7 @@ void Dispatcher::OnResult(const OutboxJob& job, int64_t started_ms,
   if (r.error == TransportError::kNone) {
     out = adapter.Classify(r.reply, now);
     // A 5xx other than 503 came after the provider took the request: it
-    // may have sent the code (reliability.md §3.3), as a timeout would.
+    // may have sent the code (docs/reliability.md §5.3), as a timeout would.
     // 503 means it was turned away before that.
     ambiguous = out.error == SendErrorClass::kServer && r.reply.status != 503;
   } else {

@@ -274,7 +274,7 @@ Result<ProviderConfig> CheckCommon(const ProviderConfig& config) {
 }  // namespace
 
 std::string_view ToString(SendErrorClass c) {
-  // The error_class label values of observability.md §2.
+  // The error_class label values of docs/metrics.md §2.
   switch (c) {
     case SendErrorClass::kNone:
       return "none";

@@ -1,4 +1,4 @@
-// Helpers shared by the provider send adapters (src/outbound/*_send.cc).
+// Helpers shared by the provider send adapters (src/core/providers/*/*_send.cc).
 // Internal to dlrd_core; implemented in send_adapter.cc. Pure: no I/O.
 #pragma once
 

@@ -6,7 +6,7 @@
 // it to EventStore::CommitBatch() as one transaction, and only then runs each
 // completion. No batching timer is needed: while one transaction is syncing,
 // new submissions pile up and ride the next one, so the batch size grows with
-// load and one fsync is shared by the whole batch (reliability.md §2.4).
+// load and one fsync is shared by the whole batch (docs/reliability.md §2.3).
 //
 // Invariants:
 // - A completion reports `committed` only after the transaction holding that
@@ -15,7 +15,7 @@
 // - Submit() never blocks: a full queue returns kFull at once.
 // - After a fatal store error (disk full, I/O error, corruption) the queue
 //   refuses new work (kClosed), fails what is queued, and calls on_fatal
-//   once; the daemon then exits non-zero and restarts (reliability.md §2.5).
+//   once; the daemon then exits non-zero and restarts (docs/reliability.md §2.5).
 //
 // Thread-safety: Submit(), depth() and Stop() may be called from any thread.
 // Completions run on the writer thread and must not block.

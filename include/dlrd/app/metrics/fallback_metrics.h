@@ -1,4 +1,4 @@
-// FallbackMetrics: the fallback engine's metrics (observability.md §2 names).
+// FallbackMetrics: the fallback engine's metrics (docs/metrics.md §2 names).
 //
 //   dlrd_fallback_decisions_total{from_channel,to_channel,result,reason}
 //   dlrd_fallback_sends_total{from_channel,to_channel,result}

@@ -1,7 +1,7 @@
 // Metrics: every metric handle dlrd updates, built from an injected
 // prometheus::Registry (there is no global registry).
 //
-// Names, labels and buckets follow observability.md §2. Every label
+// Names, labels and buckets follow docs/metrics.md §2. Every label
 // combination that can occur is created at construction with value 0, so
 // rate() and absent() alerts work from the first scrape. Label values come
 // only from closed enums and from configured source names: never ids, phone

@@ -1,5 +1,5 @@
 // ProcessCollector: the standard process_* metrics, which prometheus-cpp
-// does not provide (observability.md §1.6). Reads /proc/self at collect
+// does not provide (docs/metrics.md §2.6). Reads /proc/self at collect
 // time, so values are current on every scrape.
 //
 // Exported: process_cpu_seconds_total, process_open_fds, process_max_fds,

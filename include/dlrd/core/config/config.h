@@ -76,7 +76,7 @@ struct RetentionConfig {
 };
 
 // Requests refused for their signature but otherwise well-formed are kept
-// for `dlrd quarantine replay` (README "Quarantine"). When a cap is reached
+// for `dlrd quarantine replay` (docs/reliability.md §6.3). When a cap is reached
 // the newest request is dropped (counted), so the oldest, from the moment a
 // secret went wrong, survive a later flood.
 struct QuarantineConfig {

@@ -1,5 +1,5 @@
 // Retry delays for outbound sends: capped exponential backoff with full
-// jitter, and Retry-After (reliability.md §3.4).
+// jitter, and Retry-After (docs/reliability.md §5.4).
 //
 // Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"):
 // the delay is drawn uniformly from [0, min(cap, base * 2^(attempt-1))), so
@@ -25,8 +25,8 @@ struct RetryPolicy {
   // Largest backoff window: with the defaults it is reached at attempt 7
   // (1 s, 2 s, 4 s, ... 64 s capped to 60 s).
   int64_t cap_ms = 60000;
-  // Largest delay of all, Retry-After included (15 min, reliability.md
-  // §3.4). A longer Retry-After is cut to this.
+  // Largest delay of all, Retry-After included (15 min, docs/reliability.md
+  // §5.4). A longer Retry-After is cut to this.
   int64_t ceiling_ms = 900000;
   // Attempts per job, the first included. The dispatcher stops retrying
   // (and escalates to the next channel) after this many failed attempts;

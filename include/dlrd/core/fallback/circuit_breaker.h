@@ -1,6 +1,6 @@
 // CircuitBreaker: stops sending to a (provider, channel) that keeps failing,
 // so that jobs escalate to the next channel instead of queueing behind a
-// dead provider (reliability.md §3.4).
+// dead provider (docs/reliability.md §5.4).
 //
 //   closed    --failure_threshold consecutive failures-->  open
 //   open      --cooldown_ms elapsed, next Allow()------->  half-open

@@ -2,7 +2,7 @@
 //
 // The HTTP adapter fills it from the wire without re-encoding anything: the
 // body and the request target are the exact bytes received, because every
-// signature scheme hashes raw bytes (signatures.md §0 rule 1). Header names
+// signature scheme hashes raw bytes (docs/signatures.md §1 rule 1). Header names
 // keep their received spelling; lookups are case-insensitive.
 #pragma once
 

@@ -67,7 +67,7 @@ inline constexpr SendErrorClass kAllSendErrorClasses[] = {
     SendErrorClass::kTimeout,       SendErrorClass::kNetwork,
     SendErrorClass::kRejected};
 
-// The error_class metric label (observability.md §2): invalid_number,
+// The error_class metric label (docs/metrics.md §2): invalid_number,
 // fraud_detected, rate_limited, server_error, timeout, connection,
 // client_error.
 std::string_view ToString(SendErrorClass c);

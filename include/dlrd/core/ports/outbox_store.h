@@ -4,7 +4,7 @@
 // Job states: pending -> in_flight -> accepted | retry_wait | dead.
 // A job is marked in_flight (and committed) BEFORE its HTTP call, so after a
 // crash an in_flight job means "outcome unknown", never "not sent"
-// (reliability.md §3.3); RecoverInFlight() decides what becomes of it.
+// (docs/reliability.md §5.3); RecoverInFlight() decides what becomes of it.
 #pragma once
 
 #include <cstdint>

@@ -85,7 +85,7 @@ class SignatureVerifier {
   // the dedupe key. A JWT jti or a Sinch nonce is new per attempt: false.
   virtual bool event_id_is_stable() const { return false; }
   // True iff the sender is known to post an UNSIGNED copy of a genuine
-  // callback when its own signing fails (Vonage, signatures.md §9), and
+  // callback when its own signing fails (Vonage, docs/signatures.md §6.3), and
   // retries a 5xx but drops a 4xx. A request with no signature at all is
   // then answered 503 so the sender retries it signed; it is still never
   // accepted.

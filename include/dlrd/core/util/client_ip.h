@@ -1,7 +1,7 @@
 // ClientIp: who sent a request, when reverse proxies may sit in between.
 //
 // X-Forwarded-For is written by whoever sends the request, so only the part
-// appended by proxies we trust means anything (anchors.md §3.6: allowlists
+// appended by proxies we trust means anything (docs/reliability.md §4.3: allowlists
 // spoofed through XFF). The rule, the one nginx's realip module applies with
 // `real_ip_recursive on`:
 //   - the TCP peer is not in `trusted`: the peer is the client, and every

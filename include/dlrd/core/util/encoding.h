@@ -1,7 +1,7 @@
 // Byte encodings used by signature schemes: hex and base64.
 //
 // The base64 decoder accepts the standard alphabet with or without '='
-// padding (Standard Webhooks secrets may arrive unpadded, signatures.md §0
+// padding (Standard Webhooks secrets may arrive unpadded, docs/signatures.md §1
 // rule 4) and rejects anything else: characters outside the alphabet,
 // misplaced padding, or a dangling 6-bit group. It never "skips" bad input,
 // so a malformed secret cannot silently decode to an empty key.

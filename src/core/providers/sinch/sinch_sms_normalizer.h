@@ -1,5 +1,5 @@
 // SinchSmsNormalizer: Sinch SMS API delivery-report callbacks (format
-// "sinch-sms"; signatures.md §8). Use with scheme "sinch", variant "nonce".
+// "sinch-sms"; docs/providers.md §1). Use with scheme "sinch", variant "nonce".
 //
 // Body: application/json, one object whose `type` names its kind.
 // 1. Recipient report (batch sent with delivery_report per_recipient or
@@ -43,7 +43,7 @@
 // when the message was submitted.
 // Recipient/country: NormalizeRecipient(recipient, assume_international)
 // (full reports list "447700900123" without '+'); empty when unusable.
-// Dedupe key (signatures.md §0 rule 6), with R = the E.164 recipient, or
+// Dedupe key (docs/signatures.md §1 rule 6), with R = the E.164 recipient, or
 // the raw one when it does not normalize:
 //   recipient report and full-report entry: "<batch_id>:<R>:<status>", so
 //     the same fact keys the same whichever report type carried it;

@@ -1,5 +1,5 @@
 // SinchVerificationNormalizer: Sinch Verification callbacks (format
-// "sinch-verification"; signatures.md §8). Use with scheme "sinch", variant
+// "sinch-verification"; docs/providers.md §1). Use with scheme "sinch", variant
 // "application".
 //
 // Body: application/json, one object whose `event` names its kind:

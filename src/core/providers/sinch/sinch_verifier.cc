@@ -1,6 +1,6 @@
-// Sinch callbacks (signatures.md §6), three variants chosen by `variant`.
+// Sinch callbacks (docs/signatures.md §7), three variants chosen by `variant`.
 //
-// application (§6a, Verification and Voice callbacks)
+// application (docs/signatures.md §7.1, Verification and Voice callbacks)
 //   Authorization: Application <key>:<base64 HMAC-SHA256>
 //   string to sign, joined by LF, no trailing LF:
 //     METHOD, Content-MD5, Content-Type, "x-timestamp:" + x-timestamp, path
@@ -18,7 +18,7 @@
 //        base64(MD5(body))
 //     7. some secret's HMAC equals the signature           kMismatch
 //
-// nonce (§6b, Conversation API and SMS "Sinch events")
+// nonce (docs/signatures.md §7.2, Conversation API and SMS "Sinch events")
 //   x-sinch-webhook-signature{,-algorithm,-nonce,-timestamp}
 //   HMAC-SHA256(secret as raw bytes, body + "." + nonce + "." + timestamp)
 //     1. all four headers once, non-empty    kMissingHeader / kDuplicateHeader
@@ -29,7 +29,7 @@
 //     5. some secret's HMAC matches          kMismatch
 //   event_id = the nonce (the replay key), also on rejections once read.
 //
-// numbers (§6c, Numbers API callbacks)
+// numbers (docs/signatures.md §7.3, Numbers API callbacks)
 //   X-Sinch-Signature = hex HMAC-SHA1(secret as raw bytes, body), any case.
 //     1. one non-empty header                kMissingHeader / kDuplicateHeader
 //     2. 40 hex digits                       kBadEncoding

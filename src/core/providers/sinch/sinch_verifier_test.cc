@@ -1,5 +1,5 @@
-// Sinch verifiers (signatures.md §6): every Sinch vector of the shared file
-// (copied to tests/data/vectors/sinch.json), then the rules per variant.
+// Sinch verifiers (docs/signatures.md §7): every Sinch vector of the shared file
+// (copied to src/core/providers/sinch/testdata/vectors/sinch.json), then the rules per variant.
 #include "core/providers/sinch/sinch_verifier.h"
 
 #include <gtest/gtest.h>
@@ -285,7 +285,7 @@ struct AppRequest {
   bool send_md5 = true;
 };
 
-// Signs like Sinch does (signatures.md §6a), written out independently.
+// Signs like Sinch does (docs/signatures.md §7.1), written out independently.
 InboundWebhook SignedApp(const AppRequest& r) {
   const std::string md5 =
       r.body.empty() ? "" : Base64Encode(*Digest(HashAlgorithm::kMd5, r.body));

@@ -1,5 +1,5 @@
 // Stripe `Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>...][,v0=<hex>]`
-// (signatures.md §3).
+// (docs/signatures.md §5).
 //
 // Parsing follows the SDKs: split the value on ',', each item on its first
 // '='. Keys are matched exactly ("t", "v1"; no trimming, no case folding).

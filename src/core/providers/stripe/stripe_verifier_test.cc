@@ -1,7 +1,7 @@
-// Stripe `Stripe-Signature` (signatures.md §3).
+// Stripe `Stripe-Signature` (docs/signatures.md §5).
 //
 // 1. Every stripe vector of the shared vector file, copied verbatim to
-//    tests/data/vectors/stripe.json, run through MakeSignatureVerifier.
+//    src/core/providers/stripe/testdata/vectors/stripe.json, run through MakeSignatureVerifier.
 // 2. Table-driven rules: tolerance edges (past and future), v1-only parsing,
 //    rotation, hex case, garbage items, repeated `t`, the raw whsec_ secret,
 //    and the configurations the factory refuses.

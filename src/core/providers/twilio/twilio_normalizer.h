@@ -1,5 +1,5 @@
 // TwilioMessagingNormalizer: Twilio Programmable Messaging status callbacks
-// (format "twilio-messaging"; signatures.md §8).
+// (format "twilio-messaging"; docs/providers.md §1).
 //
 // Body: application/x-www-form-urlencoded, e.g.
 //   MessageSid=SM...&SmsSid=SM...&MessageStatus=undelivered&To=%2B1...&
@@ -21,7 +21,7 @@
 // verification_id = message_id = MessageSid; error_code = ErrorCode.
 // Recipient/country: NormalizeRecipient(To); left empty when unusable.
 // Dedupe key: the signature event id when present, else
-// "<MessageSid>:<MessageStatus>" (signatures.md §0 rule 6).
+// "<MessageSid>:<MessageStatus>" (docs/signatures.md §1 rule 6).
 #pragma once
 
 #include <memory>

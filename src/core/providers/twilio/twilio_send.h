@@ -25,7 +25,7 @@
 // then the status: 429 -> kRateLimited, 5xx -> kServer (both with
 // Retry-After when present), other 4xx -> kRejected.
 //
-// Idempotency: Verify has no idempotency key (reliability.md §3.2);
+// Idempotency: Verify has no idempotency key (docs/reliability.md §5.2);
 // supports_idempotency_key() is false: a re-send after an unknown outcome
 // may reach the user twice. Immutable; safe for concurrent use.
 #pragma once

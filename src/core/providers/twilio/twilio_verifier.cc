@@ -1,4 +1,4 @@
-// Twilio X-Twilio-Signature (signatures.md §2).
+// Twilio X-Twilio-Signature (docs/signatures.md §3).
 //
 // Signature: base64 (standard alphabet) of HMAC-SHA1 keyed with the account
 // Auth Token as raw bytes. Several tokens may be configured (rotation); they

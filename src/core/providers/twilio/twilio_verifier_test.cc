@@ -1,8 +1,8 @@
-// Twilio `X-Twilio-Signature` (signatures.md §2).
+// Twilio `X-Twilio-Signature` (docs/signatures.md §3).
 //
 // 1. Every twilio vector of the shared vector file, copied verbatim to
-//    tests/data/vectors/twilio.json ("vectors"), plus the further upstream
-//    SDK test cases listed in signatures.md ("upstream_extras"), run through
+//    src/core/providers/twilio/testdata/vectors/twilio.json ("vectors"), plus the further upstream
+//    SDK test cases listed in docs/signatures.md ("upstream_extras"), run through
 //    MakeSignatureVerifier. A vector's URL (as received when given, else as
 //    signed) is split into public_url (config) and the request-target query;
 //    form_params become a form body (in reverse name order, so the verifier

@@ -1,5 +1,5 @@
 // TwilioVerifyEventsNormalizer: Twilio Verify Events delivered by an Event
-// Streams webhook sink (format "twilio-verify-events"; signatures.md §8).
+// Streams webhook sink (format "twilio-verify-events"; docs/providers.md §1).
 //
 // Body: a JSON array of CloudEvents (a batched sink, the default), or one
 // CloudEvent object (a sink created with "batch_events": false). Each event:

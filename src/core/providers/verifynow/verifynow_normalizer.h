@@ -1,7 +1,7 @@
 // VerifyNowNormalizer: Message Central VerifyNow delivery callbacks.
 //
 // Body (JSON object; the shape in the issue, which Message Central's public
-// API pages do not document -- signatures.md §7 -- so it is kept permissive):
+// API pages do not document -- docs/providers.md §2 -- so it is kept permissive):
 //   { "verificationId": <string|number>, "deliveryStatus": "DELIVERED" |
 //     "FAILED" | "PENDING", "channel": "SMS" | "WHATSAPP" | "VOICE",
 //     "latencyMs": <non-negative integer, optional>,

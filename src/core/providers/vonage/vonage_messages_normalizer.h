@@ -1,5 +1,5 @@
 // VonageMessagesNormalizer: Vonage Messages API (v1) message status
-// callbacks (format "vonage-messages"; signatures.md §8). Signed with the
+// callbacks (format "vonage-messages"; docs/providers.md §1). Signed with the
 // vonage-jwt scheme.
 //
 // Body: application/json, one object per callback, e.g.
@@ -38,7 +38,7 @@
 // rcs, viber_service); empty for messenger (a page-scoped id) and others.
 // latency_ms: never (the callback carries only the status time).
 // Dedupe key: the signature event id when present, else
-// "<message_uuid>:<status>" (signatures.md §0 rule 6).
+// "<message_uuid>:<status>" (docs/signatures.md §1 rule 6).
 #pragma once
 
 #include <memory>

@@ -1,5 +1,5 @@
 // VonageSmsDlrNormalizer: Vonage SMS API delivery receipts (format
-// "vonage-sms-dlr"; signatures.md §8). Signed with the vonage-sig scheme
+// "vonage-sms-dlr"; docs/providers.md §1). Signed with the vonage-sig scheme
 // when signed webhooks are enabled on the account.
 //
 // Body: the dashboard's "POST-JSON" sends application/json, its "POST"

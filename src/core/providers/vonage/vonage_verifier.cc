@@ -1,10 +1,10 @@
-// vonage-jwt check order (signatures.md §5a): Authorization present and
+// vonage-jwt check order (docs/signatures.md §6.1): Authorization present and
 // single, a Bearer token of three base64url parts, header alg == HS256
 // (before any MAC), the MAC under some secret, and only then the claims:
 // iss, payload_hash against the raw body, iat/exp/nbf against `now`. Claims
 // are parsed only once the MAC has authenticated them.
 //
-// vonage-sig check order (§5b): parameters readable, one non-empty `sig`,
+// vonage-sig check order (docs/signatures.md §6.2): parameters readable, one non-empty `sig`,
 // `sig` is hex of the method's digest length, the digest under some secret,
 // then the signed `timestamp`. Timestamps are checked after the MAC, as for
 // the JWT, so a well-formed but forged request is always a mismatch, never

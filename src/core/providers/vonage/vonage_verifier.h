@@ -1,6 +1,6 @@
 // Vonage signed webhooks: vonage-jwt (Authorization: Bearer HS256 JWT + payload_hash) and vonage-sig (legacy sig parameter).
-// Byte-exact rules: the provider sections of README.md and the vectors in
-// tests/data/vectors. Contract as in
+// Byte-exact rules: docs/signatures.md and the vectors in
+// src/core/providers/<name>/testdata/vectors. Contract as in
 // signature_verifier.h: pure, immutable, constant-time, a reason per
 // rejection. Errors from the factory name the key relative to the
 // source's signature object.

@@ -1,7 +1,7 @@
-// Vonage `vonage-jwt` and `vonage-sig` (signatures.md §5).
+// Vonage `vonage-jwt` and `vonage-sig` (docs/signatures.md §6).
 //
 // 1. Every vonage vector of the shared vector file, copied verbatim to
-//    tests/data/vectors/vonage.json, run through MakeSignatureVerifier.
+//    src/core/providers/vonage/testdata/vectors/vonage.json, run through MakeSignatureVerifier.
 //    - sig vectors are delivered three ways (query, form body, JSON body).
 //      Vectors without a `timestamp` param cannot be accepted (the window
 //      needs one); they must fail with kBadTimestamp, which is only
@@ -993,7 +993,7 @@ namespace dlrd {
 namespace {
 
 // Vonage posts unsigned copies when its signing fails and retries only 5xx
-// (signatures.md §9): both Vonage schemes ask for a retry; others do not.
+// (docs/signatures.md §6.3): both Vonage schemes ask for a retry; others do not.
 TEST(VonageRulesTest, UnsignedIsRetryableOnlyForVonage) {
   EXPECT_TRUE(Make("vonage-jwt", {"s"})->unsigned_is_retryable());
   EXPECT_TRUE(Make("vonage-sig", {"s"}, "md5hash")->unsigned_is_retryable());

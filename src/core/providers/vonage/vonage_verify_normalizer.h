@@ -1,5 +1,5 @@
 // VonageVerifyNormalizer: Vonage Verify v2 callbacks (format
-// "vonage-verify"; signatures.md §8). Signed with the vonage-jwt scheme.
+// "vonage-verify"; docs/providers.md §1). Signed with the vonage-jwt scheme.
 // The payloads carry no phone number.
 //
 // Body: application/json, one object whose `type` selects the shape:
