@@ -2,7 +2,7 @@
 // over the rows they summarise (store/sqlite_stats.h), the daily rollups
 // equal the hourly ones summed by day, the migrations' backfills build the
 // same rollups as live ingest, and the reader turns them into the figures
-// of dlrd/stats/stats.h, reading whole days from the daily rollups with
+// of dlrd/core/stats/stats.h, reading whole days from the daily rollups with
 // the same answer as from the hourly ones alone.
 #include "dlrd/sqlite/sqlite_stats.h"
 

@@ -6,7 +6,7 @@
 //       since     90m, 24h (default), 7d
 //       by        source,provider,channel,country (any subset, in order)
 //       series    "hourly" adds one row per hour and group
-//   200 the report (dlrd/stats/stats.h ToJsonText) | 400 naming the bad
+//   200 the report (dlrd/core/stats/stats.h ToJsonText) | 400 naming the bad
 //   parameter | 401 | 405 | 503 when the database cannot be read.
 // Queries run on a thread of their own, one at a time, never on an I/O
 // thread.
