@@ -17,6 +17,19 @@ Result<std::unique_ptr<FallbackEngine>> FallbackEngine::Build(
     const std::map<std::string, std::string>& source_providers,
     prometheus::Registry& registry, const Clock& clock, Logger& log,
     std::shared_ptr<const SharedString> admin_token, InternalErrors* errors) {
+  auto engine = Make(config, source_providers, registry, clock, log,
+                     std::move(admin_token), errors);
+  if (!engine.ok()) {
+    log.Error("fallback_init_failed", {{"error", engine.status().message()}});
+  }
+  return engine;
+}
+
+Result<std::unique_ptr<FallbackEngine>> FallbackEngine::Make(
+    const Config& config,
+    const std::map<std::string, std::string>& source_providers,
+    prometheus::Registry& registry, const Clock& clock, Logger& log,
+    std::shared_ptr<const SharedString> admin_token, InternalErrors* errors) {
   using Out = Result<std::unique_ptr<FallbackEngine>>;
   FallbackRules rules = FallbackRulesOf(config);
   if (rules.empty()) return std::unique_ptr<FallbackEngine>();

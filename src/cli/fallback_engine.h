@@ -2,7 +2,7 @@
 // the outbox store (its own SQLite connection), one send adapter per
 // configured provider, the HTTPS client, the dispatcher thread, its
 // metrics, and the /v1 verification API. Absent (null) when no source has
-// "fallback".
+// "fallback". It is the fallback module of `dlrd serve`.
 //
 // Lifecycle: Start() after the event store has migrated the database;
 // BeginStop() when shutdown starts (no more sends are claimed); Stop()
@@ -39,6 +39,7 @@ FallbackRules FallbackRulesOf(const Config& config);
 class FallbackEngine {
  public:
   // `source_providers`: each source's provider name (for registrations).
+  // A failure is logged (fallback_init_failed) and returned.
   static Result<std::unique_ptr<FallbackEngine>> Build(
       const Config& config,
       const std::map<std::string, std::string>& source_providers,
@@ -65,6 +66,12 @@ class FallbackEngine {
 
  private:
   FallbackEngine() = default;
+  // Build, without logging a failure.
+  static Result<std::unique_ptr<FallbackEngine>> Make(
+      const Config& config,
+      const std::map<std::string, std::string>& source_providers,
+      prometheus::Registry& registry, const Clock& clock, Logger& log,
+      std::shared_ptr<const SharedString> admin_token, InternalErrors* errors);
 
   std::map<std::string, ProviderConfig> providers_;  // dispatcher thread
   std::set<std::string> provider_names_;             // immutable after Build

@@ -9,6 +9,26 @@ namespace {
 constexpr int64_t kPauseMs = 20;  // between batches: the writer goes first
 }  // namespace
 
+Result<std::unique_ptr<RetentionWorker>> RetentionWorker::Build(
+    const Config& config, const Clock& clock, Logger& log,
+    InternalErrors* errors) {
+  // The quarantine's TTL is kept by the same worker, events_days or not.
+  if (config.retention.events_days <= 0 && !config.quarantine.enabled) {
+    return std::unique_ptr<RetentionWorker>();
+  }
+  const int64_t quarantine_ttl_ms = config.quarantine.ttl_hours * 3'600'000;
+  auto pruner =
+      SqliteRetention::Open(config.store.path, config.store.busy_timeout_ms,
+                            config.retention, quarantine_ttl_ms);
+  if (!pruner.ok()) {
+    log.Error("retention_open_failed", {{"error", pruner.status().message()}});
+    return pruner.status();
+  }
+  return std::make_unique<RetentionWorker>(std::move(pruner).value(),
+                                           config.retention, clock, log,
+                                           errors);
+}
+
 void RetentionWorker::Start() {
   thread_ = std::thread([this] { Run(); });
 }

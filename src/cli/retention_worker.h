@@ -3,6 +3,11 @@
 // between batches so the ingest writer and the dispatcher get the write
 // lock. Stop() returns within one batch. A pass that throws is reported
 // (InternalErrors, "retention") and retried at the next interval.
+//
+// Build() gives the retention module of `dlrd serve`: null when nothing is
+// pruned (no events_days and no quarantine, whose TTL the same worker keeps);
+// a connection that does not open is logged (retention_open_failed) and
+// returned.
 #pragma once
 
 #include <condition_variable>
@@ -20,6 +25,10 @@ namespace dlrd {
 
 class RetentionWorker {
  public:
+  static Result<std::unique_ptr<RetentionWorker>> Build(
+      const Config& config, const Clock& clock, Logger& log,
+      InternalErrors* errors);
+
   RetentionWorker(std::unique_ptr<SqliteRetention> store,
                   const RetentionConfig& config, const Clock& clock,
                   Logger& log, InternalErrors* errors = nullptr)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""SIGHUP rotates secrets without a restart (serve_command.cc Reload).
+"""SIGHUP rotates secrets without a restart (src/cli/reload.h).
 
 Checked here, against the real binary with `file:` secrets:
   - after the secret file changes and SIGHUP arrives, callbacks signed with

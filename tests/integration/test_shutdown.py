@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Graceful shutdown (SIGTERM): dlrd drains, commits and exits 0 in time.
 
-Contract (serve_command.cc): on SIGTERM the public listener stops accepting
+Contract (src/cli/daemon.h): on SIGTERM the public listener stops accepting
 and drains (in-flight requests are answered after their commit; idle
 connections close at once); when no connection is left or the grace period
 ends, the queue commits what it holds; exit 0.
