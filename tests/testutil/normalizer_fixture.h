@@ -1,15 +1,23 @@
-// Scaffolding shared by the payload normalizer tests (tests/core/
-// *_normalizer_test.cc): fixture bodies under src/core/providers/<name>/testdata/<dir>, the webhook
-// and context they are normalized with, gtest names for fixture-driven
-// cases, and the assertions every format repeats. Needs DLRD_TEST_DATA_DIR.
+// Scaffolding shared by the payload normalizer tests
+// (src/core/providers/<name>/*_normalizer_test.cc): fixture bodies under
+// src/core/providers/<name>/testdata/<dir>, the webhook and context they are
+// normalized with, gtest names for fixture-driven cases, and the assertions
+// every format repeats (FixtureFormat and the Expect*Fixture* helpers below),
+// so that a format's test file holds its case tables and what only that
+// format does. Needs DLRD_TEST_DATA_DIR.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <optional>
 #include <ostream>
 #include <set>
 #include <sstream>
@@ -41,8 +49,8 @@ inline std::filesystem::path FixtureDir(std::string_view dir) {
   return std::filesystem::path(DLRD_TEST_DATA_DIR) / dir;
 }
 
-// Reads src/core/providers/<name>/testdata/<dir>/<name> byte for byte; fails the test if it cannot
-// be opened.
+// Reads src/core/providers/<name>/testdata/<dir>/<name> byte for byte; fails
+// the test if it cannot be opened.
 inline std::string ReadFixture(std::string_view dir, std::string_view name) {
   std::ifstream in(FixtureDir(dir) / name, std::ios::binary);
   EXPECT_TRUE(in.is_open()) << "cannot open fixture " << dir << "/" << name;
@@ -51,8 +59,9 @@ inline std::string ReadFixture(std::string_view dir, std::string_view name) {
   return out.str();
 }
 
-// The names of the regular files in src/core/providers/<name>/testdata/<dir> but its README.md;
-// fails the test (and returns none) if the directory does not exist.
+// The names of the regular files in src/core/providers/<name>/testdata/<dir>
+// but its README.md; fails the test (and returns none) if the directory does
+// not exist.
 inline std::multiset<std::string> ListFixtures(std::string_view dir) {
   std::multiset<std::string> names;
   const std::filesystem::path path = FixtureDir(dir);
@@ -224,6 +233,204 @@ inline void ExpectSourceFromContext(const PayloadNormalizer& normalizer,
   for (const DeliveryEvent& e : r.value().events) {
     EXPECT_EQ(e.source, ctx.source);
   }
+}
+
+// --- One format's fixtures and the checks every format repeats -------------
+
+// A payload format under test: where its fixtures are, the source they are
+// posted to, the provider its events name, and how a fixture arrives.
+struct FixtureFormat {
+  std::string_view dir;       // src/core/providers/<name>/testdata/<dir>
+  std::string_view source;    // the configured source (context and path)
+  std::string_view provider;  // DeliveryEvent::provider
+  std::string_view content_type = kJsonType;
+  // Fixtures whose name ends in this are form bodies, posted as kFormType
+  // ("": none but those of a format whose content_type is kFormType).
+  std::string_view form_suffix = "";
+  // Its fixtures carry no trailing newline (form bodies never do: a newline
+  // would be part of the last value).
+  bool no_trailing_newline = false;
+  // It may answer a webhook with a reply body (else every valid fixture is
+  // checked to have none).
+  bool replies = false;
+
+  std::string_view ContentTypeOf(std::string_view file) const {
+    if (!form_suffix.empty() && file.ends_with(form_suffix)) return kFormType;
+    return content_type;
+  }
+  // A POST of `body` to /webhooks/<source> with the format's content type.
+  InboundWebhook HookWithBody(std::string body) const {
+    return MakeHook(source, content_type, std::move(body));
+  }
+  // A POST of fixture `file`, with the content type it is sent with.
+  InboundWebhook Hook(std::string_view file) const {
+    return MakeHook(source, ContentTypeOf(file), ReadFixture(dir, file));
+  }
+  NormalizeContext Context(std::string event_id = "") const {
+    return MakeContext(source, kReceivedAtMs, std::move(event_id));
+  }
+};
+
+// The fixture file of a table entry: the entry itself or its `file` member.
+template <typename Case>
+std::string FixtureFileOf(const Case& c) {
+  if constexpr (std::is_convertible_v<const Case&, std::string_view>) {
+    return std::string(std::string_view(c));
+  } else {
+    return std::string(c.file);
+  }
+}
+
+// The case tables cover the fixture directory exactly (`on_disk` files but
+// its README.md), so no test passes vacuously and no fixture goes unchecked.
+template <typename... Tables>
+void ExpectTablesCoverFixtureDir(std::string_view dir, size_t on_disk,
+                                 const Tables&... tables) {
+  std::multiset<std::string> listed;
+  (
+      [&listed](const auto& table) {
+        for (const auto& c : table) listed.insert(FixtureFileOf(c));
+      }(tables),
+      ...);
+  const std::multiset<std::string> names = ListFixtures(dir);
+  EXPECT_EQ(names.size(), on_disk);
+  EXPECT_EQ(listed, names);
+}
+
+// What one event normalized from a fixture carries; source, provider and
+// received_at_ms come from the format and the context.
+struct EventFields {
+  std::string verification_id;
+  std::string message_id;
+  Channel channel;
+  DeliveryStatus status;
+  std::string raw_status;
+  std::string error_code;
+  std::optional<int64_t> latency_ms;
+  std::string recipient;
+  std::string country;
+  std::string dedupe_key;  // without a signature event id
+};
+
+inline void ExpectEventFields(const FixtureFormat& f, const EventFields& want,
+                              const DeliveryEvent& e) {
+  EXPECT_EQ(e.source, f.source);
+  EXPECT_EQ(e.provider, f.provider);
+  EXPECT_EQ(e.verification_id, want.verification_id);
+  EXPECT_EQ(e.message_id, want.message_id);
+  EXPECT_EQ(e.channel, want.channel) << ToString(e.channel);
+  EXPECT_EQ(e.status, want.status) << ToString(e.status);
+  EXPECT_EQ(e.raw_status, want.raw_status);
+  EXPECT_EQ(e.error_code, want.error_code);
+  EXPECT_EQ(e.latency_ms, want.latency_ms);
+  EXPECT_EQ(e.recipient, want.recipient);
+  EXPECT_EQ(e.country, want.country);
+  EXPECT_EQ(e.received_at_ms, kReceivedAtMs);
+}
+
+// Normalizes fixture `file` without a signature event id: it succeeds with
+// the events `want` in body order, each keyed by its dedupe_key, and no reply
+// unless the format replies. `also`, if given, checks the result further.
+inline void ExpectValidFixture(
+    const PayloadNormalizer& normalizer, const FixtureFormat& f,
+    std::string_view file, const std::vector<EventFields>& want,
+    const std::function<void(const Normalized&)>& also = nullptr) {
+  const InboundWebhook hook = f.Hook(file);
+  ASSERT_FALSE(hook.body.empty());
+  if (f.no_trailing_newline || f.ContentTypeOf(file) == kFormType) {
+    ASSERT_NE(hook.body.back(), '\n') << "fixtures carry no trailing newline";
+  }
+  Result<Normalized> r = normalizer.Normalize(hook, f.Context());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  if (!f.replies) {
+    EXPECT_FALSE(r.value().reply.has_value());
+  }
+  const std::vector<DeliveryEvent>& events = r.value().events;
+  ASSERT_EQ(events.size(), want.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    SCOPED_TRACE("event " + std::to_string(i));
+    ExpectEventFields(f, want[i], events[i]);
+    EXPECT_EQ(events[i].dedupe_key, want[i].dedupe_key);
+  }
+  if (also) also(r.value());
+}
+
+// Checks the dedupe key of event `i` normalized with the signature event id
+// kEventId.
+using EventIdKeyCheck = std::function<void(size_t i, const std::string& key)>;
+
+// Normalizes fixture `file` with the signature event id kEventId: the same
+// events as without, keys distinct within the body, each key checked by
+// `key_check` (by default: the key is kEventId itself, as for a format whose
+// bodies are one event).
+inline void ExpectValidFixtureWithEventId(
+    const PayloadNormalizer& normalizer, const FixtureFormat& f,
+    std::string_view file, const std::vector<EventFields>& want,
+    const EventIdKeyCheck& key_check = nullptr) {
+  Result<Normalized> r =
+      normalizer.Normalize(f.Hook(file), f.Context(kEventId));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const std::vector<DeliveryEvent>& events = r.value().events;
+  ASSERT_EQ(events.size(), want.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    SCOPED_TRACE("event " + std::to_string(i));
+    ExpectEventFields(f, want[i], events[i]);
+    if (key_check) {
+      key_check(i, events[i].dedupe_key);
+    } else {
+      EXPECT_EQ(events[i].dedupe_key, kEventId);
+    }
+  }
+  EXPECT_TRUE(HaveDistinctDedupeKeys(events));
+}
+
+// A body the format accepts without an event (an inbound message, a callback
+// type it does not know): no event, no reply.
+inline void ExpectAcceptedWithoutEvents(const PayloadNormalizer& normalizer,
+                                        const FixtureFormat& f,
+                                        std::string_view file) {
+  Result<Normalized> r = normalizer.Normalize(f.Hook(file), f.Context());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r.value().events.empty());
+  EXPECT_FALSE(r.value().reply.has_value());
+}
+
+// Normalizes rejected fixture `c.file` (with a signature event id): it fails
+// with exactly `c.error`, and `leak_check` (by default ExpectNoNumberLeak)
+// finds no value of the body in the message.
+inline void ExpectInvalidFixture(const PayloadNormalizer& normalizer,
+                                 const FixtureFormat& f, const InvalidCase& c,
+                                 const std::function<void(const std::string&)>&
+                                     leak_check = ExpectNoNumberLeak) {
+  Result<Normalized> r =
+      normalizer.Normalize(f.Hook(c.file), f.Context(kEventId));
+  ASSERT_FALSE(r.ok());
+  const std::string& message = r.status().message();
+  EXPECT_EQ(message, c.error);
+  leak_check(message);
+}
+
+// The normalizer accepts each of `accepted` Content-Types and none of
+// `rejected`.
+inline void ExpectContentTypes(const PayloadNormalizer& normalizer,
+                               std::initializer_list<const char*> accepted,
+                               std::initializer_list<const char*> rejected) {
+  for (const char* type : accepted) {
+    EXPECT_TRUE(normalizer.AcceptsContentType(type)) << '"' << type << '"';
+  }
+  for (const char* type : rejected) {
+    EXPECT_FALSE(normalizer.AcceptsContentType(type)) << '"' << type << '"';
+  }
+}
+
+// MakePayloadNormalizer(format) makes a `Normalizer` naming `provider`.
+template <typename Normalizer>
+void ExpectFactoryMakes(std::string_view format, std::string_view provider) {
+  Result<std::unique_ptr<PayloadNormalizer>> r = MakePayloadNormalizer(format);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_NE(r.value(), nullptr);
+  EXPECT_EQ(r.value()->provider(), provider);
+  EXPECT_NE(dynamic_cast<Normalizer*>(r.value().get()), nullptr);
 }
 
 }  // namespace dlrd::testutil

@@ -22,22 +22,19 @@ namespace dlrd {
 namespace {
 
 using testutil::kEventId;
-using testutil::kReceivedAtMs;
 
-constexpr char kDir[] = "sinch_sms";
-constexpr char kSource[] = "sinch-sms";
+constexpr testutil::FixtureFormat kFormat{
+    .dir = "sinch_sms", .source = "sinch-sms", .provider = "sinch"};
 constexpr char kSdkBatch[] = "01FC66621XXXXX119Z8PMV1QPQ";
 
 InboundWebhook HookWithBody(std::string body) {
-  return testutil::MakeHook(kSource, testutil::kJsonType, std::move(body));
+  return kFormat.HookWithBody(std::move(body));
 }
 
-InboundWebhook HookFor(std::string_view file) {
-  return HookWithBody(testutil::ReadFixture(kDir, file));
-}
+InboundWebhook HookFor(std::string_view file) { return kFormat.Hook(file); }
 
 NormalizeContext Context(std::string event_id = "") {
-  return testutil::MakeContext(kSource, kReceivedAtMs, std::move(event_id));
+  return kFormat.Context(std::move(event_id));
 }
 
 // --- Bodies that normalize (to zero or more events) -----------------------
@@ -242,76 +239,55 @@ const InvalidCase kInvalidCases[] = {
     {"batch_code_bool.json", "statuses[0].code: must be a string or integer"},
 };
 
-// The tables cover the fixture directory exactly, so no test passes
-// vacuously and no fixture goes unchecked.
+std::vector<testutil::EventFields> Want(const ValidCase& c) {
+  std::vector<testutil::EventFields> events;
+  for (const ExpectedEvent& x : c.events) {
+    events.push_back(
+        {.verification_id = c.batch_id,
+         .message_id = c.batch_id,
+         .channel = x.channel,
+         .status = x.status,
+         .raw_status = x.raw_status,
+         .error_code = x.error_code,
+         .latency_ms = std::nullopt,
+         .recipient = x.recipient,
+         .country = std::string(testutil::FixtureCountry(x.recipient)),
+         .dedupe_key = x.dedupe_key});
+  }
+  return events;
+}
+
 TEST(SinchSmsFixturesTest, TablesMatchFixtureDirectory) {
   EXPECT_EQ(ValidCases().size(), 28u);
   EXPECT_EQ(std::size(kInvalidCases), 19u);
-
-  std::multiset<std::string> listed;
-  for (const ValidCase& c : ValidCases()) listed.insert(c.file);
-  for (const InvalidCase& c : kInvalidCases) listed.insert(c.file);
-  const std::multiset<std::string> on_disk = testutil::ListFixtures(kDir);
-  EXPECT_EQ(on_disk.size(), 47u);
-  EXPECT_EQ(listed, on_disk);
-}
-
-void ExpectEvent(const ValidCase& c, const ExpectedEvent& x,
-                 const DeliveryEvent& e) {
-  EXPECT_EQ(e.source, kSource);
-  EXPECT_EQ(e.provider, "sinch");
-  EXPECT_EQ(e.verification_id, c.batch_id);
-  EXPECT_EQ(e.message_id, c.batch_id);
-  EXPECT_EQ(e.channel, x.channel) << ToString(e.channel);
-  EXPECT_EQ(e.status, x.status) << ToString(e.status);
-  EXPECT_EQ(e.raw_status, x.raw_status);
-  EXPECT_EQ(e.error_code, x.error_code);
-  EXPECT_EQ(e.latency_ms, std::nullopt);
-  EXPECT_EQ(e.recipient, x.recipient);
-  EXPECT_EQ(e.country, testutil::FixtureCountry(x.recipient));
-  EXPECT_EQ(e.received_at_ms, kReceivedAtMs);
+  testutil::ExpectTablesCoverFixtureDir(kFormat.dir, 47u, ValidCases(),
+                                        kInvalidCases);
 }
 
 class SinchSmsValidTest : public testing::TestWithParam<ValidCase> {};
 
 TEST_P(SinchSmsValidTest, NormalizesEveryField) {
-  const ValidCase& c = GetParam();
-  InboundWebhook hook = HookFor(c.file);
-  ASSERT_FALSE(hook.body.empty());
-  Result<Normalized> r = SinchSmsNormalizer().Normalize(hook, Context());
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(r.value().reply, std::nullopt);
-  const std::vector<DeliveryEvent>& events = r.value().events;
-  ASSERT_EQ(events.size(), c.events.size());
-  for (size_t i = 0; i < events.size(); ++i) {
-    SCOPED_TRACE("event " + std::to_string(i));
-    ExpectEvent(c, c.events[i], events[i]);
-    EXPECT_EQ(events[i].dedupe_key, c.events[i].dedupe_key);
-  }
+  testutil::ExpectValidFixture(SinchSmsNormalizer(), kFormat, GetParam().file,
+                               Want(GetParam()));
 }
 
 // A recipient report is one event, keyed by the signature event id; a batch
 // keeps its per-(status, recipient) parts after the event id.
 TEST_P(SinchSmsValidTest, SignatureEventIdHeadsTheDedupeKey) {
   const ValidCase& c = GetParam();
-  Result<Normalized> r =
-      SinchSmsNormalizer().Normalize(HookFor(c.file), Context(kEventId));
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  const std::vector<DeliveryEvent>& events = r.value().events;
-  ASSERT_EQ(events.size(), c.events.size());
-  for (size_t i = 0; i < events.size(); ++i) {
-    SCOPED_TRACE("event " + std::to_string(i));
-    ExpectEvent(c, c.events[i], events[i]);
-    if (c.single) {
-      EXPECT_EQ(events[i].dedupe_key, kEventId);
-      continue;
-    }
-    // Batch ids in the batch fixtures have no ':' or '%', so the key
-    // starts with the batch id as is.
-    const std::string& key = c.events[i].dedupe_key;
-    ASSERT_EQ(key.rfind(c.batch_id + ":", 0), 0u) << key;
-    EXPECT_EQ(events[i].dedupe_key, kEventId + key.substr(c.batch_id.size()));
-  }
+  testutil::ExpectValidFixtureWithEventId(
+      SinchSmsNormalizer(), kFormat, c.file, Want(c),
+      [&c](size_t i, const std::string& got) {
+        if (c.single) {
+          EXPECT_EQ(got, kEventId);
+          return;
+        }
+        // Batch ids in the batch fixtures have no ':' or '%', so the key
+        // starts with the batch id as is.
+        const std::string& key = c.events[i].dedupe_key;
+        ASSERT_EQ(key.rfind(c.batch_id + ":", 0), 0u) << key;
+        EXPECT_EQ(got, kEventId + key.substr(c.batch_id.size()));
+      });
 }
 
 TEST_P(SinchSmsValidTest, KeysAreUniqueWithinTheBodyAndStable) {
@@ -333,19 +309,18 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, SinchSmsValidTest,
 
 class SinchSmsInvalidTest : public testing::TestWithParam<InvalidCase> {};
 
-TEST_P(SinchSmsInvalidTest, RejectsWithoutLeakingTheNumber) {
-  const InvalidCase& c = GetParam();
-  Result<Normalized> r =
-      SinchSmsNormalizer().Normalize(HookFor(c.file), Context(kEventId));
-  ASSERT_FALSE(r.ok());
-  const std::string& message = r.status().message();
-  EXPECT_EQ(message, c.error);
-  // Every rejecting fixture that carries a number uses +44 7700 900xxx. Apart
-  // from element indices ("[2]"), no error message may contain a digit.
+// Every rejecting fixture that carries a number uses +44 7700 900xxx. Apart
+// from element indices ("[2]"), no error message may contain a digit.
+void ExpectNoNumberButIndices(const std::string& message) {
   EXPECT_EQ(message.find("7700"), std::string::npos) << message;
   const std::string no_index =
       std::regex_replace(message, std::regex(R"(\[[0-9]+\])"), "");
   EXPECT_TRUE(testutil::HasNoDigit(no_index)) << message;
+}
+
+TEST_P(SinchSmsInvalidTest, RejectsWithoutLeakingTheNumber) {
+  testutil::ExpectInvalidFixture(SinchSmsNormalizer(), kFormat, GetParam(),
+                                 ExpectNoNumberButIndices);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, SinchSmsInvalidTest,
@@ -454,13 +429,11 @@ TEST(SinchSmsNormalizerTest, SummaryKeysCannotCollideWithRecipientKeys) {
 // --- Content types, provider and the factory ------------------------------
 
 TEST(SinchSmsNormalizerTest, AcceptsJsonContentTypesOnly) {
-  SinchSmsNormalizer n;
-  EXPECT_TRUE(n.AcceptsContentType("application/json"));
-  EXPECT_TRUE(n.AcceptsContentType("application/json; charset=utf-8"));
-  EXPECT_TRUE(n.AcceptsContentType(" APPLICATION/JSON ;charset=UTF-8"));
-  EXPECT_FALSE(n.AcceptsContentType(""));
-  EXPECT_FALSE(n.AcceptsContentType("text/plain"));
-  EXPECT_FALSE(n.AcceptsContentType("application/x-www-form-urlencoded"));
+  testutil::ExpectContentTypes(
+      SinchSmsNormalizer(),
+      {"application/json", "application/json; charset=utf-8",
+       " APPLICATION/JSON ;charset=UTF-8"},
+      {"", "text/plain", "application/x-www-form-urlencoded"});
 }
 
 TEST(SinchSmsNormalizerTest, ProviderName) {
@@ -473,12 +446,7 @@ TEST(SinchSmsNormalizerTest, SourceComesFromContext) {
 }
 
 TEST(SinchSmsFactoryTest, MakesSinchSms) {
-  Result<std::unique_ptr<PayloadNormalizer>> r =
-      MakePayloadNormalizer("sinch-sms");
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_NE(r.value(), nullptr);
-  EXPECT_EQ(r.value()->provider(), "sinch");
-  EXPECT_NE(dynamic_cast<SinchSmsNormalizer*>(r.value().get()), nullptr);
+  testutil::ExpectFactoryMakes<SinchSmsNormalizer>("sinch-sms", "sinch");
 }
 
 TEST(SinchSmsInboundTest, MoStopOptsTheSenderOut) {

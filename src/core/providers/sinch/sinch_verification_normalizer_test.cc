@@ -20,25 +20,24 @@
 namespace dlrd {
 namespace {
 
-using testutil::kEventId;
-using testutil::kReceivedAtMs;
-
-constexpr char kDir[] = "sinch_verification";
-constexpr char kSource[] = "sinch-verify";
+// A request event is answered with a reply body.
+constexpr testutil::FixtureFormat kFormat{
+    .dir = "sinch_verification",
+    .source = "sinch-verify",
+    .provider = "sinch",
+    .content_type = "application/json; charset=utf-8",
+    .replies = true};
 constexpr char kAllow[] = R"({"action":"allow"})";
 constexpr char kDeny[] = R"({"action":"deny"})";
 
 InboundWebhook HookWithBody(std::string body) {
-  return testutil::MakeHook(kSource, "application/json; charset=utf-8",
-                            std::move(body));
+  return kFormat.HookWithBody(std::move(body));
 }
 
-InboundWebhook HookFor(std::string_view file) {
-  return HookWithBody(testutil::ReadFixture(kDir, file));
-}
+InboundWebhook HookFor(std::string_view file) { return kFormat.Hook(file); }
 
 NormalizeContext Context(std::string event_id = "") {
-  return testutil::MakeContext(kSource, kReceivedAtMs, std::move(event_id));
+  return kFormat.Context(std::move(event_id));
 }
 
 FormatOptions Action(const char* action) {
@@ -196,38 +195,28 @@ const InvalidCase kInvalidCases[] = {
     {"reason_object.json", "reason: must be a string"},
 };
 
-// The tables cover the fixture directory exactly, so no test passes
-// vacuously and no fixture goes unchecked.
+testutil::EventFields Want(const ValidCase& c) {
+  return {.verification_id = c.id,
+          .message_id = "",
+          .channel = c.channel,
+          .status = c.status,
+          .raw_status = c.raw_status,
+          .error_code = c.error_code,
+          .latency_ms = std::nullopt,
+          .recipient = c.recipient,
+          .country = std::string(testutil::FixtureCountry(c.recipient)),
+          .dedupe_key = c.dedupe_key};
+}
+
 TEST(SinchVerificationFixturesTest, TablesMatchFixtureDirectory) {
   EXPECT_EQ(std::size(kValidCases), 28u);
   EXPECT_EQ(std::size(kIgnoredCases), 3u);
   EXPECT_EQ(std::size(kInvalidCases), 18u);
-
-  std::multiset<std::string> listed;
-  for (const ValidCase& c : kValidCases) listed.insert(c.file);
-  for (const char* file : kIgnoredCases) listed.insert(file);
-  for (const InvalidCase& c : kInvalidCases) listed.insert(c.file);
-  const std::multiset<std::string> on_disk = testutil::ListFixtures(kDir);
-  EXPECT_EQ(on_disk.size(), 49u);
-  EXPECT_EQ(listed, on_disk);
+  testutil::ExpectTablesCoverFixtureDir(kFormat.dir, 49u, kValidCases,
+                                        kIgnoredCases, kInvalidCases);
 }
 
 class SinchVerificationValidTest : public testing::TestWithParam<ValidCase> {};
-
-void ExpectEvent(const ValidCase& c, const DeliveryEvent& e) {
-  EXPECT_EQ(e.source, kSource);
-  EXPECT_EQ(e.provider, "sinch");
-  EXPECT_EQ(e.verification_id, c.id);
-  EXPECT_EQ(e.message_id, "");
-  EXPECT_EQ(e.channel, c.channel) << ToString(e.channel);
-  EXPECT_EQ(e.status, c.status) << ToString(e.status);
-  EXPECT_EQ(e.raw_status, c.raw_status);
-  EXPECT_EQ(e.error_code, c.error_code);
-  EXPECT_EQ(e.latency_ms, std::nullopt);
-  EXPECT_EQ(e.recipient, c.recipient);
-  EXPECT_EQ(e.country, testutil::FixtureCountry(c.recipient));
-  EXPECT_EQ(e.received_at_ms, kReceivedAtMs);
-}
 
 void ExpectReply(const ValidCase& c, const Normalized& n, const char* body) {
   if (!c.request) {
@@ -241,35 +230,21 @@ void ExpectReply(const ValidCase& c, const Normalized& n, const char* body) {
 
 TEST_P(SinchVerificationValidTest, NormalizesEveryField) {
   const ValidCase& c = GetParam();
-  InboundWebhook hook = HookFor(c.file);
-  ASSERT_FALSE(hook.body.empty());
-  Result<Normalized> r = Allowing().Normalize(hook, Context());
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_EQ(r.value().events.size(), 1u);
-  ExpectEvent(c, r.value().events[0]);
-  EXPECT_EQ(r.value().events[0].dedupe_key, c.dedupe_key);
-  ExpectReply(c, r.value(), kAllow);
+  testutil::ExpectValidFixture(
+      Allowing(), kFormat, c.file, {Want(c)},
+      [&c](const Normalized& n) { ExpectReply(c, n, kAllow); });
 }
 
 TEST_P(SinchVerificationValidTest, SignatureEventIdIsTheDedupeKey) {
-  const ValidCase& c = GetParam();
-  Result<Normalized> r =
-      Allowing().Normalize(HookFor(c.file), Context(kEventId));
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_EQ(r.value().events.size(), 1u);
-  ExpectEvent(c, r.value().events[0]);
-  EXPECT_EQ(r.value().events[0].dedupe_key, kEventId);
+  testutil::ExpectValidFixtureWithEventId(Allowing(), kFormat, GetParam().file,
+                                          {Want(GetParam())});
 }
 
 TEST_P(SinchVerificationValidTest, DenyOptionChangesOnlyTheReply) {
   const ValidCase& c = GetParam();
-  SinchVerificationNormalizer denying(Action("deny"));
-  Result<Normalized> r = denying.Normalize(HookFor(c.file), Context());
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_EQ(r.value().events.size(), 1u);
-  ExpectEvent(c, r.value().events[0]);
-  EXPECT_EQ(r.value().events[0].dedupe_key, c.dedupe_key);
-  ExpectReply(c, r.value(), kDeny);
+  testutil::ExpectValidFixture(
+      SinchVerificationNormalizer(Action("deny")), kFormat, c.file, {Want(c)},
+      [&c](const Normalized& n) { ExpectReply(c, n, kDeny); });
 }
 
 TEST_P(SinchVerificationValidTest, KeyIsStableAcrossIdenticalBodies) {
@@ -286,11 +261,9 @@ class SinchVerificationIgnoredTest
 
 TEST_P(SinchVerificationIgnoredTest, AcceptedWithoutEventOrReply) {
   for (const char* action : {"allow", "deny"}) {
-    SinchVerificationNormalizer n(Action(action));
-    Result<Normalized> r = n.Normalize(HookFor(GetParam()), Context());
-    ASSERT_TRUE(r.ok()) << r.status().message();
-    EXPECT_TRUE(r.value().events.empty());
-    EXPECT_EQ(r.value().reply, std::nullopt);
+    SCOPED_TRACE(action);
+    testutil::ExpectAcceptedWithoutEvents(
+        SinchVerificationNormalizer(Action(action)), kFormat, GetParam());
   }
 }
 
@@ -301,15 +274,9 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, SinchVerificationIgnoredTest,
 class SinchVerificationInvalidTest
     : public testing::TestWithParam<InvalidCase> {};
 
+// No digit of the number (+44 7700 900123), nor of the id.
 TEST_P(SinchVerificationInvalidTest, RejectsWithoutLeakingTheNumber) {
-  const InvalidCase& c = GetParam();
-  Result<Normalized> r =
-      Allowing().Normalize(HookFor(c.file), Context(kEventId));
-  ASSERT_FALSE(r.ok());
-  const std::string& message = r.status().message();
-  EXPECT_EQ(message, c.error);
-  // No digit of the number (+44 7700 900123), nor of the id.
-  testutil::ExpectNoNumberLeak(message);
+  testutil::ExpectInvalidFixture(Allowing(), kFormat, GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, SinchVerificationInvalidTest,
@@ -472,13 +439,11 @@ TEST(SinchVerificationNormalizerTest,
 // --- Content types, provider and the factory ------------------------------
 
 TEST(SinchVerificationNormalizerTest, AcceptsJsonContentTypesOnly) {
-  SinchVerificationNormalizer n = Allowing();
-  EXPECT_TRUE(n.AcceptsContentType("application/json"));
-  EXPECT_TRUE(n.AcceptsContentType("application/json; charset=utf-8"));
-  EXPECT_TRUE(n.AcceptsContentType(" Application/JSON ;charset=UTF-8"));
-  EXPECT_FALSE(n.AcceptsContentType(""));
-  EXPECT_FALSE(n.AcceptsContentType("text/plain"));
-  EXPECT_FALSE(n.AcceptsContentType("application/x-www-form-urlencoded"));
+  testutil::ExpectContentTypes(
+      Allowing(),
+      {"application/json", "application/json; charset=utf-8",
+       " Application/JSON ;charset=UTF-8"},
+      {"", "text/plain", "application/x-www-form-urlencoded"});
 }
 
 TEST(SinchVerificationNormalizerTest, ProviderName) {

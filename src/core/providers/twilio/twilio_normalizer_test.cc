@@ -18,22 +18,19 @@
 namespace dlrd {
 namespace {
 
-using testutil::kEventId;
-using testutil::kReceivedAtMs;
-
-constexpr char kDir[] = "twilio";
-constexpr char kSource[] = "twilio-prod";
+constexpr testutil::FixtureFormat kFormat{.dir = "twilio",
+                                          .source = "twilio-prod",
+                                          .provider = "twilio",
+                                          .content_type = testutil::kFormType};
 
 InboundWebhook HookWithBody(std::string body) {
-  return testutil::MakeHook(kSource, testutil::kFormType, std::move(body));
+  return kFormat.HookWithBody(std::move(body));
 }
 
-InboundWebhook HookFor(std::string_view file) {
-  return HookWithBody(testutil::ReadFixture(kDir, file));
-}
+InboundWebhook HookFor(std::string_view file) { return kFormat.Hook(file); }
 
 NormalizeContext Context(std::string event_id = "") {
-  return testutil::MakeContext(kSource, kReceivedAtMs, std::move(event_id));
+  return kFormat.Context(std::move(event_id));
 }
 
 // --- Bodies that normalize to one event -----------------------------------
@@ -120,59 +117,37 @@ const InvalidCase kInvalidCases[] = {
     {"lowercase_field_names.txt", "MessageSid: missing"},
 };
 
-// The tables cover the fixture directory exactly, so no test passes
-// vacuously and no fixture goes unchecked.
+testutil::EventFields Want(const ValidCase& c) {
+  return {.verification_id = c.message_sid,
+          .message_id = c.message_sid,
+          .channel = c.channel,
+          .status = c.status,
+          .raw_status = c.raw_status,
+          .error_code = c.error_code,
+          .latency_ms = std::nullopt,
+          .recipient = c.recipient,
+          .country = std::string(testutil::FixtureCountry(c.recipient)),
+          .dedupe_key = c.dedupe_key};
+}
+
 TEST(TwilioFixturesTest, TablesMatchFixtureDirectory) {
   EXPECT_EQ(std::size(kValidCases), 16u);
   EXPECT_EQ(std::size(kInvalidCases), 11u);
-
-  std::multiset<std::string> listed;
-  for (const ValidCase& c : kValidCases) listed.insert(c.file);
-  for (const InvalidCase& c : kInvalidCases) listed.insert(c.file);
-  const std::multiset<std::string> on_disk = testutil::ListFixtures(kDir);
-  EXPECT_EQ(on_disk.size(), 27u);
-  EXPECT_EQ(listed, on_disk);
+  testutil::ExpectTablesCoverFixtureDir(kFormat.dir, 27u, kValidCases,
+                                        kInvalidCases);
 }
 
 class TwilioValidTest : public testing::TestWithParam<ValidCase> {};
 
-void ExpectEvent(const ValidCase& c, const DeliveryEvent& e) {
-  EXPECT_EQ(e.source, kSource);
-  EXPECT_EQ(e.provider, "twilio");
-  EXPECT_EQ(e.verification_id, c.message_sid);
-  EXPECT_EQ(e.message_id, c.message_sid);
-  EXPECT_EQ(e.channel, c.channel) << ToString(e.channel);
-  EXPECT_EQ(e.status, c.status) << ToString(e.status);
-  EXPECT_EQ(e.raw_status, c.raw_status);
-  EXPECT_EQ(e.error_code, c.error_code);
-  EXPECT_EQ(e.latency_ms, std::nullopt);
-  EXPECT_EQ(e.recipient, c.recipient);
-  EXPECT_EQ(e.country, testutil::FixtureCountry(c.recipient));
-  EXPECT_EQ(e.received_at_ms, kReceivedAtMs);
-}
-
+// Form fixtures carry no trailing newline (checked by ExpectValidFixture).
 TEST_P(TwilioValidTest, NormalizesEveryField) {
-  const ValidCase& c = GetParam();
-  InboundWebhook hook = HookFor(c.file);
-  ASSERT_FALSE(hook.body.empty());
-  ASSERT_NE(hook.body.back(), '\n') << "fixtures carry no trailing newline";
-  TwilioMessagingNormalizer normalizer;
-  Result<Normalized> r = normalizer.Normalize(hook, Context());
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_EQ(r.value().events.size(), 1u);
-  ExpectEvent(c, r.value().events[0]);
-  EXPECT_EQ(r.value().events[0].dedupe_key, c.dedupe_key);
+  testutil::ExpectValidFixture(TwilioMessagingNormalizer(), kFormat,
+                               GetParam().file, {Want(GetParam())});
 }
 
 TEST_P(TwilioValidTest, SignatureEventIdIsTheDedupeKey) {
-  const ValidCase& c = GetParam();
-  TwilioMessagingNormalizer normalizer;
-  Result<Normalized> r =
-      normalizer.Normalize(HookFor(c.file), Context(kEventId));
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_EQ(r.value().events.size(), 1u);
-  ExpectEvent(c, r.value().events[0]);
-  EXPECT_EQ(r.value().events[0].dedupe_key, kEventId);
+  testutil::ExpectValidFixtureWithEventId(TwilioMessagingNormalizer(), kFormat,
+                                          GetParam().file, {Want(GetParam())});
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, TwilioValidTest,
@@ -182,14 +157,8 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, TwilioValidTest,
 class TwilioInvalidTest : public testing::TestWithParam<InvalidCase> {};
 
 TEST_P(TwilioInvalidTest, RejectsWithoutLeakingTheNumber) {
-  const InvalidCase& c = GetParam();
-  TwilioMessagingNormalizer normalizer;
-  Result<Normalized> r =
-      normalizer.Normalize(HookFor(c.file), Context(kEventId));
-  ASSERT_FALSE(r.ok());
-  const std::string& message = r.status().message();
-  EXPECT_EQ(message, c.error);
-  testutil::ExpectNoNumberLeak(message);
+  testutil::ExpectInvalidFixture(TwilioMessagingNormalizer(), kFormat,
+                                 GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, TwilioInvalidTest,
@@ -233,16 +202,12 @@ TEST(TwilioMessagingNormalizerTest, MapsEveryDocumentedStatus) {
 }
 
 TEST(TwilioMessagingNormalizerTest, AcceptsFormContentTypesOnly) {
-  TwilioMessagingNormalizer n;
-  EXPECT_TRUE(n.AcceptsContentType("application/x-www-form-urlencoded"));
-  EXPECT_TRUE(
-      n.AcceptsContentType("application/x-www-form-urlencoded; charset=utf-8"));
-  EXPECT_TRUE(n.AcceptsContentType(
-      " Application/X-WWW-Form-Urlencoded ;charset=UTF-8"));
-  EXPECT_FALSE(n.AcceptsContentType(""));
-  EXPECT_FALSE(n.AcceptsContentType("application/json"));
-  EXPECT_FALSE(n.AcceptsContentType("multipart/form-data"));
-  EXPECT_FALSE(n.AcceptsContentType("text/plain"));
+  testutil::ExpectContentTypes(
+      TwilioMessagingNormalizer(),
+      {"application/x-www-form-urlencoded",
+       "application/x-www-form-urlencoded; charset=utf-8",
+       " Application/X-WWW-Form-Urlencoded ;charset=UTF-8"},
+      {"", "application/json", "multipart/form-data", "text/plain"});
 }
 
 TEST(TwilioMessagingNormalizerTest, ProviderName) {
@@ -268,12 +233,8 @@ TEST(TwilioMessagingNormalizerTest, SourceComesFromContext) {
 }
 
 TEST(TwilioMessagingFactoryTest, MakesTwilioMessaging) {
-  Result<std::unique_ptr<PayloadNormalizer>> r =
-      MakePayloadNormalizer("twilio-messaging");
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_NE(r.value(), nullptr);
-  EXPECT_EQ(r.value()->provider(), "twilio");
-  EXPECT_NE(dynamic_cast<TwilioMessagingNormalizer*>(r.value().get()), nullptr);
+  testutil::ExpectFactoryMakes<TwilioMessagingNormalizer>("twilio-messaging",
+                                                          "twilio");
 }
 
 TEST(TwilioMessagingFactoryTest, ErrorListsEveryFormat) {

@@ -22,21 +22,21 @@ namespace {
 using nlohmann::json;
 
 using testutil::kEventId;
-using testutil::kReceivedAtMs;
 
-constexpr char kDir[] = "twilio_verify";
-constexpr char kSource[] = "twilio-verify";
+// Its fixtures carry no trailing newline.
+constexpr testutil::FixtureFormat kFormat{.dir = "twilio_verify",
+                                          .source = "twilio-verify",
+                                          .provider = "twilio",
+                                          .no_trailing_newline = true};
 
 InboundWebhook HookWithBody(std::string body) {
-  return testutil::MakeHook(kSource, testutil::kJsonType, std::move(body));
+  return kFormat.HookWithBody(std::move(body));
 }
 
-InboundWebhook HookFor(std::string_view file) {
-  return HookWithBody(testutil::ReadFixture(kDir, file));
-}
+InboundWebhook HookFor(std::string_view file) { return kFormat.Hook(file); }
 
 NormalizeContext Context(std::string event_id = "") {
-  return testutil::MakeContext(kSource, kReceivedAtMs, std::move(event_id));
+  return kFormat.Context(std::move(event_id));
 }
 
 // Fixture SIDs: VE/VL + 32 hex digits ending in the fixture's number.
@@ -205,68 +205,45 @@ const InvalidCase kInvalidCases[] = {
      "data.verification_sid: missing"},
 };
 
-// The tables cover the fixture directory exactly, so no test passes
-// vacuously and no fixture goes unchecked.
+// The events of `c`, keyed by their CloudEvent ids.
+std::vector<testutil::EventFields> Want(const ValidCase& c) {
+  std::vector<testutil::EventFields> events;
+  for (const ExpectedEvent& x : c.events) {
+    events.push_back({.verification_id = x.verification_id,
+                      .message_id = x.message_id,
+                      .channel = x.channel,
+                      .status = x.status,
+                      .raw_status = x.raw_status,
+                      .error_code = x.error_code,
+                      .latency_ms = x.latency_ms,
+                      .recipient = x.recipient,
+                      .country = x.country,
+                      .dedupe_key = JoinKeyParts({x.ce_id})});
+  }
+  return events;
+}
+
 TEST(TwilioVerifyFixturesTest, TablesMatchFixtureDirectory) {
   EXPECT_EQ(ValidCases().size(), 22u);
   EXPECT_EQ(std::size(kInvalidCases), 16u);
-
-  std::multiset<std::string> listed;
-  for (const ValidCase& c : ValidCases()) listed.insert(c.file);
-  for (const InvalidCase& c : kInvalidCases) listed.insert(c.file);
-  const std::multiset<std::string> on_disk = testutil::ListFixtures(kDir);
-  EXPECT_EQ(on_disk.size(), 38u);
-  EXPECT_EQ(listed, on_disk);
-}
-
-void ExpectEvent(const ExpectedEvent& want, const DeliveryEvent& e) {
-  EXPECT_EQ(e.source, kSource);
-  EXPECT_EQ(e.provider, "twilio");
-  EXPECT_EQ(e.verification_id, want.verification_id);
-  EXPECT_EQ(e.message_id, want.message_id);
-  EXPECT_EQ(e.channel, want.channel) << ToString(e.channel);
-  EXPECT_EQ(e.status, want.status) << ToString(e.status);
-  EXPECT_EQ(e.raw_status, want.raw_status);
-  EXPECT_EQ(e.error_code, want.error_code);
-  EXPECT_EQ(e.latency_ms, want.latency_ms);
-  EXPECT_EQ(e.recipient, want.recipient);
-  EXPECT_EQ(e.country, want.country);
-  EXPECT_EQ(e.received_at_ms, kReceivedAtMs);
+  testutil::ExpectTablesCoverFixtureDir(kFormat.dir, 38u, ValidCases(),
+                                        kInvalidCases);
 }
 
 class TwilioVerifyValidTest : public testing::TestWithParam<ValidCase> {};
 
 TEST_P(TwilioVerifyValidTest, NormalizesEveryEvent) {
-  const ValidCase& c = GetParam();
-  InboundWebhook hook = HookFor(c.file);
-  ASSERT_FALSE(hook.body.empty());
-  ASSERT_NE(hook.body.back(), '\n') << "fixtures carry no trailing newline";
-  Result<Normalized> r =
-      TwilioVerifyEventsNormalizer().Normalize(hook, Context());
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_FALSE(r.value().reply.has_value());
-  const std::vector<DeliveryEvent>& events = r.value().events;
-  ASSERT_EQ(events.size(), c.events.size());
-  for (size_t i = 0; i < events.size(); ++i) {
-    SCOPED_TRACE("event " + std::to_string(i));
-    ExpectEvent(c.events[i], events[i]);
-    EXPECT_EQ(events[i].dedupe_key, JoinKeyParts({c.events[i].ce_id}));
-  }
+  testutil::ExpectValidFixture(TwilioVerifyEventsNormalizer(), kFormat,
+                               GetParam().file, Want(GetParam()));
 }
 
 TEST_P(TwilioVerifyValidTest, SignatureEventIdPrefixesEveryKey) {
   const ValidCase& c = GetParam();
-  Result<Normalized> r = TwilioVerifyEventsNormalizer().Normalize(
-      HookFor(c.file), Context(kEventId));
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  const std::vector<DeliveryEvent>& events = r.value().events;
-  ASSERT_EQ(events.size(), c.events.size());
-  for (size_t i = 0; i < events.size(); ++i) {
-    ExpectEvent(c.events[i], events[i]);
-    EXPECT_EQ(events[i].dedupe_key,
-              JoinKeyParts({kEventId, c.events[i].ce_id}));
-  }
-  EXPECT_TRUE(testutil::HaveDistinctDedupeKeys(events));
+  testutil::ExpectValidFixtureWithEventId(
+      TwilioVerifyEventsNormalizer(), kFormat, c.file, Want(c),
+      [&c](size_t i, const std::string& key) {
+        EXPECT_EQ(key, JoinKeyParts({kEventId, c.events[i].ce_id}));
+      });
 }
 
 TEST_P(TwilioVerifyValidTest, KeysAreStableAcrossIdenticalBodies) {
@@ -280,22 +257,21 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, TwilioVerifyValidTest,
 
 class TwilioVerifyInvalidTest : public testing::TestWithParam<InvalidCase> {};
 
-TEST_P(TwilioVerifyInvalidTest, RejectsWithoutLeakingTheNumber) {
-  const InvalidCase& c = GetParam();
-  Result<Normalized> r = TwilioVerifyEventsNormalizer().Normalize(
-      HookFor(c.file), Context(kEventId));
-  ASSERT_FALSE(r.ok());
-  const std::string& message = r.status().message();
-  EXPECT_EQ(message, c.error);
-  // The rejected fixtures carry +44 7700 900xxx numbers, some of them where
-  // the error points; no message may echo one. Element indices are the only
-  // digits allowed.
+// The rejected fixtures carry +44 7700 900xxx numbers, some of them where the
+// error points; no message may echo one. Element indices are the only digits
+// allowed.
+void ExpectNoNumberButIndices(const std::string& message) {
   EXPECT_EQ(message.find("7700"), std::string::npos) << message;
   int run = 0;
   for (char ch : message) {
     run = (ch >= '0' && ch <= '9') ? run + 1 : 0;
     EXPECT_LT(run, 3) << message;
   }
+}
+
+TEST_P(TwilioVerifyInvalidTest, RejectsWithoutLeakingTheNumber) {
+  testutil::ExpectInvalidFixture(TwilioVerifyEventsNormalizer(), kFormat,
+                                 GetParam(), ExpectNoNumberButIndices);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, TwilioVerifyInvalidTest,
@@ -561,18 +537,14 @@ TEST(TwilioVerifyEventsNormalizerTest, DedupeKeysAreDistinctAcrossFixtures) {
 }
 
 TEST(TwilioVerifyEventsNormalizerTest, AcceptsJsonAndCloudEventsMediaTypes) {
-  TwilioVerifyEventsNormalizer n;
-  EXPECT_TRUE(n.AcceptsContentType("application/json"));
-  EXPECT_TRUE(n.AcceptsContentType("application/json; charset=utf-8"));
-  EXPECT_TRUE(n.AcceptsContentType(" Application/JSON ;charset=UTF-8"));
-  EXPECT_TRUE(n.AcceptsContentType("application/cloudevents-batch+json"));
-  EXPECT_TRUE(n.AcceptsContentType(
-      "application/cloudevents-batch+json; charset=utf-8"));
-  EXPECT_TRUE(n.AcceptsContentType("application/cloudevents+json"));
-  EXPECT_FALSE(n.AcceptsContentType(""));
-  EXPECT_FALSE(n.AcceptsContentType("application/x-www-form-urlencoded"));
-  EXPECT_FALSE(n.AcceptsContentType("text/plain"));
-  EXPECT_FALSE(n.AcceptsContentType("application/jsonx"));
+  testutil::ExpectContentTypes(
+      TwilioVerifyEventsNormalizer(),
+      {"application/json", "application/json; charset=utf-8",
+       " Application/JSON ;charset=UTF-8", "application/cloudevents-batch+json",
+       "application/cloudevents-batch+json; charset=utf-8",
+       "application/cloudevents+json"},
+      {"", "application/x-www-form-urlencoded", "text/plain",
+       "application/jsonx"});
 }
 
 TEST(TwilioVerifyEventsNormalizerTest, ProviderName) {
@@ -585,13 +557,8 @@ TEST(TwilioVerifyEventsNormalizerTest, SourceComesFromContext) {
 }
 
 TEST(TwilioVerifyFactoryTest, MakesTwilioVerifyEvents) {
-  Result<std::unique_ptr<PayloadNormalizer>> r =
-      MakePayloadNormalizer("twilio-verify-events");
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_NE(r.value(), nullptr);
-  EXPECT_EQ(r.value()->provider(), "twilio");
-  EXPECT_NE(dynamic_cast<TwilioVerifyEventsNormalizer*>(r.value().get()),
-            nullptr);
+  testutil::ExpectFactoryMakes<TwilioVerifyEventsNormalizer>(
+      "twilio-verify-events", "twilio");
 }
 
 }  // namespace

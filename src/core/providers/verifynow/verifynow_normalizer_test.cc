@@ -19,19 +19,13 @@
 namespace dlrd {
 namespace {
 
-using testutil::kEventId;
-using testutil::kReceivedAtMs;
+constexpr testutil::FixtureFormat kFormat{
+    .dir = "verifynow", .source = "mc-prod", .provider = "verifynow"};
 
-constexpr char kDir[] = "verifynow";
-constexpr char kSource[] = "mc-prod";
-
-InboundWebhook HookFor(std::string_view file) {
-  return testutil::MakeHook(kSource, testutil::kJsonType,
-                            testutil::ReadFixture(kDir, file));
-}
+InboundWebhook HookFor(std::string_view file) { return kFormat.Hook(file); }
 
 NormalizeContext Context(std::string event_id = "") {
-  return testutil::MakeContext(kSource, kReceivedAtMs, std::move(event_id));
+  return kFormat.Context(std::move(event_id));
 }
 
 // --- Bodies that normalize to one event -----------------------------------
@@ -138,58 +132,36 @@ const InvalidCase kInvalidCases[] = {
     {"country_code_float.json", "countryCode: must be a string or integer"},
 };
 
-// The tables cover the fixture directory exactly, so no test passes
-// vacuously and no fixture goes unchecked.
+testutil::EventFields Want(const ValidCase& c) {
+  return {.verification_id = c.verification_id,
+          .message_id = "",
+          .channel = c.channel,
+          .status = c.status,
+          .raw_status = c.raw_status,
+          .error_code = "",
+          .latency_ms = c.latency_ms,
+          .recipient = c.recipient,
+          .country = std::string(testutil::FixtureCountry(c.recipient)),
+          .dedupe_key = c.dedupe_key};
+}
+
 TEST(VerifyNowFixturesTest, TablesMatchFixtureDirectory) {
   EXPECT_EQ(std::size(kValidCases), 20u);
   EXPECT_EQ(std::size(kInvalidCases), 25u);
-
-  std::multiset<std::string> listed;
-  for (const ValidCase& c : kValidCases) listed.insert(c.file);
-  for (const InvalidCase& c : kInvalidCases) listed.insert(c.file);
-  const std::multiset<std::string> on_disk = testutil::ListFixtures(kDir);
-  EXPECT_EQ(on_disk.size(), 45u);
-  EXPECT_EQ(listed, on_disk);
+  testutil::ExpectTablesCoverFixtureDir(kFormat.dir, 45u, kValidCases,
+                                        kInvalidCases);
 }
 
 class VerifyNowValidTest : public testing::TestWithParam<ValidCase> {};
 
-void ExpectEvent(const ValidCase& c, const DeliveryEvent& e) {
-  EXPECT_EQ(e.source, kSource);
-  EXPECT_EQ(e.provider, "verifynow");
-  EXPECT_EQ(e.verification_id, c.verification_id);
-  EXPECT_EQ(e.message_id, "");
-  EXPECT_EQ(e.channel, c.channel) << ToString(e.channel);
-  EXPECT_EQ(e.status, c.status) << ToString(e.status);
-  EXPECT_EQ(e.raw_status, c.raw_status);
-  EXPECT_EQ(e.error_code, "");
-  EXPECT_EQ(e.latency_ms, c.latency_ms);
-  EXPECT_EQ(e.recipient, c.recipient);
-  EXPECT_EQ(e.country, testutil::FixtureCountry(c.recipient));
-  EXPECT_EQ(e.received_at_ms, kReceivedAtMs);
-}
-
 TEST_P(VerifyNowValidTest, NormalizesEveryField) {
-  const ValidCase& c = GetParam();
-  InboundWebhook hook = HookFor(c.file);
-  ASSERT_FALSE(hook.body.empty());
-  VerifyNowNormalizer normalizer;
-  Result<Normalized> r = normalizer.Normalize(hook, Context());
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_EQ(r.value().events.size(), 1u);
-  ExpectEvent(c, r.value().events[0]);
-  EXPECT_EQ(r.value().events[0].dedupe_key, c.dedupe_key);
+  testutil::ExpectValidFixture(VerifyNowNormalizer(), kFormat, GetParam().file,
+                               {Want(GetParam())});
 }
 
 TEST_P(VerifyNowValidTest, SignatureEventIdIsTheDedupeKey) {
-  const ValidCase& c = GetParam();
-  VerifyNowNormalizer normalizer;
-  Result<Normalized> r =
-      normalizer.Normalize(HookFor(c.file), Context(kEventId));
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_EQ(r.value().events.size(), 1u);
-  ExpectEvent(c, r.value().events[0]);
-  EXPECT_EQ(r.value().events[0].dedupe_key, kEventId);
+  testutil::ExpectValidFixtureWithEventId(VerifyNowNormalizer(), kFormat,
+                                          GetParam().file, {Want(GetParam())});
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, VerifyNowValidTest,
@@ -199,14 +171,7 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, VerifyNowValidTest,
 class VerifyNowInvalidTest : public testing::TestWithParam<InvalidCase> {};
 
 TEST_P(VerifyNowInvalidTest, RejectsWithoutLeakingTheNumber) {
-  const InvalidCase& c = GetParam();
-  VerifyNowNormalizer normalizer;
-  Result<Normalized> r =
-      normalizer.Normalize(HookFor(c.file), Context(kEventId));
-  ASSERT_FALSE(r.ok());
-  const std::string& message = r.status().message();
-  EXPECT_EQ(message, c.error);
-  testutil::ExpectNoNumberLeak(message);
+  testutil::ExpectInvalidFixture(VerifyNowNormalizer(), kFormat, GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, VerifyNowInvalidTest,
@@ -249,14 +214,12 @@ TEST(MediaTypeIsTest, Table) {
 }
 
 TEST(VerifyNowNormalizerTest, AcceptsJsonContentTypesOnly) {
-  VerifyNowNormalizer n;
-  EXPECT_TRUE(n.AcceptsContentType("application/json"));
-  EXPECT_TRUE(n.AcceptsContentType("APPLICATION/JSON; charset=utf-8"));
-  EXPECT_TRUE(n.AcceptsContentType(" application/json ;charset=UTF-8"));
-  EXPECT_FALSE(n.AcceptsContentType(""));
-  EXPECT_FALSE(n.AcceptsContentType("text/plain"));
-  EXPECT_FALSE(n.AcceptsContentType("application/x-www-form-urlencoded"));
-  EXPECT_FALSE(n.AcceptsContentType("application/jsonl"));
+  testutil::ExpectContentTypes(
+      VerifyNowNormalizer(),
+      {"application/json", "APPLICATION/JSON; charset=utf-8",
+       " application/json ;charset=UTF-8"},
+      {"", "text/plain", "application/x-www-form-urlencoded",
+       "application/jsonl"});
 }
 
 TEST(VerifyNowNormalizerTest, ProviderName) {
@@ -282,12 +245,7 @@ TEST(VerifyNowNormalizerTest, SourceComesFromContext) {
 }
 
 TEST(PayloadNormalizerFactoryTest, MakesVerifyNow) {
-  Result<std::unique_ptr<PayloadNormalizer>> r =
-      MakePayloadNormalizer("verifynow");
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_NE(r.value(), nullptr);
-  EXPECT_EQ(r.value()->provider(), "verifynow");
-  EXPECT_NE(dynamic_cast<VerifyNowNormalizer*>(r.value().get()), nullptr);
+  testutil::ExpectFactoryMakes<VerifyNowNormalizer>("verifynow", "verifynow");
 }
 
 TEST(PayloadNormalizerFactoryTest, RejectsUnknownFormats) {

@@ -18,22 +18,18 @@
 namespace dlrd {
 namespace {
 
-using testutil::kEventId;
-using testutil::kReceivedAtMs;
-
-constexpr char kDir[] = "vonage_messages";
-constexpr char kSource[] = "vonage-messages-prod";
+constexpr testutil::FixtureFormat kFormat{.dir = "vonage_messages",
+                                          .source = "vonage-messages-prod",
+                                          .provider = "vonage"};
 
 InboundWebhook HookWithBody(std::string body) {
-  return testutil::MakeHook(kSource, testutil::kJsonType, std::move(body));
+  return kFormat.HookWithBody(std::move(body));
 }
 
-InboundWebhook HookFor(std::string_view file) {
-  return HookWithBody(testutil::ReadFixture(kDir, file));
-}
+InboundWebhook HookFor(std::string_view file) { return kFormat.Hook(file); }
 
 NormalizeContext Context(std::string event_id = "") {
-  return testutil::MakeContext(kSource, kReceivedAtMs, std::move(event_id));
+  return kFormat.Context(std::move(event_id));
 }
 
 // A status body with the given fields; `to` is a fictional GB number.
@@ -158,59 +154,37 @@ const InvalidCase kInvalidCases[] = {
     {"error_type_number.json", "error.type: must be a string"},
 };
 
-// The tables cover the fixture directory exactly, so no test passes
-// vacuously and no fixture goes unchecked.
+testutil::EventFields Want(const ValidCase& c) {
+  return {.verification_id = c.message_uuid,
+          .message_id = c.message_uuid,
+          .channel = c.channel,
+          .status = c.status,
+          .raw_status = c.raw_status,
+          .error_code = c.error_code,
+          .latency_ms = std::nullopt,
+          .recipient = c.recipient,
+          .country = std::string(testutil::FixtureCountry(c.recipient)),
+          .dedupe_key = c.dedupe_key};
+}
+
 TEST(VonageMessagesFixturesTest, TablesMatchFixtureDirectory) {
   EXPECT_EQ(std::size(kValidCases), 20u);
   EXPECT_EQ(std::size(kInboundCases), 2u);
   EXPECT_EQ(std::size(kInvalidCases), 15u);
-
-  std::multiset<std::string> listed;
-  for (const ValidCase& c : kValidCases) listed.insert(c.file);
-  for (const char* file : kInboundCases) listed.insert(file);
-  for (const InvalidCase& c : kInvalidCases) listed.insert(c.file);
-  const std::multiset<std::string> on_disk = testutil::ListFixtures(kDir);
-  EXPECT_EQ(on_disk.size(), 37u);
-  EXPECT_EQ(listed, on_disk);
+  testutil::ExpectTablesCoverFixtureDir(kFormat.dir, 37u, kValidCases,
+                                        kInboundCases, kInvalidCases);
 }
 
 class VonageMessagesValidTest : public testing::TestWithParam<ValidCase> {};
 
-void ExpectEvent(const ValidCase& c, const DeliveryEvent& e) {
-  EXPECT_EQ(e.source, kSource);
-  EXPECT_EQ(e.provider, "vonage");
-  EXPECT_EQ(e.verification_id, c.message_uuid);
-  EXPECT_EQ(e.message_id, c.message_uuid);
-  EXPECT_EQ(e.channel, c.channel) << ToString(e.channel);
-  EXPECT_EQ(e.status, c.status) << ToString(e.status);
-  EXPECT_EQ(e.raw_status, c.raw_status);
-  EXPECT_EQ(e.error_code, c.error_code);
-  EXPECT_EQ(e.latency_ms, std::nullopt);
-  EXPECT_EQ(e.recipient, c.recipient);
-  EXPECT_EQ(e.country, testutil::FixtureCountry(c.recipient));
-  EXPECT_EQ(e.received_at_ms, kReceivedAtMs);
-}
-
 TEST_P(VonageMessagesValidTest, NormalizesEveryField) {
-  const ValidCase& c = GetParam();
-  VonageMessagesNormalizer normalizer;
-  Result<Normalized> r = normalizer.Normalize(HookFor(c.file), Context());
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_EQ(r.value().events.size(), 1u);
-  EXPECT_FALSE(r.value().reply.has_value());
-  ExpectEvent(c, r.value().events[0]);
-  EXPECT_EQ(r.value().events[0].dedupe_key, c.dedupe_key);
+  testutil::ExpectValidFixture(VonageMessagesNormalizer(), kFormat,
+                               GetParam().file, {Want(GetParam())});
 }
 
 TEST_P(VonageMessagesValidTest, SignatureEventIdIsTheDedupeKey) {
-  const ValidCase& c = GetParam();
-  VonageMessagesNormalizer normalizer;
-  Result<Normalized> r =
-      normalizer.Normalize(HookFor(c.file), Context(kEventId));
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_EQ(r.value().events.size(), 1u);
-  ExpectEvent(c, r.value().events[0]);
-  EXPECT_EQ(r.value().events[0].dedupe_key, kEventId);
+  testutil::ExpectValidFixtureWithEventId(VonageMessagesNormalizer(), kFormat,
+                                          GetParam().file, {Want(GetParam())});
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, VonageMessagesValidTest,
@@ -220,11 +194,8 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, VonageMessagesValidTest,
 class VonageMessagesInboundTest : public testing::TestWithParam<const char*> {};
 
 TEST_P(VonageMessagesInboundTest, AcceptedWithoutEvents) {
-  VonageMessagesNormalizer normalizer;
-  Result<Normalized> r = normalizer.Normalize(HookFor(GetParam()), Context());
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_TRUE(r.value().events.empty());
-  EXPECT_FALSE(r.value().reply.has_value());
+  testutil::ExpectAcceptedWithoutEvents(VonageMessagesNormalizer(), kFormat,
+                                        GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, VonageMessagesInboundTest,
@@ -234,14 +205,8 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, VonageMessagesInboundTest,
 class VonageMessagesInvalidTest : public testing::TestWithParam<InvalidCase> {};
 
 TEST_P(VonageMessagesInvalidTest, RejectsWithoutLeakingTheNumber) {
-  const InvalidCase& c = GetParam();
-  VonageMessagesNormalizer normalizer;
-  Result<Normalized> r =
-      normalizer.Normalize(HookFor(c.file), Context(kEventId));
-  ASSERT_FALSE(r.ok());
-  const std::string& message = r.status().message();
-  EXPECT_EQ(message, c.error);
-  testutil::ExpectNoNumberLeak(message);
+  testutil::ExpectInvalidFixture(VonageMessagesNormalizer(), kFormat,
+                                 GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, VonageMessagesInvalidTest,
@@ -339,13 +304,11 @@ TEST(VonageMessagesNormalizerTest, ErrorCodeTable) {
 }
 
 TEST(VonageMessagesNormalizerTest, AcceptsJsonContentTypesOnly) {
-  VonageMessagesNormalizer n;
-  EXPECT_TRUE(n.AcceptsContentType("application/json"));
-  EXPECT_TRUE(n.AcceptsContentType("application/json; charset=utf-8"));
-  EXPECT_TRUE(n.AcceptsContentType(" Application/JSON ;charset=UTF-8"));
-  EXPECT_FALSE(n.AcceptsContentType(""));
-  EXPECT_FALSE(n.AcceptsContentType("application/x-www-form-urlencoded"));
-  EXPECT_FALSE(n.AcceptsContentType("text/plain"));
+  testutil::ExpectContentTypes(
+      VonageMessagesNormalizer(),
+      {"application/json", "application/json; charset=utf-8",
+       " Application/JSON ;charset=UTF-8"},
+      {"", "application/x-www-form-urlencoded", "text/plain"});
 }
 
 TEST(VonageMessagesNormalizerTest, ProviderName) {
@@ -385,12 +348,8 @@ TEST(VonageMessagesNormalizerTest, SourceComesFromContext) {
 }
 
 TEST(VonageMessagesFactoryTest, MakesVonageMessages) {
-  Result<std::unique_ptr<PayloadNormalizer>> r =
-      MakePayloadNormalizer("vonage-messages");
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_NE(r.value(), nullptr);
-  EXPECT_EQ(r.value()->provider(), "vonage");
-  EXPECT_NE(dynamic_cast<VonageMessagesNormalizer*>(r.value().get()), nullptr);
+  testutil::ExpectFactoryMakes<VonageMessagesNormalizer>("vonage-messages",
+                                                         "vonage");
 }
 
 TEST(VonageMessagesInboundTest, StopKeywordOptsTheSenderOut) {

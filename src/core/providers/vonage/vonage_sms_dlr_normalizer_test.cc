@@ -18,26 +18,23 @@
 namespace dlrd {
 namespace {
 
-using testutil::kEventId;
-using testutil::kReceivedAtMs;
-
-constexpr char kDir[] = "vonage_sms_dlr";
-constexpr char kSource[] = "vonage-dlr-prod";
 constexpr const char* kJson = testutil::kJsonType;
 constexpr const char* kForm = testutil::kFormType;
 
+// Fixtures ending in .txt are form bodies, the others JSON.
+constexpr testutil::FixtureFormat kFormat{.dir = "vonage_sms_dlr",
+                                          .source = "vonage-dlr-prod",
+                                          .provider = "vonage",
+                                          .form_suffix = ".txt"};
+
 InboundWebhook HookWithBody(std::string body, std::string_view content_type) {
-  return testutil::MakeHook(kSource, content_type, std::move(body));
+  return testutil::MakeHook(kFormat.source, content_type, std::move(body));
 }
 
-// Fixtures ending in .txt are form bodies, the others JSON.
-InboundWebhook HookFor(std::string_view file) {
-  const bool form = file.ends_with(".txt");
-  return HookWithBody(testutil::ReadFixture(kDir, file), form ? kForm : kJson);
-}
+InboundWebhook HookFor(std::string_view file) { return kFormat.Hook(file); }
 
 NormalizeContext Context(std::string event_id = "") {
-  return testutil::MakeContext(kSource, kReceivedAtMs, std::move(event_id));
+  return kFormat.Context(std::move(event_id));
 }
 
 // --- Bodies that normalize to one event -----------------------------------
@@ -123,64 +120,39 @@ const InvalidCase kInvalidCases[] = {
     {"err_code_float.json", "err-code: must be a string or integer"},
 };
 
-// The tables cover the fixture directory exactly, so no test passes
-// vacuously and no fixture goes unchecked.
+// Every receipt is of an SMS.
+testutil::EventFields Want(const ValidCase& c) {
+  return {.verification_id = c.message_id,
+          .message_id = c.message_id,
+          .channel = Channel::kSms,
+          .status = c.status,
+          .raw_status = c.raw_status,
+          .error_code = c.error_code,
+          .latency_ms = std::nullopt,
+          .recipient = c.recipient,
+          .country = std::string(testutil::FixtureCountry(c.recipient)),
+          .dedupe_key = c.dedupe_key};
+}
+
 TEST(VonageSmsDlrFixturesTest, TablesMatchFixtureDirectory) {
   EXPECT_EQ(std::size(kValidCases), 17u);
   EXPECT_EQ(std::size(kInboundCases), 2u);
   EXPECT_EQ(std::size(kInvalidCases), 15u);
-
-  std::multiset<std::string> listed;
-  for (const ValidCase& c : kValidCases) listed.insert(c.file);
-  for (const char* file : kInboundCases) listed.insert(file);
-  for (const InvalidCase& c : kInvalidCases) listed.insert(c.file);
-  const std::multiset<std::string> on_disk = testutil::ListFixtures(kDir);
-  EXPECT_EQ(on_disk.size(), 34u);
-  EXPECT_EQ(listed, on_disk);
+  testutil::ExpectTablesCoverFixtureDir(kFormat.dir, 34u, kValidCases,
+                                        kInboundCases, kInvalidCases);
 }
 
 class VonageSmsDlrValidTest : public testing::TestWithParam<ValidCase> {};
 
-void ExpectEvent(const ValidCase& c, const DeliveryEvent& e) {
-  EXPECT_EQ(e.source, kSource);
-  EXPECT_EQ(e.provider, "vonage");
-  EXPECT_EQ(e.verification_id, c.message_id);
-  EXPECT_EQ(e.message_id, c.message_id);
-  EXPECT_EQ(e.channel, Channel::kSms) << ToString(e.channel);
-  EXPECT_EQ(e.status, c.status) << ToString(e.status);
-  EXPECT_EQ(e.raw_status, c.raw_status);
-  EXPECT_EQ(e.error_code, c.error_code);
-  EXPECT_EQ(e.latency_ms, std::nullopt);
-  EXPECT_EQ(e.recipient, c.recipient);
-  EXPECT_EQ(e.country, testutil::FixtureCountry(c.recipient));
-  EXPECT_EQ(e.received_at_ms, kReceivedAtMs);
-}
-
+// Form fixtures carry no trailing newline (checked by ExpectValidFixture).
 TEST_P(VonageSmsDlrValidTest, NormalizesEveryField) {
-  const ValidCase& c = GetParam();
-  InboundWebhook hook = HookFor(c.file);
-  ASSERT_FALSE(hook.body.empty());
-  if (hook.headers[0].second == kForm) {
-    ASSERT_NE(hook.body.back(), '\n') << "form fixtures carry no newline";
-  }
-  VonageSmsDlrNormalizer normalizer;
-  Result<Normalized> r = normalizer.Normalize(hook, Context());
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_EQ(r.value().events.size(), 1u);
-  EXPECT_FALSE(r.value().reply.has_value());
-  ExpectEvent(c, r.value().events[0]);
-  EXPECT_EQ(r.value().events[0].dedupe_key, c.dedupe_key);
+  testutil::ExpectValidFixture(VonageSmsDlrNormalizer(), kFormat,
+                               GetParam().file, {Want(GetParam())});
 }
 
 TEST_P(VonageSmsDlrValidTest, SignatureEventIdIsTheDedupeKey) {
-  const ValidCase& c = GetParam();
-  VonageSmsDlrNormalizer normalizer;
-  Result<Normalized> r =
-      normalizer.Normalize(HookFor(c.file), Context(kEventId));
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_EQ(r.value().events.size(), 1u);
-  ExpectEvent(c, r.value().events[0]);
-  EXPECT_EQ(r.value().events[0].dedupe_key, kEventId);
+  testutil::ExpectValidFixtureWithEventId(VonageSmsDlrNormalizer(), kFormat,
+                                          GetParam().file, {Want(GetParam())});
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, VonageSmsDlrValidTest,
@@ -190,10 +162,8 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, VonageSmsDlrValidTest,
 class VonageSmsDlrInboundTest : public testing::TestWithParam<const char*> {};
 
 TEST_P(VonageSmsDlrInboundTest, AcceptedWithoutEvents) {
-  VonageSmsDlrNormalizer normalizer;
-  Result<Normalized> r = normalizer.Normalize(HookFor(GetParam()), Context());
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_TRUE(r.value().events.empty());
+  testutil::ExpectAcceptedWithoutEvents(VonageSmsDlrNormalizer(), kFormat,
+                                        GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, VonageSmsDlrInboundTest,
@@ -203,14 +173,7 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, VonageSmsDlrInboundTest,
 class VonageSmsDlrInvalidTest : public testing::TestWithParam<InvalidCase> {};
 
 TEST_P(VonageSmsDlrInvalidTest, RejectsWithoutLeakingTheNumber) {
-  const InvalidCase& c = GetParam();
-  VonageSmsDlrNormalizer normalizer;
-  Result<Normalized> r =
-      normalizer.Normalize(HookFor(c.file), Context(kEventId));
-  ASSERT_FALSE(r.ok());
-  const std::string& message = r.status().message();
-  EXPECT_EQ(message, c.error);
-  testutil::ExpectNoNumberLeak(message);
+  testutil::ExpectInvalidFixture(VonageSmsDlrNormalizer(), kFormat, GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, VonageSmsDlrInvalidTest,
@@ -309,15 +272,12 @@ TEST(VonageSmsDlrNormalizerTest, EncodingFollowsTheContentType) {
 }
 
 TEST(VonageSmsDlrNormalizerTest, AcceptsJsonAndFormContentTypes) {
-  VonageSmsDlrNormalizer n;
-  EXPECT_TRUE(n.AcceptsContentType("application/json"));
-  EXPECT_TRUE(n.AcceptsContentType("application/json; charset=utf-8"));
-  EXPECT_TRUE(n.AcceptsContentType("application/x-www-form-urlencoded"));
-  EXPECT_TRUE(
-      n.AcceptsContentType("application/x-www-form-urlencoded; charset=UTF-8"));
-  EXPECT_FALSE(n.AcceptsContentType(""));
-  EXPECT_FALSE(n.AcceptsContentType("text/plain"));
-  EXPECT_FALSE(n.AcceptsContentType("multipart/form-data"));
+  testutil::ExpectContentTypes(
+      VonageSmsDlrNormalizer(),
+      {"application/json", "application/json; charset=utf-8",
+       "application/x-www-form-urlencoded",
+       "application/x-www-form-urlencoded; charset=UTF-8"},
+      {"", "text/plain", "multipart/form-data"});
 }
 
 TEST(VonageSmsDlrNormalizerTest, ProviderName) {
@@ -350,12 +310,8 @@ TEST(VonageSmsDlrNormalizerTest, SourceComesFromContext) {
 }
 
 TEST(VonageSmsDlrFactoryTest, MakesVonageSmsDlr) {
-  Result<std::unique_ptr<PayloadNormalizer>> r =
-      MakePayloadNormalizer("vonage-sms-dlr");
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_NE(r.value(), nullptr);
-  EXPECT_EQ(r.value()->provider(), "vonage");
-  EXPECT_NE(dynamic_cast<VonageSmsDlrNormalizer*>(r.value().get()), nullptr);
+  testutil::ExpectFactoryMakes<VonageSmsDlrNormalizer>("vonage-sms-dlr",
+                                                       "vonage");
 }
 
 }  // namespace

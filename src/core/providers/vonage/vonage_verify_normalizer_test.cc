@@ -20,21 +20,19 @@ namespace dlrd {
 namespace {
 
 using testutil::kEventId;
-using testutil::kReceivedAtMs;
 
-constexpr char kDir[] = "vonage_verify";
-constexpr char kSource[] = "vonage-verify-prod";
+constexpr testutil::FixtureFormat kFormat{.dir = "vonage_verify",
+                                          .source = "vonage-verify-prod",
+                                          .provider = "vonage"};
 
 InboundWebhook HookWithBody(std::string body) {
-  return testutil::MakeHook(kSource, testutil::kJsonType, std::move(body));
+  return kFormat.HookWithBody(std::move(body));
 }
 
-InboundWebhook HookFor(std::string_view file) {
-  return HookWithBody(testutil::ReadFixture(kDir, file));
-}
+InboundWebhook HookFor(std::string_view file) { return kFormat.Hook(file); }
 
 NormalizeContext Context(std::string event_id = "") {
-  return testutil::MakeContext(kSource, kReceivedAtMs, std::move(event_id));
+  return kFormat.Context(std::move(event_id));
 }
 
 // --- Bodies that normalize to events --------------------------------------
@@ -195,72 +193,47 @@ const InvalidCase kInvalidCases[] = {
      "workflow[0].channel: must be a string"},
 };
 
-// The tables cover the fixture directory exactly, so no test passes
-// vacuously and no fixture goes unchecked.
+// Verify v2 callbacks carry no phone number, no message id and no error code.
+std::vector<testutil::EventFields> Want(const ValidCase& c) {
+  std::vector<testutil::EventFields> events;
+  for (const ExpectedEvent& x : c.events) {
+    events.push_back({.verification_id = c.request_id,
+                      .message_id = "",
+                      .channel = x.channel,
+                      .status = x.status,
+                      .raw_status = x.raw_status,
+                      .error_code = "",
+                      .latency_ms = x.latency_ms,
+                      .recipient = "",
+                      .country = "",
+                      .dedupe_key = x.dedupe_key});
+  }
+  return events;
+}
+
 TEST(VonageVerifyFixturesTest, TablesMatchFixtureDirectory) {
   EXPECT_EQ(std::size(kValidCases), 22u);
   EXPECT_EQ(std::size(kIgnoredCases), 1u);
   EXPECT_EQ(std::size(kInvalidCases), 15u);
-
-  std::multiset<std::string> listed;
-  for (const ValidCase& c : kValidCases) listed.insert(c.file);
-  for (const char* file : kIgnoredCases) listed.insert(file);
-  for (const InvalidCase& c : kInvalidCases) listed.insert(c.file);
-  const std::multiset<std::string> on_disk = testutil::ListFixtures(kDir);
-  EXPECT_EQ(on_disk.size(), 38u);
-  EXPECT_EQ(listed, on_disk);
+  testutil::ExpectTablesCoverFixtureDir(kFormat.dir, 38u, kValidCases,
+                                        kIgnoredCases, kInvalidCases);
 }
 
 class VonageVerifyValidTest : public testing::TestWithParam<ValidCase> {};
 
-void ExpectEvent(const ValidCase& c, const ExpectedEvent& x,
-                 const DeliveryEvent& e) {
-  EXPECT_EQ(e.source, kSource);
-  EXPECT_EQ(e.provider, "vonage");
-  EXPECT_EQ(e.verification_id, c.request_id);
-  EXPECT_EQ(e.message_id, "");
-  EXPECT_EQ(e.channel, x.channel) << ToString(e.channel);
-  EXPECT_EQ(e.status, x.status) << ToString(e.status);
-  EXPECT_EQ(e.raw_status, x.raw_status);
-  EXPECT_EQ(e.error_code, "");
-  EXPECT_EQ(e.latency_ms, x.latency_ms);
-  // Verify v2 callbacks carry no phone number.
-  EXPECT_EQ(e.recipient, "");
-  EXPECT_EQ(e.country, "");
-  EXPECT_EQ(e.received_at_ms, kReceivedAtMs);
-}
-
 TEST_P(VonageVerifyValidTest, NormalizesEveryField) {
-  const ValidCase& c = GetParam();
-  VonageVerifyNormalizer normalizer;
-  Result<Normalized> r = normalizer.Normalize(HookFor(c.file), Context());
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_FALSE(r.value().reply.has_value());
-  const std::vector<DeliveryEvent>& events = r.value().events;
-  ASSERT_EQ(events.size(), c.events.size());
-  for (size_t i = 0; i < events.size(); ++i) {
-    SCOPED_TRACE("event " + std::to_string(i));
-    ExpectEvent(c, c.events[i], events[i]);
-    EXPECT_EQ(events[i].dedupe_key, c.events[i].dedupe_key);
-  }
+  testutil::ExpectValidFixture(VonageVerifyNormalizer(), kFormat,
+                               GetParam().file, Want(GetParam()));
 }
 
 // A single event takes the signature event id as is; summary steps get
 // their index appended so that they keep distinct keys.
 TEST_P(VonageVerifyValidTest, SignatureEventIdIsTheDedupeKey) {
-  const ValidCase& c = GetParam();
-  VonageVerifyNormalizer normalizer;
-  Result<Normalized> r =
-      normalizer.Normalize(HookFor(c.file), Context(kEventId));
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  const std::vector<DeliveryEvent>& events = r.value().events;
-  ASSERT_EQ(events.size(), c.events.size());
-  for (size_t i = 0; i < events.size(); ++i) {
-    ExpectEvent(c, c.events[i], events[i]);
-    EXPECT_EQ(events[i].dedupe_key.rfind(kEventId, 0), 0u)
-        << events[i].dedupe_key;
-  }
-  EXPECT_TRUE(testutil::HaveDistinctDedupeKeys(events));
+  testutil::ExpectValidFixtureWithEventId(
+      VonageVerifyNormalizer(), kFormat, GetParam().file, Want(GetParam()),
+      [](size_t, const std::string& key) {
+        EXPECT_EQ(key.rfind(kEventId, 0), 0u) << key;
+      });
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, VonageVerifyValidTest,
@@ -270,10 +243,8 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, VonageVerifyValidTest,
 class VonageVerifyIgnoredTest : public testing::TestWithParam<const char*> {};
 
 TEST_P(VonageVerifyIgnoredTest, AcceptedWithoutEvents) {
-  VonageVerifyNormalizer normalizer;
-  Result<Normalized> r = normalizer.Normalize(HookFor(GetParam()), Context());
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_TRUE(r.value().events.empty());
+  testutil::ExpectAcceptedWithoutEvents(VonageVerifyNormalizer(), kFormat,
+                                        GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, VonageVerifyIgnoredTest,
@@ -282,18 +253,15 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, VonageVerifyIgnoredTest,
 
 class VonageVerifyInvalidTest : public testing::TestWithParam<InvalidCase> {};
 
-TEST_P(VonageVerifyInvalidTest, RejectsWithExactMessage) {
-  const InvalidCase& c = GetParam();
-  VonageVerifyNormalizer normalizer;
-  Result<Normalized> r =
-      normalizer.Normalize(HookFor(c.file), Context(kEventId));
-  ASSERT_FALSE(r.ok());
-  const std::string& message = r.status().message();
-  EXPECT_EQ(message, c.error);
-  // Values never appear, only field paths (array indexes are the only
-  // digits).
+// Values never appear, only field paths (array indexes are the only digits).
+void ExpectNoValues(const std::string& message) {
   EXPECT_EQ(message.find("00bf"), std::string::npos) << message;
   EXPECT_EQ(message.find("2025"), std::string::npos) << message;
+}
+
+TEST_P(VonageVerifyInvalidTest, RejectsWithExactMessage) {
+  testutil::ExpectInvalidFixture(VonageVerifyNormalizer(), kFormat, GetParam(),
+                                 ExpectNoValues);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, VonageVerifyInvalidTest,
@@ -406,12 +374,10 @@ TEST(VonageVerifyNormalizerTest, MapsEveryDocumentedChannel) {
 }
 
 TEST(VonageVerifyNormalizerTest, AcceptsJsonContentTypesOnly) {
-  VonageVerifyNormalizer n;
-  EXPECT_TRUE(n.AcceptsContentType("application/json"));
-  EXPECT_TRUE(n.AcceptsContentType("application/json; charset=utf-8"));
-  EXPECT_FALSE(n.AcceptsContentType(""));
-  EXPECT_FALSE(n.AcceptsContentType("application/x-www-form-urlencoded"));
-  EXPECT_FALSE(n.AcceptsContentType("text/plain"));
+  testutil::ExpectContentTypes(
+      VonageVerifyNormalizer(),
+      {"application/json", "application/json; charset=utf-8"},
+      {"", "application/x-www-form-urlencoded", "text/plain"});
 }
 
 TEST(VonageVerifyNormalizerTest, ProviderName) {
@@ -450,12 +416,8 @@ TEST(VonageVerifyNormalizerTest, SourceComesFromContext) {
 }
 
 TEST(VonageVerifyFactoryTest, MakesVonageVerify) {
-  Result<std::unique_ptr<PayloadNormalizer>> r =
-      MakePayloadNormalizer("vonage-verify");
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_NE(r.value(), nullptr);
-  EXPECT_EQ(r.value()->provider(), "vonage");
-  EXPECT_NE(dynamic_cast<VonageVerifyNormalizer*>(r.value().get()), nullptr);
+  testutil::ExpectFactoryMakes<VonageVerifyNormalizer>("vonage-verify",
+                                                       "vonage");
 }
 
 }  // namespace
