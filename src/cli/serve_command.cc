@@ -28,7 +28,7 @@
 #include "cli/retention_worker.h"
 #include "cli/secret_resolver.h"
 #include "dlrd/build_info.h"
-#include "dlrd/core/ports/clock.h"
+#include "dlrd/app/time/system_clock.h"
 #include "dlrd/app/ingest/ingest_service.h"
 #include "dlrd/app/ingest/rate_limiter.h"
 #include "dlrd/app/metrics/process_collector.h"

@@ -72,6 +72,7 @@
 #include "dlrd/core/util/encoding.h"
 #include "dlrd/core/util/form.h"
 #include "dlrd/core/signature/crypto.h"
+#include "dlrd/core/util/strings.h"
 
 namespace dlrd {
 namespace {
