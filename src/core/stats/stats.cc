@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dlrd/core/util/field_reader.h"
+#include "dlrd/core/util/time.h"
 
 namespace dlrd {
 namespace {
@@ -108,22 +109,6 @@ std::optional<int64_t> QuantileMs(const LatencyHistogram& h, double q) {
   }
   return std::nullopt;
 }
-
-namespace {
-
-// The start of the `unit`-long period holding `ms` (negative times too).
-int64_t FloorTo(int64_t ms, int64_t unit) {
-  int64_t r = ms % unit;
-  if (r < 0) r += unit;
-  return ms - r;
-}
-
-int64_t CeilTo(int64_t ms, int64_t unit) {
-  const int64_t f = FloorTo(ms, unit);
-  return f == ms ? ms : f + unit;
-}
-
-}  // namespace
 
 int64_t HourFloor(int64_t ms) { return FloorTo(ms, kHourMs); }
 int64_t HourCeil(int64_t ms) { return CeilTo(ms, kHourMs); }

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string_view>
 
+#include "dlrd/core/util/time.h"
+
 namespace dlrd {
 namespace {
 
@@ -12,36 +14,6 @@ constexpr int64_t kMsPerSecond = 1000;
 constexpr int64_t kMsPerDay = 86400 * kMsPerSecond;
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
-// days_from_civil).
-int64_t DaysFromCivil(int64_t y, int m, int d) {
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-// The year of a day count (H. Hinnant's civil_from_days, year only).
-int64_t YearOfDays(int64_t z) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  return yoe + era * 400 + (m <= 2 ? 1 : 0);
-}
-
-int DaysInMonth(int64_t y, int m) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30,
-                                  31, 31, 30, 31, 30, 31};
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return m == 2 && leap ? 29 : kDays[m - 1];
-}
 
 // A left-to-right reader over the date text; every Read* consumes exactly
 // what it matched or fails.
@@ -179,7 +151,7 @@ std::optional<int64_t> ParseHttpDateMs(std::string_view s, int64_t now_ms) {
   const int64_t now_day =
       now_ms >= 0 ? now_ms / kMsPerDay : (now_ms - kMsPerDay + 1) / kMsPerDay;
   std::optional<DateTime> t = ParseImfFixdate(s);
-  if (!t) t = ParseRfc850(s, YearOfDays(now_day));
+  if (!t) t = ParseRfc850(s, CivilFromDays(now_day).year);
   if (!t) t = ParseAsctime(s);
   if (!t) return std::nullopt;
   if (t->day < 1 || t->day > DaysInMonth(t->year, t->month) || t->hour > 23 ||
