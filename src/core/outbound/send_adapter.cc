@@ -248,14 +248,6 @@ std::optional<int64_t> IntMember(const nlohmann::json& object,
   return v;
 }
 
-bool ContainsNoCase(std::string_view haystack, std::string_view needle) {
-  if (needle.empty()) return true;
-  if (haystack.size() < needle.size()) return false;
-  for (size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
-    if (EqualsIgnoreCase(haystack.substr(i, needle.size()), needle)) return true;
-  }
-  return false;
-}
 
 SendErrorClass ClassByStatus(int status) {
   if (status == 429) return SendErrorClass::kRateLimited;

@@ -40,4 +40,13 @@ bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
          EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);
 }
 
+bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
+  if (needle.empty()) return true;
+  if (haystack.size() < needle.size()) return false;
+  for (size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
+    if (EqualsIgnoreCase(haystack.substr(i, needle.size()), needle)) return true;
+  }
+  return false;
+}
+
 }  // namespace dlrd

@@ -54,5 +54,15 @@ TEST(StartsWithIgnoreCase, MatchesAPrefixWithoutCase) {
   EXPECT_FALSE(StartsWithIgnoreCase("xtel:", "tel:"));
 }
 
+TEST(ContainsIgnoreCase, FindsASubstringWithoutCase) {
+  EXPECT_TRUE(ContainsIgnoreCase("Number is BLOCKED", "blocked"));
+  EXPECT_TRUE(ContainsIgnoreCase("fraud", "FRAUD"));
+  EXPECT_TRUE(ContainsIgnoreCase("abc", ""));
+  EXPECT_TRUE(ContainsIgnoreCase("", ""));
+  EXPECT_FALSE(ContainsIgnoreCase("", "a"));
+  EXPECT_FALSE(ContainsIgnoreCase("num ber", "number"));
+  EXPECT_FALSE(ContainsIgnoreCase("ab", "abc"));
+}
+
 }  // namespace
 }  // namespace dlrd

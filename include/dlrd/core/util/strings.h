@@ -29,5 +29,8 @@ std::string_view TrimOws(std::string_view s);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 // Whether `s` starts with `prefix`, ignoring ASCII case.
 bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix);
+// Whether `needle` occurs in `haystack`, ignoring ASCII case (an empty
+// needle always does).
+bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle);
 
 }  // namespace dlrd
