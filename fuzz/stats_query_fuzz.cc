@@ -1,6 +1,6 @@
 // The stats query parser (include/dlrd/core/stats/stats.h ParseDims,
 // ParseDurationMs, MakeQuery) and ParseTimestampMs
-// (include/dlrd/core/normalize/field_reader.h), as /v1/stats and `dlrd stats`
+// (include/dlrd/core/util/field_reader.h), as /v1/stats and `dlrd stats`
 // use them.
 //
 // Input: up to five lines: by (csv), since (duration), from and to
@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "dlrd/core/normalize/field_reader.h"
+#include "dlrd/core/util/field_reader.h"
 #include "dlrd/core/stats/stats.h"
 #include "fuzz_util.h"
 

@@ -49,7 +49,7 @@
 #include "dlrd/app/log/logger.h"
 #include "dlrd/app/metrics/internal_errors.h"
 #include "dlrd/core/config/config.h"
-#include "dlrd/core/ports/clock.h"
+#include "dlrd/app/time/system_clock.h"
 #include "dlrd/core/util/shared_string.h"
 
 namespace dlrd {

@@ -21,7 +21,7 @@
 #include "cli/raw_request.h"
 #include "cli/secret_resolver.h"
 #include "dlrd/app/ingest/ingest_service.h"
-#include "dlrd/core/normalize/field_reader.h"
+#include "dlrd/core/util/field_reader.h"
 #include "dlrd/core/stats/stats.h"
 #include "dlrd/sqlite/sqlite_event_store.h"
 #include "dlrd/sqlite/sqlite_quarantine.h"

@@ -2,15 +2,14 @@
 
 #include <charconv>
 
+#include "dlrd/core/util/strings.h"
+
 namespace dlrd {
 namespace {
 
-std::string_view TrimSpaces(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
+// OWS on the left; OWS and the CR of a CRLF line ending on the right.
+std::string_view TrimLine(std::string_view s) {
+  return TrimRight(TrimLeft(s, kOws), " \t\r");
 }
 
 }  // namespace
@@ -34,7 +33,7 @@ Result<InboundWebhook> ParseRawRequest(std::string_view text) {
   bool first = true;
   while (!head.empty()) {
     size_t nl = head.find('\n');
-    std::string_view line = TrimSpaces(head.substr(0, nl));
+    std::string_view line = TrimLine(head.substr(0, nl));
     head = nl == std::string_view::npos ? std::string_view() : head.substr(nl + 1);
     if (first) {
       first = false;
@@ -44,7 +43,7 @@ Result<InboundWebhook> ParseRawRequest(std::string_view text) {
         return R::Error("request: first line must be METHOD TARGET HTTP/1.1");
       }
       hook.method = std::string(line.substr(0, sp1));
-      hook.target = std::string(TrimSpaces(line.substr(sp1 + 1, sp2 - sp1 - 1)));
+      hook.target = std::string(TrimLine(line.substr(sp1 + 1, sp2 - sp1 - 1)));
       continue;
     }
     size_t colon = line.find(':');
@@ -52,7 +51,7 @@ Result<InboundWebhook> ParseRawRequest(std::string_view text) {
       return R::Error("request: header line without a colon");
     }
     hook.headers.emplace_back(std::string(line.substr(0, colon)),
-                              std::string(TrimSpaces(line.substr(colon + 1))));
+                              std::string(TrimLine(line.substr(colon + 1))));
   }
   if (auto cl = hook.Header("Content-Length")) {
     size_t n = 0;

@@ -6,7 +6,8 @@
 
 #include "cli/commands.h"
 #include "cli/secret_resolver.h"
-#include "dlrd/core/normalize/field_reader.h"
+#include "cli/stats_render.h"
+#include "dlrd/core/util/field_reader.h"
 #include "dlrd/core/stats/stats.h"
 #include "dlrd/sqlite/sqlite_stats_reader.h"
 

@@ -7,7 +7,7 @@
 #include "cli/commands.h"
 #include "cli/raw_request.h"
 #include "cli/secret_resolver.h"
-#include "dlrd/core/ports/clock.h"
+#include "dlrd/app/time/system_clock.h"
 #include "dlrd/app/ingest/ingest_service.h"
 
 namespace dlrd {

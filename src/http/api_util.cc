@@ -2,6 +2,7 @@
 
 #include "dlrd/core/model/inbound_webhook.h"
 #include "dlrd/core/signature/crypto.h"
+#include "dlrd/core/util/strings.h"
 
 namespace dlrd {
 

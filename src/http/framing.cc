@@ -3,17 +3,12 @@
 #include <algorithm>
 
 #include "dlrd/core/model/inbound_webhook.h"
+#include "dlrd/core/util/strings.h"
 
 namespace dlrd {
 namespace {
 
 bool IsCtl(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7F; }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 HeaderScan Bad(std::string reason) {
   HeaderScan s;
@@ -86,10 +81,10 @@ FieldCheck CheckFields(
   for (const auto& [name, value] : fields) {
     if (EqualsIgnoreCase(name, "Content-Length")) {
       ++cl_count;
-      cl = Trim(value);
+      cl = TrimOws(value);
     } else if (EqualsIgnoreCase(name, "Transfer-Encoding")) {
       ++te_count;
-      te = Trim(value);
+      te = TrimOws(value);
     } else if (EqualsIgnoreCase(name, "Host")) {
       ++host_count;
     }

@@ -3,7 +3,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/url/parse.hpp>
 
-#include "dlrd/core/normalize/field_reader.h"
+#include "dlrd/core/util/field_reader.h"
 #include "http/api_util.h"
 #include "dlrd/http/guarded_handler.h"
 

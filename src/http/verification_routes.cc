@@ -4,7 +4,7 @@
 
 #include "dlrd/core/model/inbound_webhook.h"
 #include "dlrd/core/model/phone.h"
-#include "dlrd/core/normalize/field_reader.h"
+#include "dlrd/core/util/field_reader.h"
 #include "http/api_util.h"
 #include "dlrd/http/guarded_handler.h"
 

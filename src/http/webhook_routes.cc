@@ -6,6 +6,7 @@
 
 #include "dlrd/core/util/client_ip.h"
 #include "dlrd/app/ingest/ingest_outcome.h"
+#include "dlrd/core/util/strings.h"
 
 namespace dlrd {
 namespace {

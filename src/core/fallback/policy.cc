@@ -4,6 +4,7 @@
 #include <cstddef>
 
 #include "dlrd/core/model/inbound_webhook.h"
+#include "dlrd/core/util/strings.h"
 
 namespace dlrd {
 namespace {

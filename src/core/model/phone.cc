@@ -4,21 +4,14 @@
 #include <string>
 
 #include "core/model/phone_tables.h"
+#include "dlrd/core/util/strings.h"
 
 namespace dlrd {
 namespace {
 
 std::string_view StripScheme(std::string_view s) {
   for (std::string_view p : {"whatsapp:", "tel:", "sms:"}) {
-    if (s.size() >= p.size()) {
-      bool match = true;
-      for (size_t i = 0; i < p.size(); ++i) {
-        char c = s[i];
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        if (c != p[i]) match = false;
-      }
-      if (match) return s.substr(p.size());
-    }
+    if (StartsWithIgnoreCase(s, p)) return s.substr(p.size());
   }
   return s;
 }
@@ -28,7 +21,7 @@ std::string_view StripScheme(std::string_view s) {
 std::optional<Recipient> NormalizeRecipient(std::string_view raw,
                                             bool assume_international) {
   std::string_view s = StripScheme(raw);
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  s = TrimLeft(s, " ");
   bool international = assume_international;
   if (!s.empty() && s.front() == '+') {
     international = true;

@@ -7,20 +7,10 @@
 #include "dlrd/core/model/inbound_webhook.h"
 #include "dlrd/core/model/phone.h"
 #include "dlrd/core/fallback/policy.h"
+#include "dlrd/core/util/strings.h"
 #include "core/providers/registry.h"
 
 namespace dlrd {
-namespace {
-
-bool IsSpace(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view TrimSpaces(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
 
 std::vector<std::string_view> KnownFormats() {
   std::vector<std::string_view> formats;
@@ -47,7 +37,7 @@ Result<std::unique_ptr<PayloadNormalizer>> MakePayloadNormalizer(
 bool MediaTypeIs(std::string_view content_type, std::string_view media) {
   // substr(0, npos) keeps the whole value when there are no parameters.
   std::string_view type = content_type.substr(0, content_type.find(';'));
-  return EqualsIgnoreCase(TrimSpaces(type), media);
+  return EqualsIgnoreCase(TrimOws(type), media);
 }
 
 std::string JoinKeyParts(std::initializer_list<std::string_view> parts) {

@@ -13,6 +13,8 @@
 #include <utility>
 
 #include "dlrd/core/util/encoding.h"
+#include "dlrd/core/util/http_date.h"
+#include "dlrd/core/util/strings.h"
 #include "core/outbound/send_util.h"
 #include "core/providers/registry.h"
 
@@ -20,212 +22,11 @@ namespace dlrd {
 namespace {
 
 constexpr int64_t kMsPerSecond = 1000;
-constexpr int64_t kMsPerDay = 86400 * kMsPerSecond;
 // RFC 9111 §1.2.2: a delta-seconds too large to represent counts as 2^31.
 constexpr int64_t kMaxDeltaSeconds = int64_t{1} << 31;
 constexpr size_t kMaxProviderRef = 128;
 
-char Lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool EqualsNoCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
-}
-
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-std::string_view TrimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-// --- HTTP-date (RFC 9110 §5.6.7) -------------------------------------------
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
-// days_from_civil).
-int64_t DaysFromCivil(int64_t y, int m, int d) {
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-// The year of a day count (H. Hinnant's civil_from_days, year only).
-int64_t YearOfDays(int64_t z) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  return yoe + era * 400 + (m <= 2 ? 1 : 0);
-}
-
-int DaysInMonth(int64_t y, int m) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30,
-                                  31, 31, 30, 31, 30, 31};
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return m == 2 && leap ? 29 : kDays[m - 1];
-}
-
-// A left-to-right reader over the date text; every Read* consumes exactly
-// what it matched or fails.
-class Cursor {
- public:
-  explicit Cursor(std::string_view s) : s_(s) {}
-  bool done() const { return s_.empty(); }
-  bool Literal(std::string_view lit) {
-    if (s_.substr(0, lit.size()) != lit) return false;
-    s_.remove_prefix(lit.size());
-    return true;
-  }
-  // Exactly `n` digits.
-  std::optional<int> Digits(size_t n) {
-    if (s_.size() < n) return std::nullopt;
-    int v = 0;
-    for (size_t i = 0; i < n; ++i) {
-      if (!IsDigit(s_[i])) return std::nullopt;
-      v = v * 10 + (s_[i] - '0');
-    }
-    s_.remove_prefix(n);
-    return v;
-  }
-  // One of `names` (exact case, as RFC 9110 spells them); its index.
-  template <size_t N>
-  std::optional<int> Name(const std::string_view (&names)[N]) {
-    for (size_t i = 0; i < N; ++i) {
-      if (Literal(names[i])) return static_cast<int>(i);
-    }
-    return std::nullopt;
-  }
-
- private:
-  std::string_view s_;
-};
-
-constexpr std::string_view kDayNames[] = {"Mon", "Tue", "Wed", "Thu",
-                                          "Fri", "Sat", "Sun"};
-constexpr std::string_view kLongDayNames[] = {
-    "Monday", "Tuesday",  "Wednesday", "Thursday",
-    "Friday", "Saturday", "Sunday"};
-constexpr std::string_view kMonthNames[] = {"Jan", "Feb", "Mar", "Apr",
-                                            "May", "Jun", "Jul", "Aug",
-                                            "Sep", "Oct", "Nov", "Dec"};
-
-struct DateTime {
-  int64_t year = 0;
-  int month = 0;  // 1-12
-  int day = 0;
-  int hour = 0;
-  int minute = 0;
-  int second = 0;
-};
-
-bool ReadTimeOfDay(Cursor& c, DateTime& t) {
-  auto h = c.Digits(2);
-  if (!h || !c.Literal(":")) return false;
-  auto m = c.Digits(2);
-  if (!m || !c.Literal(":")) return false;
-  auto s = c.Digits(2);
-  if (!s) return false;
-  t.hour = *h;
-  t.minute = *m;
-  t.second = *s;
-  return true;
-}
-
-// IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
-std::optional<DateTime> ParseImfFixdate(std::string_view s) {
-  Cursor c(s);
-  DateTime t;
-  if (!c.Name(kDayNames) || !c.Literal(", ")) return std::nullopt;
-  auto day = c.Digits(2);
-  if (!day || !c.Literal(" ")) return std::nullopt;
-  auto month = c.Name(kMonthNames);
-  if (!month || !c.Literal(" ")) return std::nullopt;
-  auto year = c.Digits(4);
-  if (!year || !c.Literal(" ") || !ReadTimeOfDay(c, t)) return std::nullopt;
-  if (!c.Literal(" GMT") || !c.done()) return std::nullopt;
-  t.year = *year;
-  t.month = *month + 1;
-  t.day = *day;
-  return t;
-}
-
-// Obsolete RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT". A two-digit year that
-// would be more than 50 years after `now_year` is taken from the previous
-// century (RFC 9110 §5.6.7).
-std::optional<DateTime> ParseRfc850(std::string_view s, int64_t now_year) {
-  Cursor c(s);
-  DateTime t;
-  if (!c.Name(kLongDayNames) || !c.Literal(", ")) return std::nullopt;
-  auto day = c.Digits(2);
-  if (!day || !c.Literal("-")) return std::nullopt;
-  auto month = c.Name(kMonthNames);
-  if (!month || !c.Literal("-")) return std::nullopt;
-  auto yy = c.Digits(2);
-  if (!yy || !c.Literal(" ") || !ReadTimeOfDay(c, t)) return std::nullopt;
-  if (!c.Literal(" GMT") || !c.done()) return std::nullopt;
-  int64_t year = now_year - now_year % 100 + *yy;
-  if (year > now_year + 50) year -= 100;
-  t.year = year;
-  t.month = *month + 1;
-  t.day = *day;
-  return t;
-}
-
-// Obsolete asctime: "Sun Nov  6 08:49:37 1994".
-std::optional<DateTime> ParseAsctime(std::string_view s) {
-  Cursor c(s);
-  DateTime t;
-  if (!c.Name(kDayNames) || !c.Literal(" ")) return std::nullopt;
-  auto month = c.Name(kMonthNames);
-  if (!month || !c.Literal(" ")) return std::nullopt;
-  std::optional<int> day;
-  if (c.Literal(" ")) {
-    day = c.Digits(1);
-  } else {
-    day = c.Digits(2);
-  }
-  if (!day || !c.Literal(" ") || !ReadTimeOfDay(c, t) || !c.Literal(" ")) {
-    return std::nullopt;
-  }
-  auto year = c.Digits(4);
-  if (!year || !c.done()) return std::nullopt;
-  t.year = *year;
-  t.month = *month + 1;
-  t.day = *day;
-  return t;
-}
-
-std::optional<int64_t> HttpDateMs(std::string_view s, int64_t now_ms) {
-  const int64_t now_day =
-      now_ms >= 0 ? now_ms / kMsPerDay : (now_ms - kMsPerDay + 1) / kMsPerDay;
-  std::optional<DateTime> t = ParseImfFixdate(s);
-  if (!t) t = ParseRfc850(s, YearOfDays(now_day));
-  if (!t) t = ParseAsctime(s);
-  if (!t) return std::nullopt;
-  if (t->day < 1 || t->day > DaysInMonth(t->year, t->month) || t->hour > 23 ||
-      t->minute > 59 || t->second > 60) {
-    return std::nullopt;
-  }
-  const int64_t days = DaysFromCivil(t->year, t->month, t->day);
-  return days * kMsPerDay +
-         ((t->hour * 60 + t->minute) * 60 + t->second) * kMsPerSecond;
-}
 
 bool HasControl(std::string_view s) {
   for (char c : s) {
@@ -249,7 +50,7 @@ Result<ProviderConfig> CheckCommon(const ProviderConfig& config) {
     return Result<ProviderConfig>::Error(prefix +
                                          "base_url: not an absolute URL");
   }
-  if (!EqualsNoCase(parsed->scheme(), "https")) {
+  if (!EqualsIgnoreCase(parsed->scheme(), "https")) {
     return Result<ProviderConfig>::Error(prefix + "base_url: must be https://");
   }
   if (!parsed->has_authority() || parsed->encoded_host().empty()) {
@@ -316,7 +117,7 @@ int64_t ParseRetryAfterMs(std::string_view value, int64_t now_ms) {
     }
     return seconds * kMsPerSecond;
   }
-  std::optional<int64_t> at = HttpDateMs(v, now_ms);
+  std::optional<int64_t> at = ParseHttpDateMs(v, now_ms);
   if (!at) return -1;
   return *at > now_ms ? *at - now_ms : 0;
 }
@@ -409,7 +210,7 @@ Status BadRecipient(std::string_view provider) {
 std::optional<std::string_view> FindHeader(const HeaderList& headers,
                                            std::string_view name) {
   for (const auto& [key, value] : headers) {
-    if (EqualsNoCase(key, name)) return std::string_view(value);
+    if (EqualsIgnoreCase(key, name)) return std::string_view(value);
   }
   return std::nullopt;
 }
@@ -447,14 +248,6 @@ std::optional<int64_t> IntMember(const nlohmann::json& object,
   return v;
 }
 
-bool ContainsNoCase(std::string_view haystack, std::string_view needle) {
-  if (needle.empty()) return true;
-  if (haystack.size() < needle.size()) return false;
-  for (size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
-    if (EqualsNoCase(haystack.substr(i, needle.size()), needle)) return true;
-  }
-  return false;
-}
 
 SendErrorClass ClassByStatus(int status) {
   if (status == 429) return SendErrorClass::kRateLimited;

@@ -53,9 +53,6 @@ std::string TextMember(const nlohmann::json& object, std::string_view key);
 // The same for an integer member, or an integer written as a string.
 std::optional<int64_t> IntMember(const nlohmann::json& object,
                                  std::string_view key);
-// ASCII case-insensitive substring test, for the few documented phrases
-// classification keys on (never copied into the outcome).
-bool ContainsNoCase(std::string_view haystack, std::string_view needle);
 
 // The outcome of an error reply: `error`, a detail "<provider> <status>
 // [<code>]: <text>", the code, and Retry-After (resolved against now_ms)

@@ -4,19 +4,13 @@
 
 #include <charconv>
 
+#include "dlrd/core/util/strings.h"
+
 namespace dlrd {
 namespace {
 
 constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0,    0,
                                        0, 0, 0, 0, 0xff, 0xff};
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
 
 bool IsMapped(const std::array<uint8_t, 16>& b) {
   for (size_t i = 0; i < 12; ++i) {
@@ -62,7 +56,7 @@ std::string IpAddress::ToString() const {
 }
 
 Result<IpAddress> ParseIp(std::string_view text) {
-  text = Trim(text);
+  text = TrimOws(text);
   if (auto pct = text.find('%'); pct != std::string_view::npos &&
                                  text.find(':') != std::string_view::npos) {
     text = text.substr(0, pct);

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "dlrd/core/model/inbound_webhook.h"
+#include "dlrd/core/util/strings.h"
 
 namespace dlrd {
 namespace {

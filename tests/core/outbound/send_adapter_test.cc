@@ -129,26 +129,12 @@ TEST(ParseRetryAfterMs, Forms) {
       {"Sun, 06 Nov 1994 08:49:36 GMT", kNowMs, 0},
       {"Sun, 06 Nov 1994 08:49:37 GMT", kNowMs, 0},
       {"Thu, 01 Jan 1970 00:00:00 GMT", kNowMs, 0},
-      // Leap day; the week day is not cross-checked.
-      {"Thu, 29 Feb 2024 00:00:00 GMT", 1709164800000 - 1500, 1500},
-      {"Mon, 29 Feb 2024 00:00:01 GMT", 1709164800000, 1000},
-      // RFC 850 two-digit years: at most 50 years ahead, else last century.
-      {"Saturday, 01-Jan-76 00:00:00 GMT", 1767225600000,
-       3345062400000 - 1767225600000},
-      {"Friday, 01-Jan-77 00:00:00 GMT", 1767225600000, 0},
-      // Malformed dates.
+      // Surrounding OWS is skipped around a date too.
+      {" Sun, 06 Nov 1994 08:49:47 GMT\t", kNowMs, 10000},
+      // A malformed date is unparsable (the date forms themselves are
+      // ParseHttpDateMs's tests).
       {"Sun, 29 Feb 2023 00:00:00 GMT", kNowMs, -1},
-      {"Sun, 31 Apr 2030 00:00:00 GMT", kNowMs, -1},
-      {"Sun, 06 Nov 2030 24:00:00 GMT", kNowMs, -1},
-      {"Sun, 06 Nov 2030 23:60:00 GMT", kNowMs, -1},
-      {"Sun, 6 Nov 2030 08:49:37 GMT", kNowMs, -1},
-      {"Sun, 06 Nov 2030 08:49:37 UTC", kNowMs, -1},
-      {"Sun, 06 Nov 2030 08:49:37 GMT x", kNowMs, -1},
-      {"sun, 06 nov 2030 08:49:37 gmt", kNowMs, -1},
-      {"Sun, 06 Nov 2030", kNowMs, -1},
       {"2030-11-06T08:49:37Z", kNowMs, -1},
-      {"Sun Nov 6 08:49:47 1994", kNowMs, -1},
-      {"Sunday, 06-Nov-1994 08:49:47 GMT", kNowMs, -1},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.value);

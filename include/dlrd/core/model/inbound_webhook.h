@@ -35,7 +35,4 @@ struct InboundWebhook {
   std::string Head() const;
 };
 
-// ASCII case-insensitive equality.
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
-
 }  // namespace dlrd

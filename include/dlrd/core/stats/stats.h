@@ -38,6 +38,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "dlrd/core/util/status.h"
@@ -132,10 +133,12 @@ std::optional<double> DeliveryRate(const Figures& f);  // delivered / sent
 std::optional<double> FailureRate(const Figures& f);   // failed / sent
 std::optional<double> Conversion(const Figures& f);    // verified / sent
 
-// Renderings of a report. JSON is the API's body; table and CSV are the
-// CLI's. Each lists the groups, then the total.
+// The `top` most frequent error codes with their counts, ties by code.
+std::vector<std::pair<std::string, int64_t>> TopErrors(
+    const std::map<std::string, int64_t>& errors, int top);
+
+// The report as the API's JSON body: the groups, then the total. (The CLI's
+// table and CSV renderings are in src/cli/stats_render.h.)
 std::string ToJsonText(const StatsReport& r);
-std::string ToTable(const StatsReport& r);
-std::string ToCsv(const StatsReport& r);
 
 }  // namespace dlrd

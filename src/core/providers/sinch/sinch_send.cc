@@ -8,12 +8,12 @@
 #include <utility>
 
 #include "core/outbound/send_util.h"
+#include "dlrd/core/util/strings.h"
 
 namespace dlrd {
 namespace {
 
 using nlohmann::json;
-using send_internal::ContainsNoCase;
 using send_internal::Failure;
 
 constexpr std::string_view kProvider = "sinch";
@@ -99,9 +99,9 @@ SendOutcome SinchSendAdapter::Classify(const HttpReply& reply,
                    "identity is blacklisted", now_ms);
   }
   if (reply.status == 400 && (code == 40001 || code == 40003) &&
-      (ContainsNoCase(message, "number") ||
-       ContainsNoCase(message, "identity") ||
-       ContainsNoCase(message, "endpoint"))) {
+      (ContainsIgnoreCase(message, "number") ||
+       ContainsIgnoreCase(message, "identity") ||
+       ContainsIgnoreCase(message, "endpoint"))) {
     return Failure(SendErrorClass::kInvalidNumber, kProvider, reply, code_text,
                    "invalid number", now_ms);
   }

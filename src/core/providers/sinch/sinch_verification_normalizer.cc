@@ -8,7 +8,8 @@
 
 #include "dlrd/core/model/inbound_webhook.h"
 #include "dlrd/core/model/phone.h"
-#include "dlrd/core/normalize/field_reader.h"
+#include "dlrd/core/util/field_reader.h"
+#include "dlrd/core/util/strings.h"
 
 namespace dlrd {
 namespace {

@@ -72,6 +72,8 @@
 #include "dlrd/core/util/encoding.h"
 #include "dlrd/core/util/form.h"
 #include "dlrd/core/signature/crypto.h"
+#include "dlrd/core/util/strings.h"
+#include "dlrd/core/util/time.h"
 
 namespace dlrd {
 namespace {
@@ -145,26 +147,6 @@ bool Expect(std::string_view s, size_t* pos, char c) {
   if (*pos >= s.size() || s[*pos] != c) return false;
   ++*pos;
   return true;
-}
-
-bool IsLeapYear(int y) { return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0); }
-
-int DaysInMonth(int y, int m) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30,
-                                  31, 31, 30, 31, 30, 31};
-  return m == 2 && IsLeapYear(y) ? 29 : kDays[m - 1];
-}
-
-// Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
-// (H. Hinnant's days_from_civil). REQUIRES: a valid date.
-int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;  // [0, 399]
-  const int64_t doy =
-      (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;         // [0, 365]
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;  // [0, 146096]
-  return era * 146097 + doe - 719468;
 }
 
 // "YYYY-MM-DDTHH:MM:SS[.f{1,7}]Z" -> Unix seconds, fraction truncated.

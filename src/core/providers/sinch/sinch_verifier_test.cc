@@ -21,6 +21,7 @@
 #include "dlrd/core/util/encoding.h"
 #include "dlrd/core/signature/crypto.h"
 #include "dlrd/core/signature/signature_verifier.h"
+#include "dlrd/core/util/strings.h"
 
 namespace dlrd {
 namespace {

@@ -64,6 +64,7 @@
 #include "dlrd/core/util/encoding.h"
 #include "dlrd/core/util/form.h"
 #include "dlrd/core/signature/crypto.h"
+#include "dlrd/core/util/strings.h"
 
 namespace dlrd {
 namespace {
@@ -74,21 +75,6 @@ constexpr std::string_view kHeader = "X-Twilio-Signature";
 constexpr std::string_view kBodyHashParam = "bodySHA256";
 constexpr std::string_view kFormType = "application/x-www-form-urlencoded";
 constexpr size_t kMacSize = 20;  // HMAC-SHA1
-
-bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() &&
-         EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);
-}
-
-std::string_view TrimSpaces(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 // Where the port goes in an absolute http(s) URL without query.
 struct UrlLayout {
@@ -171,7 +157,7 @@ std::string WhatwgQuery(std::string_view query) {
 bool IsForm(const InboundWebhook& hook) {
   std::optional<std::string_view> type = hook.Header("Content-Type");
   if (!type) return false;
-  return EqualsIgnoreCase(TrimSpaces(type->substr(0, type->find(';'))),
+  return EqualsIgnoreCase(TrimOws(type->substr(0, type->find(';'))),
                           kFormType);
 }
 

@@ -9,6 +9,7 @@
 
 #include "dlrd/core/model/phone.h"
 #include "core/outbound/send_util.h"
+#include "dlrd/core/util/strings.h"
 
 namespace dlrd {
 namespace {
@@ -115,8 +116,8 @@ SendOutcome VerifyNowSendAdapter::Classify(const HttpReply& reply,
       data ? send_internal::TextMember(*data, "errorMessage") : "";
   const std::string code_text = code ? std::to_string(*code) : "";
   for (const std::string* m : {&message, &error_message}) {
-    if (send_internal::ContainsNoCase(*m, "fraud") ||
-        send_internal::ContainsNoCase(*m, "block")) {
+    if (ContainsIgnoreCase(*m, "fraud") ||
+        ContainsIgnoreCase(*m, "block")) {
       return Failure(SendErrorClass::kFraud, kProvider, reply, code_text,
                      "fraud or blocked", now_ms);
     }
@@ -134,10 +135,10 @@ SendOutcome VerifyNowSendAdapter::Classify(const HttpReply& reply,
   }
   if (*code == 400) {
     const bool names_number =
-        send_internal::ContainsNoCase(message, "mobile") ||
-        send_internal::ContainsNoCase(message, "number") ||
-        send_internal::ContainsNoCase(error_message, "mobile") ||
-        send_internal::ContainsNoCase(error_message, "number");
+        ContainsIgnoreCase(message, "mobile") ||
+        ContainsIgnoreCase(message, "number") ||
+        ContainsIgnoreCase(error_message, "mobile") ||
+        ContainsIgnoreCase(error_message, "number");
     return Failure(names_number ? SendErrorClass::kInvalidNumber
                                 : SendErrorClass::kRejected,
                    kProvider, reply, code_text,

@@ -9,12 +9,12 @@
 #include <utility>
 
 #include "core/outbound/send_util.h"
+#include "dlrd/core/util/strings.h"
 
 namespace dlrd {
 namespace {
 
 using nlohmann::json;
-using send_internal::ContainsNoCase;
 using send_internal::Failure;
 
 constexpr std::string_view kProvider = "vonage";
@@ -59,7 +59,7 @@ bool BlamesNumber(const json& problem) {
     return false;
   }
   const std::string detail = send_internal::TextMember(problem, "detail");
-  return ContainsNoCase(detail, "number");
+  return ContainsIgnoreCase(detail, "number");
 }
 
 }  // namespace
@@ -174,8 +174,8 @@ SendOutcome VonageSendAdapter::Classify(const HttpReply& reply,
       bool fraud = false;
       for (const char* key : {"type", "title", "detail"}) {
         const std::string text = send_internal::TextMember(problem, key);
-        fraud = fraud || ContainsNoCase(text, "fraud") ||
-                ContainsNoCase(text, "block");
+        fraud = fraud || ContainsIgnoreCase(text, "fraud") ||
+                ContainsIgnoreCase(text, "block");
       }
       return Failure(fraud ? SendErrorClass::kFraud : SendErrorClass::kRejected,
                      kProvider, reply, code,

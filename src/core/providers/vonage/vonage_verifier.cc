@@ -20,6 +20,7 @@
 #include "dlrd/core/util/encoding.h"
 #include "dlrd/core/util/form.h"
 #include "dlrd/core/signature/crypto.h"
+#include "dlrd/core/util/strings.h"
 
 namespace dlrd {
 namespace {
@@ -28,16 +29,6 @@ using nlohmann::json;
 using VerifierResult = Result<std::unique_ptr<SignatureVerifier>>;
 
 constexpr size_t kJwtMacSize = 32;  // HMAC-SHA256
-
-std::string_view TrimSpace(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 // kStale if `ts` is more than `tolerance` seconds before `now`, kFuture if
 // more than `tolerance` after it, else kNone. Exactly `tolerance` either way
@@ -161,7 +152,7 @@ SignatureCheck VonageJwtVerifier::Verify(const InboundWebhook& hook,
   int count = hook.HeaderCount(kAuthorization);
   if (count == 0) return Rejected(RejectReason::kMissingHeader);
   if (count > 1) return Rejected(RejectReason::kDuplicateHeader);
-  std::string_view value = TrimSpace(*hook.Header(kAuthorization));
+  std::string_view value = TrimOws(*hook.Header(kAuthorization));
   if (value.empty()) return Rejected(RejectReason::kMissingHeader);
 
   // "Bearer" (any case), whitespace, the token.
@@ -171,7 +162,7 @@ SignatureCheck VonageJwtVerifier::Verify(const InboundWebhook& hook,
       (value[kBearer.size()] != ' ' && value[kBearer.size()] != '\t')) {
     return Rejected(RejectReason::kBadEncoding);
   }
-  const std::string_view token = TrimSpace(value.substr(kBearer.size()));
+  const std::string_view token = TrimOws(value.substr(kBearer.size()));
 
   const size_t dot1 = token.find('.');
   const size_t dot2 = dot1 == std::string_view::npos
@@ -339,7 +330,7 @@ bool AppendJsonParams(std::string_view body, FormParams* out) {
 }
 
 std::string_view MediaType(std::string_view content_type) {
-  return TrimSpace(content_type.substr(0, content_type.find(';')));
+  return TrimOws(content_type.substr(0, content_type.find(';')));
 }
 
 // Query parameters of the target plus the body's parameters (form or flat

@@ -9,7 +9,8 @@
 #include <vector>
 
 #include "dlrd/core/model/inbound_webhook.h"
-#include "dlrd/core/normalize/field_reader.h"
+#include "dlrd/core/util/field_reader.h"
+#include "dlrd/core/util/strings.h"
 
 namespace dlrd {
 namespace {

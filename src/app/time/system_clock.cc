@@ -1,6 +1,6 @@
-#include <chrono>
+#include "dlrd/app/time/system_clock.h"
 
-#include "dlrd/core/ports/clock.h"
+#include <chrono>
 
 namespace dlrd {
 

@@ -1,9 +1,11 @@
-#include "dlrd/core/normalize/field_reader.h"
+#include "dlrd/core/util/field_reader.h"
 
 #include <cstdint>
 #include <cstdio>
 #include <string>
 #include <string_view>
+
+#include "dlrd/core/util/time.h"
 
 namespace dlrd {
 
@@ -126,16 +128,6 @@ bool Expect(std::string_view s, size_t* pos, char c) {
   return true;
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
 }  // namespace
 
 std::optional<int64_t> ParseTimestampMs(std::string_view s) {
@@ -197,18 +189,9 @@ std::optional<int64_t> ParseTimestampMs(std::string_view s) {
 std::string FormatTimestampMs(int64_t ms) {
   if (ms <= 0) return "";
   const int64_t secs = ms / 1000;
-  int64_t days = secs / 86400;
   const int64_t rem = secs % 86400;
-  // Civil from days (H. Hinnant).
-  days += 719468;
-  const int64_t era = days / 146097;
-  const int64_t doe = days - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  const int64_t y = yoe + era * 400 + (m <= 2);
+  const CivilDate date = CivilFromDays(secs / 86400);
+  const int64_t y = date.year, m = date.month, d = date.day;
   char buf[96];
   std::snprintf(
       buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ",

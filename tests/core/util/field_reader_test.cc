@@ -1,4 +1,4 @@
-#include "dlrd/core/normalize/field_reader.h"
+#include "dlrd/core/util/field_reader.h"
 
 #include <gtest/gtest.h>
 
