@@ -2,6 +2,7 @@
 
 #include "sqlite/dedupe_key.h"
 #include "sqlite/schema_files.h"
+#include "sqlite/sqlite_db.h"
 
 namespace dlrd {
 namespace {
@@ -62,20 +63,12 @@ int SqliteEventStore::LatestSchemaVersion() {
 
 Result<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(
     const std::string& path, const SqliteOptions& options) {
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(
-      path.c_str(), &raw,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-      options.vfs.empty() ? nullptr : options.vfs.c_str());
-  SqliteDb db(raw);
-  if (rc != SQLITE_OK) {
-    return Result<std::unique_ptr<SqliteEventStore>>::Error(
-        "cannot open " + path + ": " +
-        (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-  }
-  sqlite3_busy_timeout(raw, static_cast<int>(options.busy_timeout_ms));
+  // The writer role: WAL, synchronous=FULL, foreign keys (sqlite_db.cc).
+  Result<SqliteDb> db = OpenSqlite(path, SqliteRole::kWriter,
+                                   options.busy_timeout_ms, options.vfs);
+  if (!db.ok()) return db.status();
   std::unique_ptr<SqliteEventStore> store(
-      new SqliteEventStore(std::move(db), options.quarantine));
+      new SqliteEventStore(std::move(db).value(), options.quarantine));
   if (Status s = store->Prepare(); !s.ok()) return s;
   if (!options.fallback.empty()) {
     store->fallback_ = std::make_unique<FallbackSql>(
@@ -85,28 +78,11 @@ Result<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(
 }
 
 Status SqliteEventStore::Exec(const char* sql) {
-  char* err = nullptr;
-  int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, &err);
-  if (rc != SQLITE_OK) {
-    std::string msg = err ? err : sqlite3_errstr(rc);
-    sqlite3_free(err);
-    return Status::Error(msg);
-  }
-  return Status::Ok();
+  return SqliteExec(db_.get(), sql);
 }
 
 Status SqliteEventStore::Step(const SqliteStmt& stmt) {
-  sqlite3_stmt* s = stmt.get();
-  int rc = sqlite3_step(s);
-  sqlite3_reset(s);
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-    return Status::Error(sqlite3_errmsg(db_.get()));
-  }
-  return Status::Ok();
-}
-
-Status SqliteEventStore::Error(const char* what) const {
-  return Status::Error(std::string(what) + ": " + sqlite3_errmsg(db_.get()));
+  return SqliteStep(db_.get(), stmt.get());
 }
 
 StoreErrorKind SqliteEventStore::LastErrorKind() const {
@@ -114,29 +90,6 @@ StoreErrorKind SqliteEventStore::LastErrorKind() const {
 }
 
 Status SqliteEventStore::Prepare() {
-  // journal_mode returns the mode actually in force; a read-only or in-memory
-  // database may refuse WAL, which would silently weaken durability.
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db_.get(), "PRAGMA journal_mode=WAL", -1, &raw,
-                         nullptr) != SQLITE_OK) {
-    return Error("journal_mode");
-  }
-  SqliteStmt mode(raw);
-  if (sqlite3_step(mode.get()) != SQLITE_ROW) return Error("journal_mode");
-  std::string got =
-      reinterpret_cast<const char*>(sqlite3_column_text(mode.get(), 0));
-  mode.reset();  // an unfinalized statement would block COMMIT below
-  if (got != "wal" && got != "memory") {
-    return Status::Error("journal_mode: WAL refused (got " + got + ")");
-  }
-  if (Status s = Exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                      " PRAGMA journal_size_limit=67108864;"
-                      // 16 MiB of page cache keeps the dedupe index's
-                      // interior pages hot without a large RSS.
-                      " PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;");
-      !s.ok()) {
-    return s;
-  }
   if (Status s = Migrate(); !s.ok()) return s;
 
   struct {
@@ -157,7 +110,7 @@ Status SqliteEventStore::Prepare() {
     sqlite3_stmt* p = nullptr;
     if (sqlite3_prepare_v3(db_.get(), st.sql, -1, SQLITE_PREPARE_PERSISTENT, &p,
                            nullptr) != SQLITE_OK) {
-      return Error("prepare");
+      return SqliteError(db_.get(), "prepare");
     }
     st.out->reset(p);
   }
@@ -165,11 +118,9 @@ Status SqliteEventStore::Prepare() {
 }
 
 Status SqliteEventStore::Migrate() {
-  sqlite3_stmt* raw = nullptr;
-  sqlite3_prepare_v2(db_.get(), "PRAGMA user_version", -1, &raw, nullptr);
-  SqliteStmt version(raw);
+  SqliteStmt version = SqlitePrepare(db_.get(), "PRAGMA user_version");
   if (!version || sqlite3_step(version.get()) != SQLITE_ROW) {
-    return Error("user_version");
+    return SqliteError(db_.get(), "user_version");
   }
   schema_version_ = sqlite3_column_int(version.get(), 0);
   version.reset();
@@ -205,7 +156,7 @@ Result<bool> SqliteEventStore::KeyIsKnown(const DeliveryEvent& e) {
   const int rc = sqlite3_step(s);
   const bool known = rc == SQLITE_ROW && sqlite3_column_int(s, 0) != 0;
   sqlite3_reset(s);
-  if (rc != SQLITE_ROW) return Error("dedupe lookup");
+  if (rc != SQLITE_ROW) return SqliteError(db_.get(), "dedupe lookup");
   return known;
 }
 
@@ -248,7 +199,7 @@ Status SqliteEventStore::WriteSubmission(const Submission& sub,
   BindTextView(s, 3, sub.raw.target);
   BindBlobView(s, 4, sub.raw.head);
   BindBlobView(s, 5, sub.raw.body);
-  if (sqlite3_step(s) != SQLITE_DONE) return Error("insert raw request");
+  if (sqlite3_step(s) != SQLITE_DONE) return SqliteError(db_.get(), "insert raw request");
   const int64_t raw_id = sqlite3_last_insert_rowid(db_.get());
 
   for (const OptChange& c : sub.opt_changes) {
@@ -262,7 +213,7 @@ Status SqliteEventStore::WriteSubmission(const Submission& sub,
     } else {
       BindTextView(s, 2, c.lifts);
     }
-    if (sqlite3_step(s) != SQLITE_DONE) return Error("opt change");
+    if (sqlite3_step(s) != SQLITE_DONE) return SqliteError(db_.get(), "opt change");
   }
 
   for (size_t i = 0; i < sub.events.size(); ++i) {
@@ -281,16 +232,12 @@ Status SqliteEventStore::WriteSubmission(const Submission& sub,
     BindTextView(s, 7, ToString(e.status));
     BindTextView(s, 8, e.raw_status);
     BindTextView(s, 9, e.error_code);
-    if (e.latency_ms) {
-      sqlite3_bind_int64(s, 10, *e.latency_ms);
-    } else {
-      sqlite3_bind_null(s, 10);
-    }
+    BindInt64(s, 10, e.latency_ms);
     BindTextView(s, 11, e.recipient);
     BindTextView(s, 12, e.country);
     sqlite3_bind_int64(s, 13, e.received_at_ms);
     sqlite3_bind_int64(s, 14, raw_id);
-    if (sqlite3_step(s) != SQLITE_DONE) return Error("insert event");
+    if (sqlite3_step(s) != SQLITE_DONE) return SqliteError(db_.get(), "insert event");
     if (sqlite3_changes(db_.get()) == 0) continue;  // duplicate
     out.inserted[i] = true;
 

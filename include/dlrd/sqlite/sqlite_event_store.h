@@ -79,7 +79,6 @@ class SqliteEventStore final : public EventStore {
   Status Exec(const char* sql);
   // Runs a prepared statement to completion and resets it.
   Status Step(const SqliteStmt& stmt);
-  Status Error(const char* what) const;
   StoreErrorKind LastErrorKind() const;
 
   SqliteDb db_;
