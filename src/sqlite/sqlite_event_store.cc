@@ -136,9 +136,12 @@ Status SqliteEventStore::Migrate() {
                       "\nPRAGMA user_version=" + std::to_string(f.version) +
                       ";\nCOMMIT;";
     if (Status s = Exec(sql.c_str()); !s.ok()) {
-      Exec("ROLLBACK");
-      return Status::Error("migration " + std::string(f.name) + ": " +
-                           s.message());
+      std::string msg = "migration " + std::string(f.name) + ": " + s.message();
+      // Exec stops at the failing statement, leaving the BEGIN open.
+      if (Status rb = Exec("ROLLBACK"); !rb.ok()) {
+        msg += "; rollback: " + rb.message();
+      }
+      return Status::Error(msg);
     }
     schema_version_ = f.version;
   }
@@ -261,7 +264,10 @@ BatchResult SqliteEventStore::CommitBatch(
     // A throw outside a submission (the rollup merge or flush allocates):
     // never leave the transaction open, or every later BEGIN would fail.
     // The writer's barrier answers the batch 503.
-    if (!sqlite3_get_autocommit(db_.get())) Step(rollback_);
+    // The error cannot be returned from here (the exception is); a
+    // rollback that fails leaves the transaction open, and the next
+    // Begin() rolls it back again before its BEGIN.
+    if (!sqlite3_get_autocommit(db_.get())) (void)Step(rollback_);
     stats_.Clear();
     throw;
   }
@@ -273,7 +279,13 @@ BatchResult SqliteEventStore::Begin(size_t n) {
   stats_.Clear();
   // Belt and braces: a transaction left open by anything would make every
   // later BEGIN fail; roll it back so the store recovers by itself.
-  if (!sqlite3_get_autocommit(db_.get())) Step(rollback_);
+  if (!sqlite3_get_autocommit(db_.get())) {
+    if (Status s = Step(rollback_); !s.ok()) {
+      result.error = LastErrorKind();
+      result.status = Status::Error("rollback before begin: " + s.message());
+      return result;
+    }
+  }
   if (Status s = Step(begin_); !s.ok()) {
     result.error = LastErrorKind();
     result.status = Status::Error("begin: " + s.message());
@@ -288,13 +300,28 @@ BatchResult& SqliteEventStore::Commit(BatchResult& result) {
     s = Step(commit_);
     if (!s.ok()) s = Status::Error("commit: " + s.message());
   }
-  if (!s.ok()) {
-    result.error = LastErrorKind();
-    result.status = s;
-    Step(rollback_);
-    stats_.Clear();
-  }
+  if (!s.ok()) Abort(result, std::move(s));
   return result;
+}
+
+void SqliteEventStore::Abort(BatchResult& result, Status why) {
+  // The kind first: the ROLLBACK below replaces SQLite's last error.
+  result.error = LastErrorKind();
+  if (Status rb = Rollback(); !rb.ok()) {
+    why = Status::Error(why.message() + "; " + rb.message());
+  }
+  result.status = std::move(why);
+}
+
+Status SqliteEventStore::Rollback() {
+  stats_.Clear();
+  // SQLite rolls the transaction back by itself after some errors (a full
+  // disk, an I/O error); a ROLLBACK then fails, harmlessly, and is skipped.
+  if (sqlite3_get_autocommit(db_.get())) return Status::Ok();
+  if (Status s = Step(rollback_); !s.ok()) {
+    return Status::Error("rollback: " + s.message());
+  }
+  return Status::Ok();
 }
 
 std::optional<BatchResult> SqliteEventStore::CommitFast(
@@ -311,13 +338,17 @@ std::optional<BatchResult> SqliteEventStore::CommitFast(
     }
     if (threw || !out.status.ok()) {
       const StoreErrorKind kind = LastErrorKind();
-      Step(rollback_);
-      stats_.Clear();
       if (!threw && kind != StoreErrorKind::kConstraint &&
           kind != StoreErrorKind::kOther) {
         // The database itself is in trouble: nothing in this batch commits.
+        Abort(result, out.status);
         result.error = kind;
-        result.status = out.status;
+        return result;
+      }
+      if (Status rb = Rollback(); !rb.ok()) {
+        // Not retried with savepoints: the transaction may still be open.
+        result.error = LastErrorKind();
+        result.status = std::move(rb);
         return result;
       }
       return std::nullopt;  // one bad submission: redo with savepoints
@@ -331,7 +362,10 @@ BatchResult SqliteEventStore::CommitCareful(
   BatchResult result = Begin(batch.size());
   if (!result.status.ok()) return result;
   for (size_t i = 0; i < batch.size(); ++i) {
-    Step(savepoint_);
+    if (Status sp = Step(savepoint_); !sp.ok()) {
+      Abort(result, Status::Error("savepoint: " + sp.message()));
+      return result;
+    }
     SubmissionResult& out = result.submissions[i];
     try {
       out.status = WriteSubmission(*batch[i], out);
@@ -346,16 +380,19 @@ BatchResult SqliteEventStore::CommitCareful(
       if (kind != StoreErrorKind::kConstraint &&
           kind != StoreErrorKind::kOther) {
         // The database itself is in trouble: nothing in this batch commits.
-        Step(rollback_);
-        stats_.Clear();
+        Abort(result, out.status);
         result.error = kind;
-        result.status = out.status;
         return result;
       }
     }
     if (!out.status.ok()) {
       // A failed submission leaves nothing at all.
-      Step(rollback_to_);
+      if (Status rb = Step(rollback_to_); !rb.ok()) {
+        // The failed submission could not be undone alone: nothing in
+        // this batch commits.
+        Abort(result, Status::Error("rollback to savepoint: " + rb.message()));
+        return result;
+      }
       stats_.DropPending();
       out.inserted.assign(out.inserted.size(), false);
       out.fallback.clear();
@@ -363,7 +400,10 @@ BatchResult SqliteEventStore::CommitCareful(
       out.quarantined.assign(out.quarantined.size(), false);
     }
     stats_.KeepPending();
-    Step(release_);
+    if (Status rel = Step(release_); !rel.ok()) {
+      Abort(result, Status::Error("release: " + rel.message()));
+      return result;
+    }
   }
   return std::move(Commit(result));
 }

@@ -8,6 +8,9 @@
 // fails, the transaction is rolled back and the batch written again with a
 // SAVEPOINT per submission, so the bad one is rolled back alone while the
 // rest commits. A request whose events are all duplicates writes nothing.
+// Every SAVEPOINT, RELEASE and ROLLBACK (TO) is checked: when one fails,
+// the submissions can no longer be told apart, so the whole batch is
+// rolled back and fails with that error (BatchResult::status).
 //
 // Dedupe: (source, dedupe_key) is unique in delivery_events, and a key
 // whose event retention deleted stays in dedupe_keys for dedupe_days; a
@@ -71,6 +74,11 @@ class SqliteEventStore final : public EventStore {
   BatchResult Begin(size_t n);
   // Flushes the rollups and COMMITs (or rolls back and sets the error).
   BatchResult& Commit(BatchResult& result);
+  // Rolls the whole transaction back and fails `result` with `why` (and
+  // the kind of SQLite's last error); a failed ROLLBACK is added to it.
+  void Abort(BatchResult& result, Status why);
+  // ROLLBACK, forgetting the batch's rollup changes.
+  Status Rollback();
   // No savepoints; nullopt when a submission failed and the batch was
   // rolled back to be written by CommitCareful.
   std::optional<BatchResult> CommitFast(
