@@ -131,6 +131,11 @@ Status SqliteExec(sqlite3* db, const char* sql) {
   return Status::Ok();
 }
 
+Status SqliteRollback(sqlite3* db) {
+  if (sqlite3_get_autocommit(db)) return Status::Ok();
+  return SqliteExec(db, "ROLLBACK");
+}
+
 SqliteStmt SqlitePrepare(sqlite3* db, const char* sql) {
   sqlite3_stmt* p = nullptr;
   sqlite3_prepare_v2(db, sql, -1, &p, nullptr);

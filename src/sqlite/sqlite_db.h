@@ -48,6 +48,10 @@ Status SqliteError(sqlite3* db, std::string_view what);
 // sqlite3_exec(); the error is SQLite's message alone.
 Status SqliteExec(sqlite3* db, const char* sql);
 
+// ROLLBACK of the open transaction; ok when none is open (SQLite rolls
+// back by itself after some errors, a full disk or an I/O error).
+Status SqliteRollback(sqlite3* db);
+
 // Prepares `sql` (not cached); null on error, sqlite3_errmsg() says why.
 SqliteStmt SqlitePrepare(sqlite3* db, const char* sql);
 

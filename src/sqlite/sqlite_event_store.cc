@@ -30,27 +30,27 @@ constexpr const char* kKnownKey =
     "  WHERE source = ?1 AND dedupe_key = ?2)"
     " OR EXISTS (SELECT 1 FROM dedupe_keys WHERE key_hash = ?3)";
 
-StoreErrorKind KindOf(int rc) {
+StatusCode KindOf(int rc) {
   switch (rc & 0xFF) {
     case SQLITE_OK:
     case SQLITE_DONE:
     case SQLITE_ROW:
-      return StoreErrorKind::kNone;
+      return StatusCode::kOk;
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return StoreErrorKind::kBusy;
+      return StatusCode::kBusy;
     case SQLITE_FULL:
-      return StoreErrorKind::kFull;
+      return StatusCode::kFull;
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
-      return StoreErrorKind::kIo;
+      return StatusCode::kIo;
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-      return StoreErrorKind::kCorrupt;
+      return StatusCode::kCorrupt;
     case SQLITE_CONSTRAINT:
-      return StoreErrorKind::kConstraint;
+      return StatusCode::kConstraint;
     default:
-      return StoreErrorKind::kOther;
+      return StatusCode::kError;
   }
 }
 
@@ -85,7 +85,7 @@ Status SqliteEventStore::Step(const SqliteStmt& stmt) {
   return SqliteStep(db_.get(), stmt.get());
 }
 
-StoreErrorKind SqliteEventStore::LastErrorKind() const {
+StatusCode SqliteEventStore::LastErrorCode() const {
   return KindOf(sqlite3_extended_errcode(db_.get()));
 }
 
@@ -281,14 +281,13 @@ BatchResult SqliteEventStore::Begin(size_t n) {
   // later BEGIN fail; roll it back so the store recovers by itself.
   if (!sqlite3_get_autocommit(db_.get())) {
     if (Status s = Step(rollback_); !s.ok()) {
-      result.error = LastErrorKind();
-      result.status = Status::Error("rollback before begin: " + s.message());
+      result.status = Status::Error(LastErrorCode(),
+                                    "rollback before begin: " + s.message());
       return result;
     }
   }
   if (Status s = Step(begin_); !s.ok()) {
-    result.error = LastErrorKind();
-    result.status = Status::Error("begin: " + s.message());
+    result.status = Status::Error(LastErrorCode(), "begin: " + s.message());
   }
   return result;
 }
@@ -300,17 +299,15 @@ BatchResult& SqliteEventStore::Commit(BatchResult& result) {
     s = Step(commit_);
     if (!s.ok()) s = Status::Error("commit: " + s.message());
   }
-  if (!s.ok()) Abort(result, std::move(s));
+  if (!s.ok()) Abort(result, LastErrorCode(), std::move(s));
   return result;
 }
 
-void SqliteEventStore::Abort(BatchResult& result, Status why) {
-  // The kind first: the ROLLBACK below replaces SQLite's last error.
-  result.error = LastErrorKind();
-  if (Status rb = Rollback(); !rb.ok()) {
-    why = Status::Error(why.message() + "; " + rb.message());
-  }
-  result.status = std::move(why);
+void SqliteEventStore::Abort(BatchResult& result, StatusCode code,
+                             const Status& why) {
+  std::string msg = why.message();
+  if (Status rb = Rollback(); !rb.ok()) msg += "; " + rb.message();
+  result.status = Status::Error(code, std::move(msg));
 }
 
 Status SqliteEventStore::Rollback() {
@@ -337,18 +334,16 @@ std::optional<BatchResult> SqliteEventStore::CommitFast(
       threw = true;
     }
     if (threw || !out.status.ok()) {
-      const StoreErrorKind kind = LastErrorKind();
-      if (!threw && kind != StoreErrorKind::kConstraint &&
-          kind != StoreErrorKind::kOther) {
+      const StatusCode kind = LastErrorCode();
+      if (!threw && kind != StatusCode::kConstraint &&
+          kind != StatusCode::kError) {
         // The database itself is in trouble: nothing in this batch commits.
-        Abort(result, out.status);
-        result.error = kind;
+        Abort(result, kind, out.status);
         return result;
       }
       if (Status rb = Rollback(); !rb.ok()) {
         // Not retried with savepoints: the transaction may still be open.
-        result.error = LastErrorKind();
-        result.status = std::move(rb);
+        result.status = Status::Error(LastErrorCode(), rb.message());
         return result;
       }
       return std::nullopt;  // one bad submission: redo with savepoints
@@ -363,7 +358,7 @@ BatchResult SqliteEventStore::CommitCareful(
   if (!result.status.ok()) return result;
   for (size_t i = 0; i < batch.size(); ++i) {
     if (Status sp = Step(savepoint_); !sp.ok()) {
-      Abort(result, Status::Error("savepoint: " + sp.message()));
+      Abort(result, LastErrorCode(), Status::Error("savepoint: " + sp.message()));
       return result;
     }
     SubmissionResult& out = result.submissions[i];
@@ -376,12 +371,11 @@ BatchResult SqliteEventStore::CommitCareful(
       out.internal_error = true;
     }
     if (!out.status.ok() && !out.internal_error) {
-      StoreErrorKind kind = LastErrorKind();
-      if (kind != StoreErrorKind::kConstraint &&
-          kind != StoreErrorKind::kOther) {
+      StatusCode kind = LastErrorCode();
+      if (kind != StatusCode::kConstraint &&
+          kind != StatusCode::kError) {
         // The database itself is in trouble: nothing in this batch commits.
-        Abort(result, out.status);
-        result.error = kind;
+        Abort(result, kind, out.status);
         return result;
       }
     }
@@ -390,7 +384,7 @@ BatchResult SqliteEventStore::CommitCareful(
       if (Status rb = Step(rollback_to_); !rb.ok()) {
         // The failed submission could not be undone alone: nothing in
         // this batch commits.
-        Abort(result, Status::Error("rollback to savepoint: " + rb.message()));
+        Abort(result, LastErrorCode(), Status::Error("rollback to savepoint: " + rb.message()));
         return result;
       }
       stats_.DropPending();
@@ -401,7 +395,7 @@ BatchResult SqliteEventStore::CommitCareful(
     }
     stats_.KeepPending();
     if (Status rel = Step(release_); !rel.ok()) {
-      Abort(result, Status::Error("release: " + rel.message()));
+      Abort(result, LastErrorCode(), Status::Error("release: " + rel.message()));
       return result;
     }
   }

@@ -59,15 +59,15 @@ template <typename Body>
 Status SqliteOutbox::InTransaction(Body body) {
   if (Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
   Status s = body();
-  if (!s.ok()) {
-    Exec("ROLLBACK");
-    return s;
+  if (s.ok()) {
+    s = Exec("COMMIT");
+    if (s.ok()) return s;
   }
-  if (Status c = Exec("COMMIT"); !c.ok()) {
-    Exec("ROLLBACK");
-    return c;
+  // A ROLLBACK that fails too is reported with the first error.
+  if (Status rb = SqliteRollback(db_.get()); !rb.ok()) {
+    return Status::Error(s.code(), s.message() + "; ROLLBACK: " + rb.message());
   }
-  return Status::Ok();
+  return s;
 }
 
 Result<bool> SqliteOutbox::Register(const Registration& r, int64_t now_ms) {

@@ -74,9 +74,10 @@ class SqliteEventStore final : public EventStore {
   BatchResult Begin(size_t n);
   // Flushes the rollups and COMMITs (or rolls back and sets the error).
   BatchResult& Commit(BatchResult& result);
-  // Rolls the whole transaction back and fails `result` with `why` (and
-  // the kind of SQLite's last error); a failed ROLLBACK is added to it.
-  void Abort(BatchResult& result, Status why);
+  // Rolls the whole transaction back and fails `result` with `why`'s
+  // message and `code` (read before the ROLLBACK replaces SQLite's last
+  // error); a failed ROLLBACK is added to the message.
+  void Abort(BatchResult& result, StatusCode code, const Status& why);
   // ROLLBACK, forgetting the batch's rollup changes.
   Status Rollback();
   // No savepoints; nullopt when a submission failed and the batch was
@@ -87,7 +88,7 @@ class SqliteEventStore final : public EventStore {
   Status Exec(const char* sql);
   // Runs a prepared statement to completion and resets it.
   Status Step(const SqliteStmt& stmt);
-  StoreErrorKind LastErrorKind() const;
+  StatusCode LastErrorCode() const;
 
   SqliteDb db_;
   StatsSql stats_;
