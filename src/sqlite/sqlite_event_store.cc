@@ -2,6 +2,7 @@
 
 #include "sqlite/dedupe_key.h"
 #include "sqlite/schema_files.h"
+#include "sqlite/sqlite_batch_hooks.h"
 #include "sqlite/sqlite_db.h"
 
 namespace dlrd {
@@ -70,9 +71,12 @@ Result<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(
   std::unique_ptr<SqliteEventStore> store(
       new SqliteEventStore(std::move(db).value(), options.quarantine));
   if (Status s = store->Prepare(); !s.ok()) return s;
+  // Per-batch hooks, in this order (sqlite_batch_hooks.h).
+  store->hooks_.push_back(std::make_unique<StatsHook>(&store->stats_));
   if (!options.fallback.empty()) {
-    store->fallback_ = std::make_unique<FallbackSql>(
-        store->db_.get(), options.fallback, &store->stats_);
+    store->hooks_.push_back(
+        std::make_unique<FallbackHook>(std::make_unique<FallbackSql>(
+            store->db_.get(), options.fallback, &store->stats_)));
   }
   return store;
 }
@@ -244,11 +248,11 @@ Status SqliteEventStore::WriteSubmission(const Submission& sub,
     if (sqlite3_changes(db_.get()) == 0) continue;  // duplicate
     out.inserted[i] = true;
 
-    if (Status st = stats_.OnEvent(e); !st.ok()) return st;
-    if (fallback_) {
-      Status fs = fallback_->OnEvent(e, sub.raw.received_at_ms, &out.fallback,
-                                     &out.job_created);
-      if (!fs.ok()) return fs;
+    for (const auto& hook : hooks_) {
+      if (Status hs = hook->OnEvent(e, sub.raw.received_at_ms, out);
+          !hs.ok()) {
+        return hs;
+      }
     }
   }
   return Status::Ok();
@@ -268,7 +272,7 @@ BatchResult SqliteEventStore::CommitBatch(
     // rollback that fails leaves the transaction open, and the next
     // Begin() rolls it back again before its BEGIN.
     if (!sqlite3_get_autocommit(db_.get())) (void)Step(rollback_);
-    stats_.Clear();
+    ForgetBatch();
     throw;
   }
 }
@@ -276,7 +280,7 @@ BatchResult SqliteEventStore::CommitBatch(
 BatchResult SqliteEventStore::Begin(size_t n) {
   BatchResult result;
   result.submissions.resize(n);
-  stats_.Clear();
+  ForgetBatch();
   // Belt and braces: a transaction left open by anything would make every
   // later BEGIN fail; roll it back so the store recovers by itself.
   if (!sqlite3_get_autocommit(db_.get())) {
@@ -293,8 +297,13 @@ BatchResult SqliteEventStore::Begin(size_t n) {
 }
 
 BatchResult& SqliteEventStore::Commit(BatchResult& result) {
-  // The batch's rollup changes, each row once, in the same transaction.
-  Status s = stats_.Flush();
+  // The hooks' last writes (the rollups, each row once), in the same
+  // transaction.
+  Status s = Status::Ok();
+  for (const auto& hook : hooks_) {
+    s = hook->OnBeforeCommit();
+    if (!s.ok()) break;
+  }
   if (s.ok()) {
     s = Step(commit_);
     if (!s.ok()) s = Status::Error("commit: " + s.message());
@@ -310,8 +319,12 @@ void SqliteEventStore::Abort(BatchResult& result, StatusCode code,
   result.status = Status::Error(code, std::move(msg));
 }
 
+void SqliteEventStore::ForgetBatch() {
+  for (const auto& hook : hooks_) hook->OnRollback();
+}
+
 Status SqliteEventStore::Rollback() {
-  stats_.Clear();
+  ForgetBatch();
   // SQLite rolls the transaction back by itself after some errors (a full
   // disk, an I/O error); a ROLLBACK then fails, harmlessly, and is skipped.
   if (sqlite3_get_autocommit(db_.get())) return Status::Ok();
@@ -387,13 +400,10 @@ BatchResult SqliteEventStore::CommitCareful(
         Abort(result, LastErrorCode(), Status::Error("rollback to savepoint: " + rb.message()));
         return result;
       }
-      stats_.DropPending();
       out.inserted.assign(out.inserted.size(), false);
-      out.fallback.clear();
-      out.job_created = false;
       out.quarantined.assign(out.quarantined.size(), false);
     }
-    stats_.KeepPending();
+    for (const auto& hook : hooks_) hook->OnSubmissionEnd(out.status.ok(), out);
     if (Status rel = Step(release_); !rel.ok()) {
       Abort(result, LastErrorCode(), Status::Error("release: " + rel.message()));
       return result;
