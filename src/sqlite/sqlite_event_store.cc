@@ -2,6 +2,8 @@
 
 #include "sqlite/dedupe_key.h"
 #include "sqlite/schema_files.h"
+#include "sqlite/sqlite_batch_hooks.h"
+#include "sqlite/sqlite_db.h"
 
 namespace dlrd {
 namespace {
@@ -29,27 +31,27 @@ constexpr const char* kKnownKey =
     "  WHERE source = ?1 AND dedupe_key = ?2)"
     " OR EXISTS (SELECT 1 FROM dedupe_keys WHERE key_hash = ?3)";
 
-StoreErrorKind KindOf(int rc) {
+StatusCode KindOf(int rc) {
   switch (rc & 0xFF) {
     case SQLITE_OK:
     case SQLITE_DONE:
     case SQLITE_ROW:
-      return StoreErrorKind::kNone;
+      return StatusCode::kOk;
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return StoreErrorKind::kBusy;
+      return StatusCode::kBusy;
     case SQLITE_FULL:
-      return StoreErrorKind::kFull;
+      return StatusCode::kFull;
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
-      return StoreErrorKind::kIo;
+      return StatusCode::kIo;
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-      return StoreErrorKind::kCorrupt;
+      return StatusCode::kCorrupt;
     case SQLITE_CONSTRAINT:
-      return StoreErrorKind::kConstraint;
+      return StatusCode::kConstraint;
     default:
-      return StoreErrorKind::kOther;
+      return StatusCode::kError;
   }
 }
 
@@ -62,81 +64,36 @@ int SqliteEventStore::LatestSchemaVersion() {
 
 Result<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(
     const std::string& path, const SqliteOptions& options) {
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(
-      path.c_str(), &raw,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-      options.vfs.empty() ? nullptr : options.vfs.c_str());
-  SqliteDb db(raw);
-  if (rc != SQLITE_OK) {
-    return Result<std::unique_ptr<SqliteEventStore>>::Error(
-        "cannot open " + path + ": " +
-        (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-  }
-  sqlite3_busy_timeout(raw, static_cast<int>(options.busy_timeout_ms));
+  // The writer role: WAL, synchronous=FULL, foreign keys (sqlite_db.cc).
+  Result<SqliteDb> db = OpenSqlite(path, SqliteRole::kWriter,
+                                   options.busy_timeout_ms, options.vfs);
+  if (!db.ok()) return db.status();
   std::unique_ptr<SqliteEventStore> store(
-      new SqliteEventStore(std::move(db), options.quarantine));
+      new SqliteEventStore(std::move(db).value(), options.quarantine));
   if (Status s = store->Prepare(); !s.ok()) return s;
+  // Per-batch hooks, in this order (sqlite_batch_hooks.h).
+  store->hooks_.push_back(std::make_unique<StatsHook>(&store->stats_));
   if (!options.fallback.empty()) {
-    store->fallback_ = std::make_unique<FallbackSql>(
-        store->db_.get(), options.fallback, &store->stats_);
+    store->hooks_.push_back(
+        std::make_unique<FallbackHook>(std::make_unique<FallbackSql>(
+            store->db_.get(), options.fallback, &store->stats_)));
   }
   return store;
 }
 
 Status SqliteEventStore::Exec(const char* sql) {
-  char* err = nullptr;
-  int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, &err);
-  if (rc != SQLITE_OK) {
-    std::string msg = err ? err : sqlite3_errstr(rc);
-    sqlite3_free(err);
-    return Status::Error(msg);
-  }
-  return Status::Ok();
+  return SqliteExec(db_.get(), sql);
 }
 
 Status SqliteEventStore::Step(const SqliteStmt& stmt) {
-  sqlite3_stmt* s = stmt.get();
-  int rc = sqlite3_step(s);
-  sqlite3_reset(s);
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-    return Status::Error(sqlite3_errmsg(db_.get()));
-  }
-  return Status::Ok();
+  return SqliteStep(db_.get(), stmt.get());
 }
 
-Status SqliteEventStore::Error(const char* what) const {
-  return Status::Error(std::string(what) + ": " + sqlite3_errmsg(db_.get()));
-}
-
-StoreErrorKind SqliteEventStore::LastErrorKind() const {
+StatusCode SqliteEventStore::LastErrorCode() const {
   return KindOf(sqlite3_extended_errcode(db_.get()));
 }
 
 Status SqliteEventStore::Prepare() {
-  // journal_mode returns the mode actually in force; a read-only or in-memory
-  // database may refuse WAL, which would silently weaken durability.
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db_.get(), "PRAGMA journal_mode=WAL", -1, &raw,
-                         nullptr) != SQLITE_OK) {
-    return Error("journal_mode");
-  }
-  SqliteStmt mode(raw);
-  if (sqlite3_step(mode.get()) != SQLITE_ROW) return Error("journal_mode");
-  std::string got =
-      reinterpret_cast<const char*>(sqlite3_column_text(mode.get(), 0));
-  mode.reset();  // an unfinalized statement would block COMMIT below
-  if (got != "wal" && got != "memory") {
-    return Status::Error("journal_mode: WAL refused (got " + got + ")");
-  }
-  if (Status s = Exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                      " PRAGMA journal_size_limit=67108864;"
-                      // 16 MiB of page cache keeps the dedupe index's
-                      // interior pages hot without a large RSS.
-                      " PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;");
-      !s.ok()) {
-    return s;
-  }
   if (Status s = Migrate(); !s.ok()) return s;
 
   struct {
@@ -157,7 +114,7 @@ Status SqliteEventStore::Prepare() {
     sqlite3_stmt* p = nullptr;
     if (sqlite3_prepare_v3(db_.get(), st.sql, -1, SQLITE_PREPARE_PERSISTENT, &p,
                            nullptr) != SQLITE_OK) {
-      return Error("prepare");
+      return SqliteError(db_.get(), "prepare");
     }
     st.out->reset(p);
   }
@@ -165,11 +122,9 @@ Status SqliteEventStore::Prepare() {
 }
 
 Status SqliteEventStore::Migrate() {
-  sqlite3_stmt* raw = nullptr;
-  sqlite3_prepare_v2(db_.get(), "PRAGMA user_version", -1, &raw, nullptr);
-  SqliteStmt version(raw);
+  SqliteStmt version = SqlitePrepare(db_.get(), "PRAGMA user_version");
   if (!version || sqlite3_step(version.get()) != SQLITE_ROW) {
-    return Error("user_version");
+    return SqliteError(db_.get(), "user_version");
   }
   schema_version_ = sqlite3_column_int(version.get(), 0);
   version.reset();
@@ -185,9 +140,12 @@ Status SqliteEventStore::Migrate() {
                       "\nPRAGMA user_version=" + std::to_string(f.version) +
                       ";\nCOMMIT;";
     if (Status s = Exec(sql.c_str()); !s.ok()) {
-      Exec("ROLLBACK");
-      return Status::Error("migration " + std::string(f.name) + ": " +
-                           s.message());
+      std::string msg = "migration " + std::string(f.name) + ": " + s.message();
+      // Exec stops at the failing statement, leaving the BEGIN open.
+      if (Status rb = Exec("ROLLBACK"); !rb.ok()) {
+        msg += "; rollback: " + rb.message();
+      }
+      return Status::Error(msg);
     }
     schema_version_ = f.version;
   }
@@ -205,7 +163,7 @@ Result<bool> SqliteEventStore::KeyIsKnown(const DeliveryEvent& e) {
   const int rc = sqlite3_step(s);
   const bool known = rc == SQLITE_ROW && sqlite3_column_int(s, 0) != 0;
   sqlite3_reset(s);
-  if (rc != SQLITE_ROW) return Error("dedupe lookup");
+  if (rc != SQLITE_ROW) return SqliteError(db_.get(), "dedupe lookup");
   return known;
 }
 
@@ -248,7 +206,7 @@ Status SqliteEventStore::WriteSubmission(const Submission& sub,
   BindTextView(s, 3, sub.raw.target);
   BindBlobView(s, 4, sub.raw.head);
   BindBlobView(s, 5, sub.raw.body);
-  if (sqlite3_step(s) != SQLITE_DONE) return Error("insert raw request");
+  if (sqlite3_step(s) != SQLITE_DONE) return SqliteError(db_.get(), "insert raw request");
   const int64_t raw_id = sqlite3_last_insert_rowid(db_.get());
 
   for (const OptChange& c : sub.opt_changes) {
@@ -262,7 +220,7 @@ Status SqliteEventStore::WriteSubmission(const Submission& sub,
     } else {
       BindTextView(s, 2, c.lifts);
     }
-    if (sqlite3_step(s) != SQLITE_DONE) return Error("opt change");
+    if (sqlite3_step(s) != SQLITE_DONE) return SqliteError(db_.get(), "opt change");
   }
 
   for (size_t i = 0; i < sub.events.size(); ++i) {
@@ -281,24 +239,20 @@ Status SqliteEventStore::WriteSubmission(const Submission& sub,
     BindTextView(s, 7, ToString(e.status));
     BindTextView(s, 8, e.raw_status);
     BindTextView(s, 9, e.error_code);
-    if (e.latency_ms) {
-      sqlite3_bind_int64(s, 10, *e.latency_ms);
-    } else {
-      sqlite3_bind_null(s, 10);
-    }
+    BindInt64(s, 10, e.latency_ms);
     BindTextView(s, 11, e.recipient);
     BindTextView(s, 12, e.country);
     sqlite3_bind_int64(s, 13, e.received_at_ms);
     sqlite3_bind_int64(s, 14, raw_id);
-    if (sqlite3_step(s) != SQLITE_DONE) return Error("insert event");
+    if (sqlite3_step(s) != SQLITE_DONE) return SqliteError(db_.get(), "insert event");
     if (sqlite3_changes(db_.get()) == 0) continue;  // duplicate
     out.inserted[i] = true;
 
-    if (Status st = stats_.OnEvent(e); !st.ok()) return st;
-    if (fallback_) {
-      Status fs = fallback_->OnEvent(e, sub.raw.received_at_ms, &out.fallback,
-                                     &out.job_created);
-      if (!fs.ok()) return fs;
+    for (const auto& hook : hooks_) {
+      if (Status hs = hook->OnEvent(e, sub.raw.received_at_ms, out);
+          !hs.ok()) {
+        return hs;
+      }
     }
   }
   return Status::Ok();
@@ -314,8 +268,11 @@ BatchResult SqliteEventStore::CommitBatch(
     // A throw outside a submission (the rollup merge or flush allocates):
     // never leave the transaction open, or every later BEGIN would fail.
     // The writer's barrier answers the batch 503.
-    if (!sqlite3_get_autocommit(db_.get())) Step(rollback_);
-    stats_.Clear();
+    // The error cannot be returned from here (the exception is); a
+    // rollback that fails leaves the transaction open, and the next
+    // Begin() rolls it back again before its BEGIN.
+    if (!sqlite3_get_autocommit(db_.get())) (void)Step(rollback_);
+    ForgetBatch();
     throw;
   }
 }
@@ -323,31 +280,58 @@ BatchResult SqliteEventStore::CommitBatch(
 BatchResult SqliteEventStore::Begin(size_t n) {
   BatchResult result;
   result.submissions.resize(n);
-  stats_.Clear();
+  ForgetBatch();
   // Belt and braces: a transaction left open by anything would make every
   // later BEGIN fail; roll it back so the store recovers by itself.
-  if (!sqlite3_get_autocommit(db_.get())) Step(rollback_);
+  if (!sqlite3_get_autocommit(db_.get())) {
+    if (Status s = Step(rollback_); !s.ok()) {
+      result.status = Status::Error(LastErrorCode(),
+                                    "rollback before begin: " + s.message());
+      return result;
+    }
+  }
   if (Status s = Step(begin_); !s.ok()) {
-    result.error = LastErrorKind();
-    result.status = Status::Error("begin: " + s.message());
+    result.status = Status::Error(LastErrorCode(), "begin: " + s.message());
   }
   return result;
 }
 
 BatchResult& SqliteEventStore::Commit(BatchResult& result) {
-  // The batch's rollup changes, each row once, in the same transaction.
-  Status s = stats_.Flush();
+  // The hooks' last writes (the rollups, each row once), in the same
+  // transaction.
+  Status s = Status::Ok();
+  for (const auto& hook : hooks_) {
+    s = hook->OnBeforeCommit();
+    if (!s.ok()) break;
+  }
   if (s.ok()) {
     s = Step(commit_);
     if (!s.ok()) s = Status::Error("commit: " + s.message());
   }
-  if (!s.ok()) {
-    result.error = LastErrorKind();
-    result.status = s;
-    Step(rollback_);
-    stats_.Clear();
-  }
+  if (!s.ok()) Abort(result, LastErrorCode(), std::move(s));
   return result;
+}
+
+void SqliteEventStore::Abort(BatchResult& result, StatusCode code,
+                             const Status& why) {
+  std::string msg = why.message();
+  if (Status rb = Rollback(); !rb.ok()) msg += "; " + rb.message();
+  result.status = Status::Error(code, std::move(msg));
+}
+
+void SqliteEventStore::ForgetBatch() {
+  for (const auto& hook : hooks_) hook->OnRollback();
+}
+
+Status SqliteEventStore::Rollback() {
+  ForgetBatch();
+  // SQLite rolls the transaction back by itself after some errors (a full
+  // disk, an I/O error); a ROLLBACK then fails, harmlessly, and is skipped.
+  if (sqlite3_get_autocommit(db_.get())) return Status::Ok();
+  if (Status s = Step(rollback_); !s.ok()) {
+    return Status::Error("rollback: " + s.message());
+  }
+  return Status::Ok();
 }
 
 std::optional<BatchResult> SqliteEventStore::CommitFast(
@@ -363,14 +347,16 @@ std::optional<BatchResult> SqliteEventStore::CommitFast(
       threw = true;
     }
     if (threw || !out.status.ok()) {
-      const StoreErrorKind kind = LastErrorKind();
-      Step(rollback_);
-      stats_.Clear();
-      if (!threw && kind != StoreErrorKind::kConstraint &&
-          kind != StoreErrorKind::kOther) {
+      const StatusCode kind = LastErrorCode();
+      if (!threw && kind != StatusCode::kConstraint &&
+          kind != StatusCode::kError) {
         // The database itself is in trouble: nothing in this batch commits.
-        result.error = kind;
-        result.status = out.status;
+        Abort(result, kind, out.status);
+        return result;
+      }
+      if (Status rb = Rollback(); !rb.ok()) {
+        // Not retried with savepoints: the transaction may still be open.
+        result.status = Status::Error(LastErrorCode(), rb.message());
         return result;
       }
       return std::nullopt;  // one bad submission: redo with savepoints
@@ -384,7 +370,10 @@ BatchResult SqliteEventStore::CommitCareful(
   BatchResult result = Begin(batch.size());
   if (!result.status.ok()) return result;
   for (size_t i = 0; i < batch.size(); ++i) {
-    Step(savepoint_);
+    if (Status sp = Step(savepoint_); !sp.ok()) {
+      Abort(result, LastErrorCode(), Status::Error("savepoint: " + sp.message()));
+      return result;
+    }
     SubmissionResult& out = result.submissions[i];
     try {
       out.status = WriteSubmission(*batch[i], out);
@@ -395,28 +384,30 @@ BatchResult SqliteEventStore::CommitCareful(
       out.internal_error = true;
     }
     if (!out.status.ok() && !out.internal_error) {
-      StoreErrorKind kind = LastErrorKind();
-      if (kind != StoreErrorKind::kConstraint &&
-          kind != StoreErrorKind::kOther) {
+      StatusCode kind = LastErrorCode();
+      if (kind != StatusCode::kConstraint &&
+          kind != StatusCode::kError) {
         // The database itself is in trouble: nothing in this batch commits.
-        Step(rollback_);
-        stats_.Clear();
-        result.error = kind;
-        result.status = out.status;
+        Abort(result, kind, out.status);
         return result;
       }
     }
     if (!out.status.ok()) {
       // A failed submission leaves nothing at all.
-      Step(rollback_to_);
-      stats_.DropPending();
+      if (Status rb = Step(rollback_to_); !rb.ok()) {
+        // The failed submission could not be undone alone: nothing in
+        // this batch commits.
+        Abort(result, LastErrorCode(), Status::Error("rollback to savepoint: " + rb.message()));
+        return result;
+      }
       out.inserted.assign(out.inserted.size(), false);
-      out.fallback.clear();
-      out.job_created = false;
       out.quarantined.assign(out.quarantined.size(), false);
     }
-    stats_.KeepPending();
-    Step(release_);
+    for (const auto& hook : hooks_) hook->OnSubmissionEnd(out.status.ok(), out);
+    if (Status rel = Step(release_); !rel.ok()) {
+      Abort(result, LastErrorCode(), Status::Error("release: " + rel.message()));
+      return result;
+    }
   }
   return std::move(Commit(result));
 }

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "sqlite/sqlite_db.h"
+
 namespace dlrd {
 namespace {
 
@@ -21,27 +23,10 @@ std::string_view ResultName(DecisionResult r) {
 
 }  // namespace
 
-void BindText(sqlite3_stmt* s, int i, std::string_view v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()),
-                    SQLITE_TRANSIENT);
-}
-
-std::string ColumnText(sqlite3_stmt* s, int i) {
-  const unsigned char* t = sqlite3_column_text(s, i);
-  if (t == nullptr) return std::string();
-  return std::string(reinterpret_cast<const char*>(t),
-                     static_cast<size_t>(sqlite3_column_bytes(s, i)));
-}
-
 FallbackSql::FallbackSql(sqlite3* db, FallbackRules rules, StatsSql* stats)
     : db_(db), rules_(std::move(rules)), stats_(stats), cache_(db) {}
 
 sqlite3_stmt* FallbackSql::Stmt(const char* sql) { return cache_.Get(sql); }
-
-Status FallbackSql::Error(const char* what) const {
-  return Status::Error(std::string("fallback ") + what + ": " +
-                       sqlite3_errmsg(db_));
-}
 
 Status FallbackSql::SetStatus(const StepKey& key, DeliveryStatus s,
                               int64_t at_ms) {
@@ -50,7 +35,7 @@ Status FallbackSql::SetStatus(const StepKey& key, DeliveryStatus s,
     StmtUse st(
         Stmt("SELECT status_rank FROM fallback_steps"
              " WHERE source = ?1 AND root_id = ?2 AND step = ?3"));
-    if (!st.get()) return Error("prepare rank");
+    if (!st.get()) return SqliteError(db_, "fallback prepare rank");
     BindText(st.get(), 1, key.source);
     BindText(st.get(), 2, key.root_id);
     sqlite3_bind_int(st.get(), 3, key.step);
@@ -58,20 +43,20 @@ Status FallbackSql::SetStatus(const StepKey& key, DeliveryStatus s,
     if (rc == SQLITE_ROW) {
       old_rank = sqlite3_column_int(st.get(), 0);
     } else if (rc != SQLITE_DONE) {
-      return Error("rank");
+      return SqliteError(db_, "fallback rank");
     }
   }
   StmtUse st(
       Stmt("UPDATE fallback_steps SET status = ?1, status_rank = ?2"
            " WHERE source = ?3 AND root_id = ?4 AND step = ?5 AND status_rank "
            "< ?2"));
-  if (!st.get()) return Error("prepare status");
+  if (!st.get()) return SqliteError(db_, "fallback prepare status");
   BindText(st.get(), 1, ToString(s));
   sqlite3_bind_int(st.get(), 2, StatusRank(s));
   BindText(st.get(), 3, key.source);
   BindText(st.get(), 4, key.root_id);
   sqlite3_bind_int(st.get(), 5, key.step);
-  if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("status");
+  if (sqlite3_step(st.get()) != SQLITE_DONE) return SqliteError(db_, "fallback status");
   constexpr int kDelivered = 4;
   if (stats_ && old_rank < kDelivered && StatusRank(s) >= kDelivered) {
     return stats_->OnStepDelivered(key.source, key.root_id, key.step, at_ms);
@@ -88,12 +73,12 @@ Status FallbackSql::OnEvent(const DeliveryEvent& e, int64_t now_ms,
     StmtUse st(
         Stmt("INSERT OR IGNORE INTO opt_outs(recipient, source, reason, at_ms)"
              " VALUES (?1, ?2, ?3, ?4)"));
-    if (!st.get()) return Error("prepare opt-out");
+    if (!st.get()) return SqliteError(db_, "fallback prepare opt-out");
     BindText(st.get(), 1, e.recipient);
     BindText(st.get(), 2, e.source);
     BindText(st.get(), 3, e.provider + " error " + e.error_code);
     sqlite3_bind_int64(st.get(), 4, now_ms);
-    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("opt-out");
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return SqliteError(db_, "fallback opt-out");
   }
   if (e.verification_id.empty()) return Status::Ok();
 
@@ -103,7 +88,7 @@ Status FallbackSql::OnEvent(const DeliveryEvent& e, int64_t now_ms,
     StmtUse st(
         Stmt("SELECT source, root_id, step FROM fallback_steps"
              " WHERE provider = ?1 AND verification_id = ?2 LIMIT 1"));
-    if (!st.get()) return Error("prepare find");
+    if (!st.get()) return SqliteError(db_, "fallback prepare find");
     BindText(st.get(), 1, e.provider);
     BindText(st.get(), 2, e.verification_id);
     int rc = sqlite3_step(st.get());
@@ -113,7 +98,7 @@ Status FallbackSql::OnEvent(const DeliveryEvent& e, int64_t now_ms,
       key.step = sqlite3_column_int(st.get(), 2);
       found = true;
     } else if (rc != SQLITE_DONE) {
-      return Error("find");
+      return SqliteError(db_, "fallback find");
     }
   }
   if (!found) {
@@ -125,18 +110,18 @@ Status FallbackSql::OnEvent(const DeliveryEvent& e, int64_t now_ms,
     StmtUse root(
         Stmt("INSERT OR IGNORE INTO fallback_roots(source, root_id, recipient,"
              " country, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)"));
-    if (!root.get()) return Error("prepare root");
+    if (!root.get()) return SqliteError(db_, "fallback prepare root");
     BindText(root.get(), 1, key.source);
     BindText(root.get(), 2, key.root_id);
     BindText(root.get(), 3, e.recipient);
     BindText(root.get(), 4, e.country);
     sqlite3_bind_int64(root.get(), 5, now_ms);
-    if (sqlite3_step(root.get()) != SQLITE_DONE) return Error("root");
+    if (sqlite3_step(root.get()) != SQLITE_DONE) return SqliteError(db_, "fallback root");
     StmtUse step(Stmt(
         "INSERT OR IGNORE INTO fallback_steps(source, root_id, step, channel,"
         " provider, verification_id, sent_at_ms, deadline_at_ms)"
         " VALUES (?1, ?2, 0, ?3, ?4, ?2, ?5, ?6)"));
-    if (!step.get()) return Error("prepare step");
+    if (!step.get()) return SqliteError(db_, "fallback prepare step");
     BindText(step.get(), 1, key.source);
     BindText(step.get(), 2, key.root_id);
     BindText(step.get(), 3, ToString(e.channel));
@@ -144,7 +129,7 @@ Status FallbackSql::OnEvent(const DeliveryEvent& e, int64_t now_ms,
     sqlite3_bind_int64(step.get(), 5, e.received_at_ms);
     sqlite3_bind_int64(step.get(), 6,
                        e.received_at_ms + rule->second.DeadlineFor(e.channel));
-    if (sqlite3_step(step.get()) != SQLITE_DONE) return Error("step");
+    if (sqlite3_step(step.get()) != SQLITE_DONE) return SqliteError(db_, "fallback step");
   }
   if (Status s = SetStatus(key, e.status, e.received_at_ms); !s.ok()) {
     return s;
@@ -158,12 +143,12 @@ Status FallbackSql::OnEvent(const DeliveryEvent& e, int64_t now_ms,
         Stmt("UPDATE fallback_roots SET fraud = MAX(fraud, ?3),"
              " invalid_number = MAX(invalid_number, ?4)"
              " WHERE source = ?1 AND root_id = ?2"));
-    if (!st.get()) return Error("prepare flags");
+    if (!st.get()) return SqliteError(db_, "fallback prepare flags");
     BindText(st.get(), 1, key.source);
     BindText(st.get(), 2, key.root_id);
     sqlite3_bind_int(st.get(), 3, fraud ? 1 : 0);
     sqlite3_bind_int(st.get(), 4, invalid ? 1 : 0);
-    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("flags");
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return SqliteError(db_, "fallback flags");
   }
   Trigger t;
   t.kind = TriggerKind::kEvent;
@@ -184,7 +169,7 @@ Status FallbackSql::ScanDeadlines(int64_t now_ms, int limit,
         Stmt("SELECT source, root_id, step FROM fallback_steps"
              " WHERE deadline_checked = 0 AND deadline_at_ms > 0"
              " AND deadline_at_ms <= ?1 ORDER BY deadline_at_ms LIMIT ?2"));
-    if (!st.get()) return Error("prepare due");
+    if (!st.get()) return SqliteError(db_, "fallback prepare due");
     sqlite3_bind_int64(st.get(), 1, now_ms);
     sqlite3_bind_int(st.get(), 2, limit);
     int rc;
@@ -192,17 +177,17 @@ Status FallbackSql::ScanDeadlines(int64_t now_ms, int limit,
       due.push_back(StepKey{ColumnText(st.get(), 0), ColumnText(st.get(), 1),
                             sqlite3_column_int(st.get(), 2)});
     }
-    if (rc != SQLITE_DONE) return Error("due");
+    if (rc != SQLITE_DONE) return SqliteError(db_, "fallback due");
   }
   for (const StepKey& key : due) {
     StmtUse st(
         Stmt("UPDATE fallback_steps SET deadline_checked = 1"
              " WHERE source = ?1 AND root_id = ?2 AND step = ?3"));
-    if (!st.get()) return Error("prepare checked");
+    if (!st.get()) return SqliteError(db_, "fallback prepare checked");
     BindText(st.get(), 1, key.source);
     BindText(st.get(), 2, key.root_id);
     sqlite3_bind_int(st.get(), 3, key.step);
-    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("checked");
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return SqliteError(db_, "fallback checked");
     Trigger t;
     t.kind = TriggerKind::kDeadline;
     t.step = key.step;
@@ -229,12 +214,12 @@ Status FallbackSql::OnSendFailed(const std::string& source,
         Stmt("UPDATE fallback_roots SET fraud = MAX(fraud, ?3),"
              " invalid_number = MAX(invalid_number, ?4)"
              " WHERE source = ?1 AND root_id = ?2"));
-    if (!st.get()) return Error("prepare flags");
+    if (!st.get()) return SqliteError(db_, "fallback prepare flags");
     BindText(st.get(), 1, source);
     BindText(st.get(), 2, root_id);
     sqlite3_bind_int(st.get(), 3, fraud ? 1 : 0);
     sqlite3_bind_int(st.get(), 4, invalid_number ? 1 : 0);
-    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("flags");
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return SqliteError(db_, "fallback flags");
   }
   Trigger t;
   t.kind = TriggerKind::kEvent;
@@ -250,12 +235,12 @@ Result<RootState> FallbackSql::Load(const StepKey& key, int64_t now_ms) {
         Stmt("SELECT recipient, fraud, invalid_number,"
              " EXISTS(SELECT 1 FROM opt_outs o WHERE o.recipient = r.recipient)"
              " FROM fallback_roots r WHERE source = ?1 AND root_id = ?2"));
-    if (!st.get()) return Error("prepare load root");
+    if (!st.get()) return SqliteError(db_, "fallback prepare load root");
     BindText(st.get(), 1, key.source);
     BindText(st.get(), 2, key.root_id);
     int rc = sqlite3_step(st.get());
     if (rc == SQLITE_DONE) return Status::Error("fallback: no root");
-    if (rc != SQLITE_ROW) return Error("load root");
+    if (rc != SQLITE_ROW) return SqliteError(db_, "fallback load root");
     state.recipient = ColumnText(st.get(), 0);
     state.fraud_flagged = sqlite3_column_int(st.get(), 1) != 0;
     state.recipient_invalid = sqlite3_column_int(st.get(), 2) != 0;
@@ -265,7 +250,7 @@ Result<RootState> FallbackSql::Load(const StepKey& key, int64_t now_ms) {
     StmtUse st(
         Stmt("SELECT step, channel, status, deadline_at_ms FROM fallback_steps"
              " WHERE source = ?1 AND root_id = ?2 ORDER BY step"));
-    if (!st.get()) return Error("prepare load steps");
+    if (!st.get()) return SqliteError(db_, "fallback prepare load steps");
     BindText(st.get(), 1, key.source);
     BindText(st.get(), 2, key.root_id);
     int rc;
@@ -279,18 +264,18 @@ Result<RootState> FallbackSql::Load(const StepKey& key, int64_t now_ms) {
       s.deadline_at_ms = sqlite3_column_int64(st.get(), 3);
       state.steps.push_back(s);
     }
-    if (rc != SQLITE_DONE) return Error("load steps");
+    if (rc != SQLITE_DONE) return SqliteError(db_, "fallback load steps");
   }
   {
     StmtUse st(
         Stmt("SELECT (SELECT count(*) FROM outbox WHERE recipient = ?1"
              "          AND created_at_ms > ?2),"
              "       (SELECT count(*) FROM outbox WHERE created_at_ms > ?3)"));
-    if (!st.get()) return Error("prepare load counts");
+    if (!st.get()) return SqliteError(db_, "fallback prepare load counts");
     BindText(st.get(), 1, state.recipient);
     sqlite3_bind_int64(st.get(), 2, now_ms - kHourMs);
     sqlite3_bind_int64(st.get(), 3, now_ms - kMinuteMs);
-    if (sqlite3_step(st.get()) != SQLITE_ROW) return Error("load counts");
+    if (sqlite3_step(st.get()) != SQLITE_ROW) return SqliteError(db_, "fallback load counts");
     state.recipient_fallbacks_last_hour = sqlite3_column_int(st.get(), 0);
     state.fallbacks_last_minute = sqlite3_column_int(st.get(), 1);
   }
@@ -321,7 +306,7 @@ Status FallbackSql::Record(const StepKey& key, const char* trigger,
       Stmt("INSERT INTO fallback_decisions(source, root_id, step, trigger,"
            " from_channel, to_channel, result, reason, wasted, at_ms)"
            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
-  if (!st.get()) return Error("prepare record");
+  if (!st.get()) return SqliteError(db_, "fallback prepare record");
   BindText(st.get(), 1, key.source);
   BindText(st.get(), 2, key.root_id);
   sqlite3_bind_int(st.get(), 3, key.step);
@@ -334,7 +319,7 @@ Status FallbackSql::Record(const StepKey& key, const char* trigger,
            d.result == DecisionResult::kSkip ? ToString(d.reason) : "");
   sqlite3_bind_int(st.get(), 9, d.wasted ? 1 : 0);
   sqlite3_bind_int64(st.get(), 10, now_ms);
-  if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("record");
+  if (sqlite3_step(st.get()) != SQLITE_DONE) return SqliteError(db_, "fallback record");
   if (stats_) {
     return stats_->OnDecision(key.source, key.root_id, key.step, d.from,
                               d.result == DecisionResult::kEscalate, d.wasted,
@@ -351,7 +336,7 @@ Status FallbackSql::Escalate(const StepKey& key, const Decision& d,
       "INSERT OR IGNORE INTO outbox(source, root_id, step, provider, channel,"
       " recipient, next_attempt_at_ms, idempotency_key, created_at_ms,"
       " updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?7, ?7)"));
-  if (!job.get()) return Error("prepare job");
+  if (!job.get()) return SqliteError(db_, "fallback prepare job");
   BindText(job.get(), 1, key.source);
   BindText(job.get(), 2, key.root_id);
   sqlite3_bind_int(job.get(), 3, d.next_step);
@@ -362,18 +347,18 @@ Status FallbackSql::Escalate(const StepKey& key, const Decision& d,
   BindText(job.get(), 8,
            "dlrd-" + key.source + "-" + key.root_id + "-" +
                std::to_string(d.next_step));
-  if (sqlite3_step(job.get()) != SQLITE_DONE) return Error("job");
+  if (sqlite3_step(job.get()) != SQLITE_DONE) return SqliteError(db_, "fallback job");
   if (sqlite3_changes(db_) > 0 && job_created) *job_created = true;
   StmtUse step(Stmt(
       "INSERT OR IGNORE INTO fallback_steps(source, root_id, step, channel,"
       " provider) VALUES (?1, ?2, ?3, ?4, ?5)"));
-  if (!step.get()) return Error("prepare next step");
+  if (!step.get()) return SqliteError(db_, "fallback prepare next step");
   BindText(step.get(), 1, key.source);
   BindText(step.get(), 2, key.root_id);
   sqlite3_bind_int(step.get(), 3, d.next_step);
   BindText(step.get(), 4, ToString(d.to));
   BindText(step.get(), 5, cfg.provider);
-  if (sqlite3_step(step.get()) != SQLITE_DONE) return Error("next step");
+  if (sqlite3_step(step.get()) != SQLITE_DONE) return SqliteError(db_, "fallback next step");
   return Status::Ok();
 }
 

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "sqlite/sqlite_db.h"
+
 namespace dlrd {
 namespace {
 
@@ -37,35 +39,18 @@ SqliteOutbox::SqliteOutbox(SqliteDb db, FallbackRules rules)
 
 Result<std::unique_ptr<SqliteOutbox>> SqliteOutbox::Open(
     const std::string& path, const SqliteOptions& options) {
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE,
-                           options.vfs.empty() ? nullptr : options.vfs.c_str());
-  SqliteDb db(raw);
-  if (rc != SQLITE_OK) {
-    return Result<std::unique_ptr<SqliteOutbox>>::Error(
-        "open " + path + ": " +
-        (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-  }
-  sqlite3_busy_timeout(raw, static_cast<int>(options.busy_timeout_ms));
-  std::unique_ptr<SqliteOutbox> out(
-      new SqliteOutbox(std::move(db), options.fallback));
-  if (Status s = out->Exec("PRAGMA synchronous=FULL"); !s.ok()) return s;
-  return out;
+  // The outbox role: synchronous=FULL (sqlite_db.cc).
+  Result<SqliteDb> db = OpenSqlite(path, SqliteRole::kOutbox,
+                                   options.busy_timeout_ms, options.vfs);
+  if (!db.ok()) return db.status();
+  return std::unique_ptr<SqliteOutbox>(
+      new SqliteOutbox(std::move(db).value(), options.fallback));
 }
 
 Status SqliteOutbox::Exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = std::string(sql) + ": " + (err ? err : "?");
-    sqlite3_free(err);
-    return Status::Error(msg);
-  }
-  return Status::Ok();
-}
-
-Status SqliteOutbox::Error(const char* what) const {
-  return Status::Error(std::string("outbox ") + what + ": " +
-                       sqlite3_errmsg(db_.get()));
+  Status s = SqliteExec(db_.get(), sql);
+  if (!s.ok()) return Status::Error(std::string(sql) + ": " + s.message());
+  return s;
 }
 
 sqlite3_stmt* SqliteOutbox::Stmt(const char* sql) { return cache_.Get(sql); }
@@ -74,15 +59,15 @@ template <typename Body>
 Status SqliteOutbox::InTransaction(Body body) {
   if (Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
   Status s = body();
-  if (!s.ok()) {
-    Exec("ROLLBACK");
-    return s;
+  if (s.ok()) {
+    s = Exec("COMMIT");
+    if (s.ok()) return s;
   }
-  if (Status c = Exec("COMMIT"); !c.ok()) {
-    Exec("ROLLBACK");
-    return c;
+  // A ROLLBACK that fails too is reported with the first error.
+  if (Status rb = SqliteRollback(db_.get()); !rb.ok()) {
+    return Status::Error(s.code(), s.message() + "; ROLLBACK: " + rb.message());
   }
-  return Status::Ok();
+  return s;
 }
 
 Result<bool> SqliteOutbox::Register(const Registration& r, int64_t now_ms) {
@@ -97,7 +82,7 @@ Result<bool> SqliteOutbox::Register(const Registration& r, int64_t now_ms) {
       StmtUse st(
           Stmt("SELECT recipient FROM fallback_roots"
                " WHERE source = ?1 AND root_id = ?2"));
-      if (!st.get()) return Error("prepare");
+      if (!st.get()) return SqliteError(db_.get(), "outbox prepare");
       BindText(st.get(), 1, r.source);
       BindText(st.get(), 2, r.verification_id);
       int rc = sqlite3_step(st.get());
@@ -107,19 +92,19 @@ Result<bool> SqliteOutbox::Register(const Registration& r, int64_t now_ms) {
               "verification_id: already registered with another recipient");
         }
       } else if (rc != SQLITE_DONE) {
-        return Error("find root");
+        return SqliteError(db_.get(), "outbox find root");
       }
     }
     StmtUse root(
         Stmt("INSERT OR IGNORE INTO fallback_roots(source, root_id, recipient,"
              " country, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)"));
-    if (!root.get()) return Error("prepare");
+    if (!root.get()) return SqliteError(db_.get(), "outbox prepare");
     BindText(root.get(), 1, r.source);
     BindText(root.get(), 2, r.verification_id);
     BindText(root.get(), 3, r.recipient);
     BindText(root.get(), 4, r.country);
     sqlite3_bind_int64(root.get(), 5, now_ms);
-    if (sqlite3_step(root.get()) != SQLITE_DONE) return Error("root");
+    if (sqlite3_step(root.get()) != SQLITE_DONE) return SqliteError(db_.get(), "outbox root");
     created = sqlite3_changes(db_.get()) > 0;
     // A callback may have created step 0 first (without a deadline when it
     // came from another source): the registration's clock then applies.
@@ -132,7 +117,7 @@ Result<bool> SqliteOutbox::Register(const Registration& r, int64_t now_ms) {
         "  deadline_at_ms = excluded.deadline_at_ms,"
         "  send_time_known = 1"
         " WHERE deadline_at_ms = 0"));
-    if (!step.get()) return Error("prepare");
+    if (!step.get()) return SqliteError(db_.get(), "outbox prepare");
     BindText(step.get(), 1, r.source);
     BindText(step.get(), 2, r.verification_id);
     BindText(step.get(), 3, ToString(r.channel));
@@ -140,7 +125,7 @@ Result<bool> SqliteOutbox::Register(const Registration& r, int64_t now_ms) {
     sqlite3_bind_int64(step.get(), 5, r.sent_at_ms);
     sqlite3_bind_int64(step.get(), 6,
                        r.sent_at_ms + rule->second.DeadlineFor(r.channel));
-    if (sqlite3_step(step.get()) != SQLITE_DONE) return Error("step");
+    if (sqlite3_step(step.get()) != SQLITE_DONE) return SqliteError(db_.get(), "outbox step");
     return stats_.OnRegistered(r.source, r.verification_id, r.provider,
                                r.channel, r.recipient, r.country, r.sent_at_ms);
   });
@@ -157,11 +142,11 @@ Status SqliteOutbox::ScanDeadlines(int64_t now_ms,
         Stmt("SELECT 1 FROM fallback_steps WHERE deadline_checked = 0"
              " AND deadline_at_ms > 0 AND deadline_at_ms <= ?1"
              " LIMIT 1"));
-    if (!st.get()) return Error("prepare");
+    if (!st.get()) return SqliteError(db_.get(), "outbox prepare");
     sqlite3_bind_int64(st.get(), 1, now_ms);
     int rc = sqlite3_step(st.get());
     if (rc == SQLITE_DONE) return Status::Ok();
-    if (rc != SQLITE_ROW) return Error("due");
+    if (rc != SQLITE_ROW) return SqliteError(db_.get(), "outbox due");
   }
   std::vector<FallbackNote> local;
   Status s = InTransaction([&]() -> Status {
@@ -181,23 +166,23 @@ Result<std::vector<OutboxJob>> SqliteOutbox::ClaimDue(int64_t now_ms,
         " FROM outbox WHERE state IN ('pending', 'retry_wait')"
         " AND next_attempt_at_ms <= ?1 ORDER BY next_attempt_at_ms LIMIT ?2";
     StmtUse st(Stmt(kSelect.c_str()));
-    if (!st.get()) return Error("prepare");
+    if (!st.get()) return SqliteError(db_.get(), "outbox prepare");
     sqlite3_bind_int64(st.get(), 1, now_ms);
     sqlite3_bind_int(st.get(), 2, limit);
     int rc;
     while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
       jobs.push_back(ReadJob(st.get()));
     }
-    if (rc != SQLITE_DONE) return Error("claim");
+    if (rc != SQLITE_DONE) return SqliteError(db_.get(), "outbox claim");
     for (OutboxJob& j : jobs) {
       StmtUse up(
           Stmt("UPDATE outbox SET state = 'in_flight',"
                " attempts = attempts + 1, updated_at_ms = ?2"
                " WHERE id = ?1"));
-      if (!up.get()) return Error("prepare");
+      if (!up.get()) return SqliteError(db_.get(), "outbox prepare");
       sqlite3_bind_int64(up.get(), 1, j.id);
       sqlite3_bind_int64(up.get(), 2, now_ms);
-      if (sqlite3_step(up.get()) != SQLITE_DONE) return Error("in_flight");
+      if (sqlite3_step(up.get()) != SQLITE_DONE) return SqliteError(db_.get(), "outbox in_flight");
       ++j.attempts;
     }
     return Status::Ok();
@@ -216,25 +201,25 @@ Status SqliteOutbox::MarkAccepted(const OutboxJob& job, std::string_view ref,
     StmtUse st(
         Stmt("UPDATE outbox SET state = 'accepted', provider_ref = ?2,"
              " last_error = '', updated_at_ms = ?3 WHERE id = ?1"));
-    if (!st.get()) return Error("prepare");
+    if (!st.get()) return SqliteError(db_.get(), "outbox prepare");
     sqlite3_bind_int64(st.get(), 1, job.id);
     BindText(st.get(), 2, ref);
     sqlite3_bind_int64(st.get(), 3, now_ms);
-    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("accepted");
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return SqliteError(db_.get(), "outbox accepted");
     StmtUse step(
         Stmt("UPDATE fallback_steps SET verification_id = ?4, sent_at_ms = ?5,"
              " send_time_known = 1,"
              " deadline_at_ms = ?6, status = CASE WHEN status_rank < 2"
              " THEN 'sent' ELSE status END, status_rank = MAX(status_rank, 2)"
              " WHERE source = ?1 AND root_id = ?2 AND step = ?3"));
-    if (!step.get()) return Error("prepare");
+    if (!step.get()) return SqliteError(db_.get(), "outbox prepare");
     BindText(step.get(), 1, job.source);
     BindText(step.get(), 2, job.root_id);
     sqlite3_bind_int(step.get(), 3, job.step);
     BindText(step.get(), 4, ref);
     sqlite3_bind_int64(step.get(), 5, now_ms);
     sqlite3_bind_int64(step.get(), 6, deadline ? now_ms + deadline : 0);
-    if (sqlite3_step(step.get()) != SQLITE_DONE) return Error("step sent");
+    if (sqlite3_step(step.get()) != SQLITE_DONE) return SqliteError(db_.get(), "outbox step sent");
     return Status::Ok();
   });
 }
@@ -248,13 +233,13 @@ Status SqliteOutbox::MarkRetry(const OutboxJob& job, int64_t next_attempt_at_ms,
              " next_attempt_at_ms = ?2, last_error = ?3,"
              " updated_at_ms = ?4, recovered = MAX(recovered, ?5)"
              " WHERE id = ?1"));
-    if (!st.get()) return Error("prepare");
+    if (!st.get()) return SqliteError(db_.get(), "outbox prepare");
     sqlite3_bind_int64(st.get(), 1, job.id);
     sqlite3_bind_int64(st.get(), 2, next_attempt_at_ms);
     BindText(st.get(), 3, error);
     sqlite3_bind_int64(st.get(), 4, now_ms);
     sqlite3_bind_int(st.get(), 5, unknown_outcome ? 1 : 0);
-    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("retry");
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return SqliteError(db_.get(), "outbox retry");
     return Status::Ok();
   });
 }
@@ -267,11 +252,11 @@ Status SqliteOutbox::MarkDead(const OutboxJob& job, std::string_view error,
     StmtUse st(
         Stmt("UPDATE outbox SET state = 'dead', last_error = ?2,"
              " updated_at_ms = ?3 WHERE id = ?1"));
-    if (!st.get()) return Error("prepare");
+    if (!st.get()) return SqliteError(db_.get(), "outbox prepare");
     sqlite3_bind_int64(st.get(), 1, job.id);
     BindText(st.get(), 2, error);
     sqlite3_bind_int64(st.get(), 3, now_ms);
-    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("dead");
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return SqliteError(db_.get(), "outbox dead");
     bool created = false;
     return fallback_.OnSendFailed(job.source, job.root_id, job.step, fraud,
                                   invalid_number, now_ms, &local, &created);
@@ -290,14 +275,14 @@ Result<int> SqliteOutbox::RecoverInFlight(int64_t now_ms, int64_t lease_ms,
         std::string("SELECT ") + kJobColumns +
         " FROM outbox WHERE state = 'in_flight' AND updated_at_ms <= ?1";
     StmtUse st(Stmt(kSelect.c_str()));
-    if (!st.get()) return Error("prepare");
+    if (!st.get()) return SqliteError(db_.get(), "outbox prepare");
     sqlite3_bind_int64(st.get(), 1, now_ms - lease_ms);
     int rc;
     while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
       OutboxJob j = ReadJob(st.get());
       if (held.count(j.id) == 0) jobs.push_back(std::move(j));
     }
-    if (rc != SQLITE_DONE) return Error("in_flight");
+    if (rc != SQLITE_DONE) return SqliteError(db_.get(), "outbox in_flight");
   }
   for (const OutboxJob& j : jobs) {
     if (j.recovered) {
@@ -314,10 +299,10 @@ Result<int> SqliteOutbox::RecoverInFlight(int64_t now_ms, int64_t lease_ms,
           Stmt("UPDATE outbox SET state = 'retry_wait', recovered = 1,"
                " next_attempt_at_ms = ?2, last_error = 'unknown_outcome',"
                " updated_at_ms = ?2 WHERE id = ?1 AND state = 'in_flight'"));
-      if (!st.get()) return Error("prepare");
+      if (!st.get()) return SqliteError(db_.get(), "outbox prepare");
       sqlite3_bind_int64(st.get(), 1, j.id);
       sqlite3_bind_int64(st.get(), 2, now_ms);
-      if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("recover");
+      if (sqlite3_step(st.get()) != SQLITE_DONE) return SqliteError(db_.get(), "outbox recover");
       return Status::Ok();
     });
     if (!s.ok()) return s;
@@ -332,12 +317,12 @@ Status SqliteOutbox::RecordOptOut(std::string_view recipient,
     StmtUse st(
         Stmt("INSERT OR IGNORE INTO opt_outs(recipient, source, reason, at_ms)"
              " VALUES (?1, ?2, ?3, ?4)"));
-    if (!st.get()) return Error("prepare");
+    if (!st.get()) return SqliteError(db_.get(), "outbox prepare");
     BindText(st.get(), 1, recipient);
     BindText(st.get(), 2, source);
     BindText(st.get(), 3, reason);
     sqlite3_bind_int64(st.get(), 4, now_ms);
-    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("opt-out");
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return SqliteError(db_.get(), "outbox opt-out");
     return Status::Ok();
   });
 }
@@ -349,16 +334,16 @@ Result<OutboxDepth> SqliteOutbox::Depth(int64_t now_ms) {
     d.by_state[state] = 0;
   }
   StmtUse st(Stmt("SELECT state, count(*) FROM outbox GROUP BY state"));
-  if (!st.get()) return Error("prepare");
+  if (!st.get()) return SqliteError(db_.get(), "outbox prepare");
   int rc;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
     d.by_state[ColumnText(st.get(), 0)] = sqlite3_column_int64(st.get(), 1);
   }
-  if (rc != SQLITE_DONE) return Error("depth");
+  if (rc != SQLITE_DONE) return SqliteError(db_.get(), "outbox depth");
   StmtUse old(
       Stmt("SELECT min(created_at_ms) FROM outbox"
            " WHERE state IN ('pending', 'retry_wait', 'in_flight')"));
-  if (!old.get()) return Error("prepare");
+  if (!old.get()) return SqliteError(db_.get(), "outbox prepare");
   if (sqlite3_step(old.get()) == SQLITE_ROW &&
       sqlite3_column_type(old.get(), 0) != SQLITE_NULL) {
     d.oldest_pending_age_ms = now_ms - sqlite3_column_int64(old.get(), 0);
@@ -373,7 +358,7 @@ Result<std::vector<Decision>> SqliteOutbox::DecisionsSince(int64_t* after_id,
   if (*after_id < 0) {
     StmtUse st(Stmt("SELECT coalesce(max(id), 0) FROM fallback_decisions"));
     if (!st.get() || sqlite3_step(st.get()) != SQLITE_ROW) {
-      return Error("decisions");
+      return SqliteError(db_.get(), "outbox decisions");
     }
     *after_id = sqlite3_column_int64(st.get(), 0);
     return out;
@@ -381,7 +366,7 @@ Result<std::vector<Decision>> SqliteOutbox::DecisionsSince(int64_t* after_id,
   StmtUse st(
       Stmt("SELECT id, from_channel, to_channel, result, reason, wasted"
            " FROM fallback_decisions WHERE id > ?1 ORDER BY id LIMIT ?2"));
-  if (!st.get()) return Error("prepare");
+  if (!st.get()) return SqliteError(db_.get(), "outbox prepare");
   sqlite3_bind_int64(st.get(), 1, *after_id);
   sqlite3_bind_int(st.get(), 2, limit);
   int rc;
@@ -401,7 +386,7 @@ Result<std::vector<Decision>> SqliteOutbox::DecisionsSince(int64_t* after_id,
     d.wasted = sqlite3_column_int(st.get(), 5) != 0;
     out.push_back(d);
   }
-  if (rc != SQLITE_DONE) return Error("decisions");
+  if (rc != SQLITE_DONE) return SqliteError(db_.get(), "outbox decisions");
   return out;
 }
 
@@ -416,11 +401,11 @@ Result<std::optional<ChainView>> SqliteOutbox::Chain(std::string_view id) {
         " FROM fallback_roots r WHERE r.root_id = ?1 OR EXISTS("
         "  SELECT 1 FROM fallback_steps s WHERE s.source = r.source"
         "  AND s.root_id = r.root_id AND s.verification_id = ?1) LIMIT 1"));
-    if (!st.get()) return Error("prepare");
+    if (!st.get()) return SqliteError(db_.get(), "outbox prepare");
     BindText(st.get(), 1, id);
     int rc = sqlite3_step(st.get());
     if (rc == SQLITE_DONE) return Out();
-    if (rc != SQLITE_ROW) return Error("chain root");
+    if (rc != SQLITE_ROW) return SqliteError(db_.get(), "outbox chain root");
     v.source = ColumnText(st.get(), 0);
     v.root_id = ColumnText(st.get(), 1);
     v.recipient = ColumnText(st.get(), 2);
@@ -437,7 +422,7 @@ Result<std::optional<ChainView>> SqliteOutbox::Chain(std::string_view id) {
         Stmt("SELECT step, channel, provider, verification_id, status,"
              " sent_at_ms, deadline_at_ms, status_rank FROM fallback_steps"
              " WHERE source = ?1 AND root_id = ?2 ORDER BY step"));
-    if (!st.get()) return Error("prepare");
+    if (!st.get()) return SqliteError(db_.get(), "outbox prepare");
     BindText(st.get(), 1, v.source);
     BindText(st.get(), 2, v.root_id);
     int rc;
@@ -455,14 +440,14 @@ Result<std::optional<ChainView>> SqliteOutbox::Chain(std::string_view id) {
       failed_last = rank == StatusRank(DeliveryStatus::kFailed);
       v.steps.push_back(std::move(s));
     }
-    if (rc != SQLITE_DONE) return Error("chain steps");
+    if (rc != SQLITE_DONE) return SqliteError(db_.get(), "outbox chain steps");
   }
   {
     StmtUse st(
         Stmt("SELECT step, channel, state, last_error, provider_ref, attempts,"
              " created_at_ms, updated_at_ms FROM outbox"
              " WHERE source = ?1 AND root_id = ?2 ORDER BY step"));
-    if (!st.get()) return Error("prepare");
+    if (!st.get()) return SqliteError(db_.get(), "outbox prepare");
     BindText(st.get(), 1, v.source);
     BindText(st.get(), 2, v.root_id);
     int rc;
@@ -478,14 +463,14 @@ Result<std::optional<ChainView>> SqliteOutbox::Chain(std::string_view id) {
       j.updated_at_ms = sqlite3_column_int64(st.get(), 7);
       v.jobs.push_back(std::move(j));
     }
-    if (rc != SQLITE_DONE) return Error("chain jobs");
+    if (rc != SQLITE_DONE) return SqliteError(db_.get(), "outbox chain jobs");
   }
   {
     StmtUse st(
         Stmt("SELECT step, trigger, from_channel, to_channel, result, reason,"
              " wasted, at_ms FROM fallback_decisions"
              " WHERE source = ?1 AND root_id = ?2 ORDER BY id"));
-    if (!st.get()) return Error("prepare");
+    if (!st.get()) return SqliteError(db_.get(), "outbox prepare");
     BindText(st.get(), 1, v.source);
     BindText(st.get(), 2, v.root_id);
     int rc;
@@ -501,7 +486,7 @@ Result<std::optional<ChainView>> SqliteOutbox::Chain(std::string_view id) {
       d.at_ms = sqlite3_column_int64(st.get(), 7);
       v.decisions.push_back(std::move(d));
     }
-    if (rc != SQLITE_DONE) return Error("chain decisions");
+    if (rc != SQLITE_DONE) return SqliteError(db_.get(), "outbox chain decisions");
   }
   {
     StmtUse st(Stmt(
@@ -511,7 +496,7 @@ Result<std::optional<ChainView>> SqliteOutbox::Chain(std::string_view id) {
         "  AND s.provider = e.provider"
         " WHERE s.source = ?1 AND s.root_id = ?2 AND s.verification_id <> ''"
         " ORDER BY e.id"));
-    if (!st.get()) return Error("prepare");
+    if (!st.get()) return SqliteError(db_.get(), "outbox prepare");
     BindText(st.get(), 1, v.source);
     BindText(st.get(), 2, v.root_id);
     int rc;
@@ -525,7 +510,7 @@ Result<std::optional<ChainView>> SqliteOutbox::Chain(std::string_view id) {
       e.received_at_ms = sqlite3_column_int64(st.get(), 5);
       v.events.push_back(std::move(e));
     }
-    if (rc != SQLITE_DONE) return Error("chain events");
+    if (rc != SQLITE_DONE) return SqliteError(db_.get(), "outbox chain events");
   }
   if (best_rank >= StatusRank(DeliveryStatus::kVerified)) {
     v.outcome = "verified";

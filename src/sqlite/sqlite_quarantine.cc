@@ -1,6 +1,6 @@
 #include "dlrd/sqlite/sqlite_quarantine.h"
 
-#include "dlrd/sqlite/sqlite_fallback.h"  // BindText, ColumnText
+#include "sqlite/sqlite_db.h"
 
 namespace dlrd {
 namespace {
@@ -12,25 +12,13 @@ constexpr const char* kAdd =
     " SELECT ?1, ?2, ?3, ?4, ?5 FROM quarantine_totals"
     " WHERE id = 1 AND rows + 1 <= ?6 AND bytes + ?7 <= ?8";
 
-void BindBlob(sqlite3_stmt* s, int i, const std::string& v) {
-  sqlite3_bind_blob(s, i, v.data(), static_cast<int>(v.size()),
-                    SQLITE_TRANSIENT);
-}
-
-std::string ColumnBlob(sqlite3_stmt* s, int i) {
-  const void* p = sqlite3_column_blob(s, i);
-  const int n = sqlite3_column_bytes(s, i);
-  return p ? std::string(static_cast<const char*>(p), n) : std::string();
-}
-
 }  // namespace
 
 Result<bool> QuarantineSql::Add(const QuarantinedRequest& q,
                                 const QuarantineLimits& limits) {
   StmtUse st(cache_.Get(kAdd));
   if (!st.get()) {
-    return Status::Error(std::string("quarantine prepare: ") +
-                         sqlite3_errmsg(db_));
+    return SqliteError(db_, "quarantine prepare");
   }
   sqlite3_stmt* s = st.get();
   BindText(s, 1, q.source);
@@ -42,29 +30,18 @@ Result<bool> QuarantineSql::Add(const QuarantinedRequest& q,
   sqlite3_bind_int64(s, 7, static_cast<int64_t>(q.head.size() + q.body.size()));
   sqlite3_bind_int64(s, 8, limits.max_bytes);
   if (sqlite3_step(s) != SQLITE_DONE) {
-    return Status::Error(std::string("quarantine insert: ") +
-                         sqlite3_errmsg(db_));
+    return SqliteError(db_, "quarantine insert");
   }
   return sqlite3_changes(db_) > 0;
 }
 
 Result<std::unique_ptr<QuarantineStore>> QuarantineStore::Open(
     const std::string& path, int64_t busy_timeout_ms) {
-  sqlite3* raw = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
-  SqliteDb db(raw);
-  if (rc != SQLITE_OK) {
-    return Status::Error("quarantine: open " + path + ": " +
-                         (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-  }
-  sqlite3_busy_timeout(raw, static_cast<int>(busy_timeout_ms));
-  return std::unique_ptr<QuarantineStore>(new QuarantineStore(std::move(db)));
-}
-
-Status QuarantineStore::Error(const char* what) const {
-  return Status::Error(std::string("quarantine ") + what + ": " +
-                       sqlite3_errmsg(db_.get()));
+  Result<SqliteDb> db =
+      OpenSqlite(path, SqliteRole::kQuarantine, busy_timeout_ms);
+  if (!db.ok()) return db.status();
+  return std::unique_ptr<QuarantineStore>(
+      new QuarantineStore(std::move(db).value()));
 }
 
 Result<std::vector<QuarantineRow>> QuarantineStore::List(
@@ -82,7 +59,7 @@ Result<std::vector<QuarantineRow>> QuarantineStore::List(
             " ORDER BY received_at_ms, id";
   sqlite3_stmt* raw = nullptr;
   if (sqlite3_prepare_v2(db_.get(), sql, -1, &raw, nullptr) != SQLITE_OK) {
-    return Error("list");
+    return SqliteError(db_.get(), "quarantine list");
   }
   SqliteStmt st(raw);
   sqlite3_bind_int64(raw, 1, since_ms);
@@ -107,7 +84,7 @@ Result<std::vector<QuarantineRow>> QuarantineStore::List(
     }
     out.push_back(std::move(r));
   }
-  if (rc != SQLITE_DONE) return Error("list");
+  if (rc != SQLITE_DONE) return SqliteError(db_.get(), "quarantine list");
   return out;
 }
 
@@ -115,11 +92,11 @@ Status QuarantineStore::Delete(int64_t id) {
   sqlite3_stmt* raw = nullptr;
   if (sqlite3_prepare_v2(db_.get(), "DELETE FROM quarantine WHERE id = ?1", -1,
                          &raw, nullptr) != SQLITE_OK) {
-    return Error("delete");
+    return SqliteError(db_.get(), "quarantine delete");
   }
   SqliteStmt st(raw);
   sqlite3_bind_int64(raw, 1, id);
-  if (sqlite3_step(raw) != SQLITE_DONE) return Error("delete");
+  if (sqlite3_step(raw) != SQLITE_DONE) return SqliteError(db_.get(), "quarantine delete");
   return Status::Ok();
 }
 
@@ -129,10 +106,10 @@ Result<QuarantineTotals> QuarantineStore::Totals() {
                          "SELECT rows, bytes FROM quarantine_totals"
                          " WHERE id = 1",
                          -1, &raw, nullptr) != SQLITE_OK) {
-    return Error("totals");
+    return SqliteError(db_.get(), "quarantine totals");
   }
   SqliteStmt st(raw);
-  if (sqlite3_step(raw) != SQLITE_ROW) return Error("totals");
+  if (sqlite3_step(raw) != SQLITE_ROW) return SqliteError(db_.get(), "quarantine totals");
   return QuarantineTotals{sqlite3_column_int64(raw, 0),
                           sqlite3_column_int64(raw, 1)};
 }

@@ -8,6 +8,8 @@
 #include "sqlite/dedupe_key.h"
 #include "dlrd/sqlite/sqlite_fallback.h"
 
+#include "sqlite/sqlite_db.h"
+
 namespace dlrd {
 namespace {
 
@@ -118,30 +120,19 @@ constexpr Step kSteps[] = {
 Result<std::unique_ptr<SqliteRetention>> SqliteRetention::Open(
     const std::string& path, int64_t busy_timeout_ms,
     const RetentionConfig& config, int64_t quarantine_ttl_ms) {
-  sqlite3* raw = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
-  SqliteDb db(raw);
-  if (rc != SQLITE_OK) {
-    return Status::Error("retention: open " + path + ": " +
-                         (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-  }
-  sqlite3_busy_timeout(raw, static_cast<int>(busy_timeout_ms));
+  Result<SqliteDb> db =
+      OpenSqlite(path, SqliteRole::kRetention, busy_timeout_ms);
+  if (!db.ok()) return db.status();
   return std::unique_ptr<SqliteRetention>(
-      new SqliteRetention(std::move(db), config, quarantine_ttl_ms));
-}
-
-Status SqliteRetention::Error(const char* what) const {
-  return Status::Error(std::string("retention ") + what + ": " +
-                       sqlite3_errmsg(db_.get()));
+      new SqliteRetention(std::move(db).value(), config, quarantine_ttl_ms));
 }
 
 Result<int64_t> SqliteRetention::Run(const char* sql, int64_t cutoff_ms) {
   StmtUse st(cache_.Get(sql));
-  if (!st.get()) return Error("prepare");
+  if (!st.get()) return SqliteError(db_.get(), "retention prepare");
   sqlite3_bind_int64(st.get(), 1, cutoff_ms);
   sqlite3_bind_int64(st.get(), 2, config_.batch_rows);
-  if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("delete");
+  if (sqlite3_step(st.get()) != SQLITE_DONE) return SqliteError(db_.get(), "retention delete");
   return static_cast<int64_t>(sqlite3_changes(db_.get()));
 }
 
@@ -154,7 +145,7 @@ Result<int64_t> SqliteRetention::RunUnrolling(const char* sql,
   StmtUse del(cache_.Get(sql));
   StmtUse unroll(cache_.Get(unroll_sql));
   StmtUse drop(cache_.Get(drop_zero_sql));
-  if (!del.get() || !unroll.get() || !drop.get()) return Error("prepare");
+  if (!del.get() || !unroll.get() || !drop.get()) return SqliteError(db_.get(), "retention prepare");
   sqlite3_bind_int64(del.get(), 1, cutoff_ms);
   sqlite3_bind_int64(del.get(), 2, config_.batch_rows);
   int64_t deleted = 0;
@@ -170,13 +161,13 @@ Result<int64_t> SqliteRetention::RunUnrolling(const char* sql,
       sqlite3_bind_value(unroll.get(), i + 1,
                          sqlite3_column_value(del.get(), i));
     }
-    if (sqlite3_step(unroll.get()) != SQLITE_DONE) return Error("unroll");
+    if (sqlite3_step(unroll.get()) != SQLITE_DONE) return SqliteError(db_.get(), "retention unroll");
   }
-  if (rc != SQLITE_DONE) return Error("delete");
+  if (rc != SQLITE_DONE) return SqliteError(db_.get(), "retention delete");
   if (deleted == 0) return deleted;
   sqlite3_bind_int64(drop.get(), 1, first_day);
   sqlite3_bind_int64(drop.get(), 2, last_day);
-  if (sqlite3_step(drop.get()) != SQLITE_DONE) return Error("drop zero");
+  if (sqlite3_step(drop.get()) != SQLITE_DONE) return SqliteError(db_.get(), "retention drop zero");
   return deleted;
 }
 
@@ -190,7 +181,7 @@ Result<int64_t> SqliteRetention::RunKeepingKeys(const char* sql,
   StmtUse keep(
       cache_.Get("INSERT OR IGNORE INTO dedupe_keys(key_hash, first_seen_ms)"
                  " VALUES (?1, ?2)"));
-  if (!del.get() || !keep.get()) return Error("prepare");
+  if (!del.get() || !keep.get()) return SqliteError(db_.get(), "retention prepare");
   sqlite3_bind_int64(del.get(), 1, cutoff_ms);
   sqlite3_bind_int64(del.get(), 2, config_.batch_rows);
   int64_t deleted = 0;
@@ -206,9 +197,9 @@ Result<int64_t> SqliteRetention::RunKeepingKeys(const char* sql,
     sqlite3_bind_blob(keep.get(), 1, hash->data(),
                       static_cast<int>(hash->size()), SQLITE_TRANSIENT);
     sqlite3_bind_int64(keep.get(), 2, seen_ms);
-    if (sqlite3_step(keep.get()) != SQLITE_DONE) return Error("keep key");
+    if (sqlite3_step(keep.get()) != SQLITE_DONE) return SqliteError(db_.get(), "retention keep key");
   }
-  if (rc != SQLITE_DONE) return Error("delete");
+  if (rc != SQLITE_DONE) return SqliteError(db_.get(), "retention delete");
   return deleted;
 }
 
@@ -223,7 +214,7 @@ Result<int64_t> SqliteRetention::PruneChains(int64_t cutoff_ms) {
         "  AND o.root_id = r.root_id"
         "  AND o.state IN ('pending', 'in_flight', 'retry_wait'))"
         " ORDER BY created_at_ms LIMIT ?2"));
-    if (!st.get()) return Error("prepare chains");
+    if (!st.get()) return SqliteError(db_.get(), "retention prepare chains");
     sqlite3_bind_int64(st.get(), 1, cutoff_ms);
     // Each chain is a handful of rows.
     sqlite3_bind_int64(st.get(), 2,
@@ -232,7 +223,7 @@ Result<int64_t> SqliteRetention::PruneChains(int64_t cutoff_ms) {
     while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
       roots.emplace_back(ColumnText(st.get(), 0), ColumnText(st.get(), 1));
     }
-    if (rc != SQLITE_DONE) return Error("chains");
+    if (rc != SQLITE_DONE) return SqliteError(db_.get(), "retention chains");
   }
   int64_t deleted = 0;
   for (const auto& [source, root] : roots) {
@@ -241,10 +232,10 @@ Result<int64_t> SqliteRetention::PruneChains(int64_t cutoff_ms) {
           "DELETE FROM fallback_steps WHERE source = ?1 AND root_id = ?2",
           "DELETE FROM fallback_roots WHERE source = ?1 AND root_id = ?2"}) {
       StmtUse st(cache_.Get(sql));
-      if (!st.get()) return Error("prepare chain");
+      if (!st.get()) return SqliteError(db_.get(), "retention prepare chain");
       BindText(st.get(), 1, source);
       BindText(st.get(), 2, root);
-      if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("chain");
+      if (sqlite3_step(st.get()) != SQLITE_DONE) return SqliteError(db_.get(), "retention chain");
       deleted += sqlite3_changes(db_.get());
     }
   }
@@ -259,7 +250,7 @@ Result<int64_t> SqliteRetention::PruneBatch(int64_t now_ms,
   const auto in_txn = [&](auto body) -> Result<int64_t> {
     if (sqlite3_exec(db_.get(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) !=
         SQLITE_OK) {
-      return Error("begin");
+      return SqliteError(db_.get(), "retention begin");
     }
     Result<int64_t> n = body();
     if (!n.ok()) {
@@ -268,7 +259,7 @@ Result<int64_t> SqliteRetention::PruneBatch(int64_t now_ms,
     }
     if (sqlite3_exec(db_.get(), "COMMIT", nullptr, nullptr, nullptr) !=
         SQLITE_OK) {
-      Status s = Error("commit");
+      Status s = SqliteError(db_.get(), "retention commit");
       sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
       return s;
     }

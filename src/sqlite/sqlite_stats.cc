@@ -4,6 +4,8 @@
 
 #include "dlrd/sqlite/sqlite_fallback.h"
 
+#include "sqlite/sqlite_db.h"
+
 namespace dlrd {
 namespace {
 
@@ -85,11 +87,6 @@ void BindGroup(sqlite3_stmt* st, const RollupGroup& g, bool daily) {
 
 }  // namespace
 
-Status StatsSql::Error(const char* what) const {
-  return Status::Error(std::string("stats ") + what + ": " +
-                       sqlite3_errmsg(db_));
-}
-
 Status StatsSql::Done() {
   if (deferred_) return Status::Ok();
   Status s = Write(pending_);
@@ -123,32 +120,32 @@ Status StatsSql::Write(const RollupDelta& d) {
       for (int64_t n : counts) any = any || n != 0;
       if (!any) continue;
       StmtUse st(cache_.Get(kUpsertCounts[daily]));
-      if (!st.get()) return Error("prepare rollup");
+      if (!st.get()) return SqliteError(db_, "stats prepare rollup");
       BindGroup(st.get(), g, daily);
       for (int i = 0; i < kHourlyColumns; ++i) {
         sqlite3_bind_int64(st.get(), 6 + i, counts[i]);
       }
-      if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("rollup");
+      if (sqlite3_step(st.get()) != SQLITE_DONE) return SqliteError(db_, "stats rollup");
     }
     for (const auto& [k, n] : d.latency()) {
       if (n == 0) continue;
       StmtUse st(cache_.Get(kUpsertLatency[daily]));
-      if (!st.get()) return Error("prepare latency");
+      if (!st.get()) return SqliteError(db_, "stats prepare latency");
       BindGroup(st.get(), k.group, daily);
       BindText(st.get(), 6, k.kind);
       sqlite3_bind_int(st.get(), 7, k.step);
       sqlite3_bind_int(st.get(), 8, k.bucket);
       sqlite3_bind_int64(st.get(), 9, n);
-      if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("latency");
+      if (sqlite3_step(st.get()) != SQLITE_DONE) return SqliteError(db_, "stats latency");
     }
     for (const auto& [k, n] : d.errors()) {
       if (n == 0) continue;
       StmtUse st(cache_.Get(kUpsertErrors[daily]));
-      if (!st.get()) return Error("prepare errors");
+      if (!st.get()) return SqliteError(db_, "stats prepare errors");
       BindGroup(st.get(), k.group, daily);
       BindText(st.get(), 6, k.error_code);
       sqlite3_bind_int64(st.get(), 7, n);
-      if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("errors");
+      if (sqlite3_step(st.get()) != SQLITE_DONE) return SqliteError(db_, "stats errors");
     }
   }
   return Status::Ok();
@@ -157,7 +154,7 @@ Status StatsSql::Write(const RollupDelta& d) {
 Result<StatsSql::Row> StatsSql::Load(std::string_view source,
                                      std::string_view id) {
   StmtUse st(cache_.Get(kLoadVerification));
-  if (!st.get()) return Error("prepare load");
+  if (!st.get()) return SqliteError(db_, "stats prepare load");
   BindTextView(st.get(), 1, source);
   BindTextView(st.get(), 2, id);
   Row row;
@@ -171,7 +168,7 @@ Result<StatsSql::Row> StatsSql::Load(std::string_view source,
     row.first_at_ms = sqlite3_column_int64(st.get(), 4);
     row.recipient = ColumnText(st.get(), 5);
   } else if (rc != SQLITE_DONE) {
-    return Error("load");
+    return SqliteError(db_, "stats load");
   }
   return row;
 }
@@ -239,7 +236,7 @@ Status StatsSql::OnEvent(const DeliveryEvent& e) {
                        after.recipient != b.recipient;
   if (changes) {
     StmtUse st(cache_.Get(kUpsertVerification));
-    if (!st.get()) return Error("prepare upsert");
+    if (!st.get()) return SqliteError(db_, "stats prepare upsert");
     BindTextView(st.get(), 1, e.source);
     BindTextView(st.get(), 2, e.verification_id);
     BindTextView(st.get(), 3, e.provider);
@@ -250,7 +247,7 @@ Status StatsSql::OnEvent(const DeliveryEvent& e) {
     BindTextView(st.get(), 8, e.country);
     sqlite3_bind_int64(st.get(), 9, e.received_at_ms);
     if (sqlite3_step(st.get()) != SQLITE_DONE) {
-      return Error("upsert verification");
+      return SqliteError(db_, "stats upsert verification");
     }
   }
   MoveOutcome(e.source, b, after);
@@ -276,7 +273,7 @@ Status StatsSql::OnRegistered(std::string_view source, std::string_view id,
       "INSERT OR IGNORE INTO verifications(source, verification_id, provider,"
       " channel, status, status_rank, recipient, country, first_event_at_ms,"
       " updated_at_ms) VALUES (?1, ?2, ?3, ?4, 'unknown', 0, ?5, ?6, ?7, ?7)"));
-  if (!st.get()) return Error("prepare register");
+  if (!st.get()) return SqliteError(db_, "stats prepare register");
   BindText(st.get(), 1, source);
   BindText(st.get(), 2, id);
   BindText(st.get(), 3, provider);
@@ -284,7 +281,7 @@ Status StatsSql::OnRegistered(std::string_view source, std::string_view id,
   BindText(st.get(), 5, recipient);
   BindText(st.get(), 6, country);
   sqlite3_bind_int64(st.get(), 7, sent_at_ms);
-  if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("register");
+  if (sqlite3_step(st.get()) != SQLITE_DONE) return SqliteError(db_, "stats register");
   if (sqlite3_changes(db_) == 0) return Status::Ok();
   pending_.AddHourly(sent_at_ms, source, provider, ToString(channel), country,
                      HourlyColumn::kSent, 1);
@@ -306,11 +303,11 @@ Status StatsSql::OnDecision(std::string_view source, std::string_view root_id,
       "SELECT COALESCE((SELECT provider FROM fallback_steps WHERE source = ?1"
       " AND root_id = ?2 AND step = ?3), ''), COALESCE((SELECT country FROM"
       " fallback_roots WHERE source = ?1 AND root_id = ?2), '')"));
-  if (!st.get()) return Error("prepare decision");
+  if (!st.get()) return SqliteError(db_, "stats prepare decision");
   BindText(st.get(), 1, source);
   BindText(st.get(), 2, root_id);
   sqlite3_bind_int(st.get(), 3, step);
-  if (sqlite3_step(st.get()) != SQLITE_ROW) return Error("decision");
+  if (sqlite3_step(st.get()) != SQLITE_ROW) return SqliteError(db_, "stats decision");
   const std::string provider = ColumnText(st.get(), 0);
   const std::string country = ColumnText(st.get(), 1);
   if (escalated) {
@@ -336,13 +333,13 @@ Status StatsSql::OnStepDelivered(std::string_view source,
       " FROM fallback_steps s LEFT JOIN fallback_roots r"
       "  ON r.source = s.source AND r.root_id = s.root_id"
       " WHERE s.source = ?1 AND s.root_id = ?2 AND s.step = ?3"));
-  if (!st.get()) return Error("prepare step");
+  if (!st.get()) return SqliteError(db_, "stats prepare step");
   BindText(st.get(), 1, source);
   BindText(st.get(), 2, root_id);
   sqlite3_bind_int(st.get(), 3, step);
   const int rc = sqlite3_step(st.get());
   if (rc == SQLITE_DONE) return Status::Ok();
-  if (rc != SQLITE_ROW) return Error("step");
+  if (rc != SQLITE_ROW) return SqliteError(db_, "stats step");
   const std::string provider = ColumnText(st.get(), 0);
   const std::string channel = ColumnText(st.get(), 1);
   const int64_t sent_at = sqlite3_column_int64(st.get(), 2);

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "dlrd/sqlite/sqlite_fallback.h"  // ColumnText
+#include "sqlite/sqlite_db.h"
 
 namespace dlrd {
 namespace {
@@ -124,8 +124,7 @@ Status ForEachRow(sqlite3* db, const std::vector<StatsDim>& by, bool hourly,
                       " FROM " + (span.daily ? table.daily : table.hourly) +
                       " WHERE " + time + " >= ?1 AND " + time + " < ?2");
   const auto fail = [&](const char* step) {
-    return Status::Error(std::string("stats ") + what + " " + step + ": " +
-                         sqlite3_errmsg(db));
+    return SqliteError(db, std::string("stats ") + what + " " + step);
   };
   if (!st.get()) return fail("prepare");
   sqlite3_bind_int64(st.get(), 1, span.from_ms);
@@ -186,22 +185,15 @@ Status Collect(sqlite3* db, const std::vector<StatsDim>& by, bool hourly,
 
 Result<std::unique_ptr<StatsReader>> StatsReader::Open(const std::string& path,
                                                        bool use_daily) {
-  sqlite3* raw = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
-  SqliteDb db(raw);
-  if (rc != SQLITE_OK) {
-    return Status::Error("open " + path + ": " +
-                         (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-  }
-  sqlite3_busy_timeout(raw, 5000);
-  sqlite3_stmt* p = nullptr;
+  Result<SqliteDb> opened =
+      OpenSqlite(path, SqliteRole::kStatsReader, /*busy_timeout_ms=*/5000);
+  if (!opened.ok()) return opened.status();
+  SqliteDb db = std::move(opened).value();
+  sqlite3* raw = db.get();
   int version = -1;
-  if (sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &p, nullptr) ==
-      SQLITE_OK) {
-    if (sqlite3_step(p) == SQLITE_ROW) version = sqlite3_column_int(p, 0);
+  if (SqliteStmt p = SqlitePrepare(raw, "PRAGMA user_version")) {
+    if (sqlite3_step(p.get()) == SQLITE_ROW) version = ColumnInt(p.get(), 0);
   }
-  sqlite3_finalize(p);
   if (version < 0) {
     return Status::Error("open " + path + ": " + sqlite3_errmsg(raw));
   }

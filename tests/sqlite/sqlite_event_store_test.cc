@@ -274,8 +274,8 @@ TEST(SqliteFailureTest, LockedDatabaseIsBusyAndStoreRecovers) {
     other.Exec("BEGIN IMMEDIATE");  // another writer holds the lock
     BatchResult busy = store->CommitBatch({&s});
     EXPECT_FALSE(busy.status.ok());
-    EXPECT_EQ(busy.error, StoreErrorKind::kBusy) << busy.status.message();
-    EXPECT_FALSE(IsFatal(busy.error));
+    EXPECT_EQ(busy.status.code(), StatusCode::kBusy) << busy.status.message();
+    EXPECT_FALSE(IsFatal(busy.status.code()));
     other.Exec("ROLLBACK");
   }
   BatchResult ok = Commit(*store, {s});
@@ -346,9 +346,9 @@ TEST(SqliteFailureTest, DiskFullFailsWholeBatchAndStoreRecovers) {
       Sub({Event("src", "big")}, std::string(256 * 1024, 'x'))};
   BatchResult r = store->CommitBatch({&subs[0], &subs[1]});
   EXPECT_FALSE(r.status.ok());
-  EXPECT_EQ(r.error, StoreErrorKind::kFull) << r.status.message();
+  EXPECT_EQ(r.status.code(), StatusCode::kFull) << r.status.message();
   // Not fatal: the daemon answers 503 and goes on (see IsFatal).
-  EXPECT_FALSE(IsFatal(r.error));
+  EXPECT_FALSE(IsFatal(r.status.code()));
   {
     SqliteFile db(path);
     // Nothing of the batch committed, not even the small submission.

@@ -12,8 +12,7 @@ BatchResult FakeEventStore::CommitBatch(
 
   BatchResult result;
   if (auto it = failures_.find(call_number); it != failures_.end()) {
-    result.status = Status::Error(it->second.message);
-    result.error = it->second.kind;
+    result.status = Status::Error(it->second.kind, it->second.message);
     result.submissions.resize(batch.size());
     return result;
   }
@@ -46,7 +45,7 @@ BatchResult FakeEventStore::CommitBatch(
   return result;
 }
 
-void FakeEventStore::FailCall(size_t call_number, StoreErrorKind kind,
+void FakeEventStore::FailCall(size_t call_number, StatusCode kind,
                               std::string message) {
   std::lock_guard<std::mutex> lock(mu_);
   failures_[call_number] = ScriptedFailure{kind, std::move(message)};

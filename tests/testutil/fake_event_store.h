@@ -42,7 +42,7 @@ class FakeEventStore final : public EventStore {
 
   BatchResult CommitBatch(const std::vector<const Submission*>& batch) override;
 
-  void FailCall(size_t call_number, StoreErrorKind kind,
+  void FailCall(size_t call_number, StatusCode kind,
                 std::string message = "scripted store failure");
   void FailSubmissionsWhere(SubmissionPredicate pred);
 
@@ -64,7 +64,7 @@ class FakeEventStore final : public EventStore {
 
  private:
   struct ScriptedFailure {
-    StoreErrorKind kind;
+    StatusCode kind;
     std::string message;
   };
 

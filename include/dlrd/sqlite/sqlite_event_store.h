@@ -8,6 +8,14 @@
 // fails, the transaction is rolled back and the batch written again with a
 // SAVEPOINT per submission, so the bad one is rolled back alone while the
 // rest commits. A request whose events are all duplicates writes nothing.
+// Every SAVEPOINT, RELEASE and ROLLBACK (TO) is checked: when one fails,
+// the submissions can no longer be told apart, so the whole batch is
+// rolled back and fails with that error (BatchResult::status).
+//
+// Each new event is passed to the batch hooks registered at Open (the
+// rollups, then the fallback engine; dlrd/core/ports/batch_hook.h), and
+// the rollups are flushed by their hook before COMMIT, in the same
+// transaction, so analytics and fallback jobs commit with their events.
 //
 // Dedupe: (source, dedupe_key) is unique in delivery_events, and a key
 // whose event retention deleted stays in dedupe_keys for dedupe_days; a
@@ -21,8 +29,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "dlrd/core/util/status.h"
+#include "dlrd/core/ports/batch_hook.h"
 #include "dlrd/core/ports/event_store.h"
 #include "dlrd/sqlite/sqlite_fallback.h"
 #include "dlrd/sqlite/sqlite_handle.h"
@@ -71,6 +81,14 @@ class SqliteEventStore final : public EventStore {
   BatchResult Begin(size_t n);
   // Flushes the rollups and COMMITs (or rolls back and sets the error).
   BatchResult& Commit(BatchResult& result);
+  // Rolls the whole transaction back and fails `result` with `why`'s
+  // message and `code` (read before the ROLLBACK replaces SQLite's last
+  // error); a failed ROLLBACK is added to the message.
+  void Abort(BatchResult& result, StatusCode code, const Status& why);
+  // ROLLBACK, and the hooks forget the batch.
+  Status Rollback();
+  // Every hook's OnRollback().
+  void ForgetBatch();
   // No savepoints; nullopt when a submission failed and the batch was
   // rolled back to be written by CommitCareful.
   std::optional<BatchResult> CommitFast(
@@ -79,14 +97,15 @@ class SqliteEventStore final : public EventStore {
   Status Exec(const char* sql);
   // Runs a prepared statement to completion and resets it.
   Status Step(const SqliteStmt& stmt);
-  Status Error(const char* what) const;
-  StoreErrorKind LastErrorKind() const;
+  StatusCode LastErrorCode() const;
 
   SqliteDb db_;
   StatsSql stats_;
   QuarantineSql quarantine_;
   QuarantineLimits quarantine_limits_;
-  std::unique_ptr<FallbackSql> fallback_;  // null: no source has fallback
+  // Called for each new event and at the batch's ends (batch_hook.h): the
+  // rollups, then the fallback engine when a source has fallback.
+  std::vector<std::unique_ptr<BatchHook>> hooks_;
   int schema_version_ = 0;
   SqliteStmt insert_raw_;
   SqliteStmt insert_event_;

@@ -74,17 +74,11 @@ class FallbackSql {
   Status SetStatus(const StepKey& key, DeliveryStatus s, int64_t at_ms);
   // A cached prepared statement for `sql` (a string literal).
   sqlite3_stmt* Stmt(const char* sql);
-  Status Error(const char* what) const;
 
   sqlite3* db_;
   FallbackRules rules_;
   StatsSql* stats_;
   StmtCache cache_;
 };
-
-// Binds a string_view as text (copied).
-void BindText(sqlite3_stmt* s, int i, std::string_view v);
-// Column `i` as a string ("" for NULL).
-std::string ColumnText(sqlite3_stmt* s, int i);
 
 }  // namespace dlrd

@@ -1,4 +1,5 @@
 // RAII owners for sqlite3* and sqlite3_stmt*. Internal to the store adapter.
+// Opening, binding, reading and error text live in src/sqlite/sqlite_db.h.
 #pragma once
 
 #include <sqlite3.h>
@@ -40,16 +41,6 @@ class StmtCache {
   sqlite3* db_;
   std::map<const char*, SqliteStmt> stmts_;
 };
-
-// Binds text or bytes without copying them (SQLITE_STATIC). Only for a
-// statement that is bound, stepped and reset within one call while `v`
-// lives: the hot insert paths, where the copies were a malloc each.
-inline void BindTextView(sqlite3_stmt* s, int i, std::string_view v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-}
-inline void BindBlobView(sqlite3_stmt* s, int i, std::string_view v) {
-  sqlite3_bind_blob(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-}
 
 // Resets a statement on scope exit, so it never keeps a read open.
 class StmtUse {

@@ -48,7 +48,6 @@ class SqliteOutbox final : public OutboxStore {
   template <typename Body>
   Status InTransaction(Body body);
   Status Exec(const char* sql);
-  Status Error(const char* what) const;
   sqlite3_stmt* Stmt(const char* sql);
 
   SqliteDb db_;

@@ -71,7 +71,6 @@ class QuarantineStore {
 
  private:
   explicit QuarantineStore(SqliteDb db) : db_(std::move(db)) {}
-  Status Error(const char* what) const;
   SqliteDb db_;
 };
 

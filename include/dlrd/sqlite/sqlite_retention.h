@@ -59,7 +59,6 @@ class SqliteRetention {
   Result<int64_t> RunUnrolling(const char* sql, const char* unroll_sql,
                                const char* drop_zero_sql, int64_t cutoff_ms);
   Result<int64_t> PruneChains(int64_t cutoff_ms);
-  Status Error(const char* what) const;
 
   SqliteDb db_;
   RetentionConfig config_;

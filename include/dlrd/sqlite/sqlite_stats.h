@@ -84,7 +84,6 @@ class StatsSql {
   // The end of every public change: writes it now unless deferred.
   Status Done();
   Status Write(const RollupDelta& d);
-  Status Error(const char* what) const;
 
   sqlite3* db_;
   StmtCache cache_;

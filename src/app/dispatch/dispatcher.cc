@@ -42,7 +42,10 @@ Dispatcher::Dispatcher(OutboxStore& store, OutboundClient& client,
       log_(log),
       rng_(seed) {
   // Metrics count decisions from now on, not the history in the file.
-  if (metrics_) store_.DecisionsSince(&decisions_seen_, 0);
+  // Only moves decisions_seen_ to the newest id. Ignored on failure: the
+  // cursor stays at 0, so the loop's DecisionsSince() (which retries on
+  // every pass) counts the history once.
+  if (metrics_) (void)store_.DecisionsSince(&decisions_seen_, 0);
 }
 
 Dispatcher::~Dispatcher() { Stop(); }

@@ -88,7 +88,7 @@ void IngestQueue::Run() {
     }
     try {
       if (failed) {
-        FailAll(batch, StoreErrorKind::kOther);
+        FailAll(batch, StatusCode::kError);
       } else {
         CommitOne(batch);
       }
@@ -97,7 +97,7 @@ void IngestQueue::Run() {
       // (503) and keep writing. The store rolls back inside CommitBatch, so
       // no transaction is left open here.
       if (errors_) errors_->Report("ingest_writer", std::current_exception());
-      FailAll(batch, StoreErrorKind::kOther);
+      FailAll(batch, StatusCode::kError);
     }
     // Completions may own resources (an HTTP session); release them now,
     // not when the next batch arrives.
@@ -105,7 +105,7 @@ void IngestQueue::Run() {
   }
 }
 
-void IngestQueue::FailAll(std::vector<Item>& batch, StoreErrorKind kind) {
+void IngestQueue::FailAll(std::vector<Item>& batch, StatusCode kind) {
   CommitOutcome outcome;
   outcome.error = kind;
   for (Item& item : batch) {
@@ -136,16 +136,16 @@ void IngestQueue::CommitOne(std::vector<Item>& batch) {
 
   if (!result.status.ok()) {
     if (metrics_) {
-      metrics_->store_error("commit", ToString(result.error)).Increment();
+      metrics_->store_error("commit", ToString(result.status.code())).Increment();
     }
-    if (IsFatal(result.error)) {
+    if (IsFatal(result.status.code())) {
       {
         std::lock_guard<std::mutex> lock(mu_);
         failed_ = true;
       }
       if (on_fatal_) on_fatal_(result.status);
     }
-    FailAll(batch, result.error);
+    FailAll(batch, result.status.code());
     return;
   }
   for (size_t i = 0; i < batch.size(); ++i) {
@@ -153,7 +153,7 @@ void IngestQueue::CommitOne(std::vector<Item>& batch) {
     CommitOutcome outcome;
     outcome.committed = sr.status.ok();
     if (!sr.status.ok()) {
-      outcome.error = StoreErrorKind::kOther;
+      outcome.error = StatusCode::kError;
       if (metrics_) {
         metrics_->store_error("write", "other").Increment();
         metrics_->events_dropped("store_failed").Increment();

@@ -198,7 +198,7 @@ TEST_F(IngestQueueTest, FullQueueReturnsFullImmediately) {
 
 TEST_F(IngestQueueTest, BusyBatchFailsEveryMemberAndQueueStaysHealthy) {
   MakeQueue(16, 16);
-  store_.FailCall(2, StoreErrorKind::kBusy, "database is locked");
+  store_.FailCall(2, StatusCode::kBusy, "database is locked");
   ParkWriterOn("first");  // call 1
   for (const char* k : {"b1", "b2", "b3"}) {
     ASSERT_EQ(Submit(k), SubmitResult::kQueued);
@@ -211,7 +211,7 @@ TEST_F(IngestQueueTest, BusyBatchFailsEveryMemberAndQueueStaysHealthy) {
   for (const char* k : {"b1", "b2", "b3"}) {
     EXPECT_EQ(rec_.calls(k), 1) << k;
     EXPECT_FALSE(rec_.outcome(k).committed) << k;
-    EXPECT_EQ(rec_.outcome(k).error, StoreErrorKind::kBusy) << k;
+    EXPECT_EQ(rec_.outcome(k).error, StatusCode::kBusy) << k;
     EXPECT_FALSE(store_.Contains("src", k)) << k;
   }
   EXPECT_EQ(fatal_calls(), 0);
@@ -227,13 +227,13 @@ TEST_F(IngestQueueTest, BusyBatchFailsEveryMemberAndQueueStaysHealthy) {
 
 TEST_F(IngestQueueTest, DiskFullFailsTheBatchButIsNotFatal) {
   MakeQueue(16, 16);
-  store_.FailCall(2, StoreErrorKind::kFull, "database or disk is full");
+  store_.FailCall(2, StatusCode::kFull, "database or disk is full");
   ParkWriterOn("first");  // call 1
   ASSERT_EQ(Submit("full"), SubmitResult::kQueued);
   store_.ReleaseCommits();  // call 2: disk full
   ASSERT_TRUE(rec_.WaitForTotal(2));
   EXPECT_FALSE(rec_.outcome("full").committed);
-  EXPECT_EQ(rec_.outcome("full").error, StoreErrorKind::kFull);
+  EXPECT_EQ(rec_.outcome("full").error, StatusCode::kFull);
   EXPECT_EQ(fatal_calls(), 0);
   EXPECT_TRUE(queue_->healthy());
   // Space is back: the next submission commits, no restart needed.
@@ -257,7 +257,7 @@ TEST_F(IngestQueueTest, SubmissionFailureFailsOnlyThatSubmission) {
   EXPECT_TRUE(rec_.outcome("ok1").committed);
   EXPECT_TRUE(rec_.outcome("ok2").committed);
   EXPECT_FALSE(rec_.outcome("bad").committed);
-  EXPECT_NE(rec_.outcome("bad").error, StoreErrorKind::kNone);
+  EXPECT_NE(rec_.outcome("bad").error, StatusCode::kOk);
   EXPECT_FALSE(store_.Contains("src", "bad"));
   EXPECT_EQ(fatal_calls(), 0);
   EXPECT_TRUE(queue_->healthy());
@@ -265,7 +265,7 @@ TEST_F(IngestQueueTest, SubmissionFailureFailsOnlyThatSubmission) {
 
 class FatalStoreErrorTest
     : public IngestQueueTest,
-      public ::testing::WithParamInterface<StoreErrorKind> {};
+      public ::testing::WithParamInterface<StatusCode> {};
 
 TEST_P(FatalStoreErrorTest, ClosesQueueAndFailsEverythingBehindIt) {
   // max_batch 1: the submissions behind the failing one are separate
@@ -311,8 +311,8 @@ TEST_P(FatalStoreErrorTest, ClosesQueueAndFailsEverythingBehindIt) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Kinds, FatalStoreErrorTest,
-                         ::testing::Values(StoreErrorKind::kIo,
-                                           StoreErrorKind::kCorrupt),
+                         ::testing::Values(StatusCode::kIo,
+                                           StatusCode::kCorrupt),
                          [](const auto& info) {
                            return std::string(ToString(info.param));
                          });

@@ -540,7 +540,7 @@ TEST_F(IngestServiceTest, ClosedQueueIsOverloadedAsShutdown) {
 }
 
 TEST_F(IngestServiceTest, BusyStoreIsStoreFailed) {
-  store_.FailCall(1, StoreErrorKind::kBusy, "database is locked");
+  store_.FailCall(1, StatusCode::kBusy, "database is locked");
   EXPECT_EQ(Run(Hook(kDelivered)), IngestOutcome::kStoreFailed);
   EXPECT_EQ(Requests(IngestOutcome::kStoreFailed), 1);
   EXPECT_EQ(Dropped("store_failed"), 1);
@@ -554,7 +554,7 @@ TEST_F(IngestServiceTest, BusyStoreIsStoreFailed) {
 }
 
 TEST_F(IngestServiceTest, FatalStoreErrorFailsRequestAndClosesQueue) {
-  store_.FailCall(1, StoreErrorKind::kIo, "disk I/O error");
+  store_.FailCall(1, StatusCode::kIo, "disk I/O error");
   EXPECT_EQ(Run(Hook(kDelivered)), IngestOutcome::kStoreFailed);
   EXPECT_EQ(fatal_calls_.load(), 1);
   EXPECT_EQ(StoreErrors("commit", "io"), 1);

@@ -41,7 +41,7 @@ struct IngestQueueOptions {
 
 struct CommitOutcome {
   bool committed = false;
-  StoreErrorKind error = StoreErrorKind::kNone;
+  StatusCode error = StatusCode::kOk;
   std::vector<bool> inserted;  // per event, valid iff committed
   // Per Submission::quarantine entry (stored, or dropped at a cap); valid
   // iff committed.
@@ -88,7 +88,7 @@ class IngestQueue {
   };
   void Run();
   void CommitOne(std::vector<Item>& batch);
-  void FailAll(std::vector<Item>& batch, StoreErrorKind kind);
+  void FailAll(std::vector<Item>& batch, StatusCode kind);
 
   EventStore& store_;
   const IngestQueueOptions options_;

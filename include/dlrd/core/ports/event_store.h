@@ -90,39 +90,10 @@ struct SubmissionResult {
   bool internal_error = false;
 };
 
-// Classes of store failure, for metrics and for the fatal-error rule.
-enum class StoreErrorKind {
-  kNone,
-  kBusy,
-  kFull,
-  kIo,
-  kCorrupt,
-  kConstraint,
-  kOther
-};
-inline std::string_view ToString(StoreErrorKind k) {
-  switch (k) {
-    case StoreErrorKind::kNone:
-      return "none";
-    case StoreErrorKind::kBusy:
-      return "busy";
-    case StoreErrorKind::kFull:
-      return "full";
-    case StoreErrorKind::kIo:
-      return "io";
-    case StoreErrorKind::kCorrupt:
-      return "corrupt";
-    case StoreErrorKind::kConstraint:
-      return "constraint";
-    case StoreErrorKind::kOther:
-      return "other";
-  }
-  return "other";
-}
-
 struct BatchResult {
-  Status status;  // not ok: the transaction did not commit; nothing stored
-  StoreErrorKind error = StoreErrorKind::kNone;
+  // Not ok: the transaction did not commit; nothing stored. Its code is
+  // the class of the failure (kBusy, kFull, kIo, kCorrupt, ...).
+  Status status;
   std::vector<SubmissionResult> submissions;  // same order as the input
 };
 
@@ -133,16 +104,5 @@ class EventStore {
   virtual BatchResult CommitBatch(
       const std::vector<const Submission*>& batch) = 0;
 };
-
-// True for failures after which the process must not accept more work: an
-// I/O error (a failed fsync may have dropped dirty pages the kernel will
-// never write again, so no later fsync can be trusted) and corruption.
-// Disk full is not fatal: ENOSPC comes from write() or ftruncate(), before
-// the kernel took the data, so nothing was lost behind SQLite's back. The
-// batch is rolled back and answered 503, and ingest resumes by itself once
-// space returns.
-inline bool IsFatal(StoreErrorKind k) {
-  return k == StoreErrorKind::kIo || k == StoreErrorKind::kCorrupt;
-}
 
 }  // namespace dlrd
