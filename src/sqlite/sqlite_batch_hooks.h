@@ -38,13 +38,12 @@ class FallbackHook final : public BatchHook {
       : fallback_(std::move(fallback)) {}
   Status OnEvent(const DeliveryEvent& e, int64_t received_at_ms,
                  SubmissionResult& out) override {
-    return fallback_->OnEvent(e, received_at_ms, &out.fallback,
-                              &out.job_created);
+    // The decisions are rows of fallback_decisions, committed with the
+    // event; nothing reads them from the result.
+    return fallback_->OnEvent(e, received_at_ms, nullptr, &out.job_created);
   }
   void OnSubmissionEnd(bool kept, SubmissionResult& out) override {
-    if (kept) return;
-    out.fallback.clear();
-    out.job_created = false;
+    if (!kept) out.job_created = false;
   }
   Status OnBeforeCommit() override { return Status::Ok(); }
   void OnRollback() override {}

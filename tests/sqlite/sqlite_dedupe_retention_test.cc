@@ -114,7 +114,7 @@ TEST_F(DedupeRetentionTest, ReplayAfterEventsArePrunedIsADuplicate) {
   ASSERT_OK(r.status);
   EXPECT_FALSE(r.inserted.at(0));
   EXPECT_FALSE(r.job_created);
-  EXPECT_TRUE(r.fallback.empty());
+  EXPECT_EQ(Count("SELECT count(*) FROM fallback_decisions"), 0);
   EXPECT_EQ(Count("SELECT count(*) FROM delivery_events"), 0);
   EXPECT_EQ(Count("SELECT count(*) FROM raw_requests"), 0);
   EXPECT_EQ(Count("SELECT count(*) FROM verifications"), 0);

@@ -260,8 +260,9 @@ class DispatcherTest : public ::testing::Test {
 TEST_F(DispatcherTest, FailedSmsSendsWhatsappAndStartsItsClock) {
   SubmissionResult r = Callback("SM1", DeliveryStatus::kFailed);
   EXPECT_TRUE(r.job_created);
-  ASSERT_EQ(r.fallback.size(), 1u);
-  EXPECT_EQ(r.fallback[0].decision.result, DecisionResult::kEscalate);
+  EXPECT_EQ(Query("SELECT group_concat(trigger || ':' || result)"
+                  " FROM fallback_decisions"),
+            "event:escalate");
   dispatcher_->RunOnce();
   ASSERT_EQ(client_.calls.size(), 1u);
   EXPECT_EQ(client_.calls[0].http.url, "https://provider.test/send/whatsapp");

@@ -80,8 +80,6 @@ struct Submission {
 struct SubmissionResult {
   Status status;               // not ok: nothing of this submission stored
   std::vector<bool> inserted;  // per event: false = duplicate
-  // Fallback decisions the new events caused (committed with them).
-  std::vector<FallbackNote> fallback;
   bool job_created = false;  // an outbox job was written
   // Per Submission::quarantine entry: stored (false: the quarantine is full).
   std::vector<bool> quarantined;
