@@ -12,7 +12,8 @@ build_pkgs=(
   libboost1.81-dev        # Beast + Asio (1.81: has the Beast #2201 body-limit fix)
   libboost-url1.81-dev    # Boost.URL: request-target and form parsing
   libssl-dev              # HMAC, hashes, CRYPTO_memcmp, TLS client
-  libsqlite3-dev          # the store
+  libsqlite3-dev          # the store (embedded default)
+  libpq-dev               # the PostgreSQL store (database = postgresql://...)
   nlohmann-json3-dev      # config and payload JSON
   prometheus-cpp-dev      # metric registry + text serializer (core only is linked)
   libcli11-dev            # command-line parsing
@@ -28,6 +29,7 @@ test_pkgs=(
   openssl                      # test CA and certificates for the TLS tests
   wrk                          # benchmark
   fiu-utils                    # fsync fault injection test (libfiu)
+  postgresql-15                # the suite starts its own server (initdb + pg_ctl)
 )
 # Fuzzing (fuzz/, tests/run.sh fuzz step): clang with libFuzzer and the
 # sanitizer runtimes. libclang-rt-16-dev (ASan/UBSan/libFuzzer runtimes) is
