@@ -10,6 +10,7 @@ layer is allowed. The table below is the architecture (docs/design.md):
   core   pure: no Beast/Asio, SQLite, prometheus-cpp or libpq
   app    core;                     prometheus-cpp, no Beast/Asio or SQLite
   sqlite core, app;                SQLite
+  postgres core, app;              libpq (the only libpq user)
   http   core, app;                Asio and Beast (the only Beast user
                                    besides https)
   https  core;                     Asio, Beast, OpenSSL
@@ -47,13 +48,15 @@ LAYERS = {
     "sqlite": (["core", "app"], [BEAST, ASIO, PROM, PQ]),
     "http": (["core", "app"], [SQLITE, PQ]),
     "https": (["core"], [SQLITE, PROM, PQ]),
-    "cli": (["core", "app", "sqlite", "http", "https"], [BEAST, SQLITE, PQ]),
+    "postgres": (["core", "app"], [BEAST, ASIO, SQLITE, PROM]),
+    "cli": (["core", "app", "sqlite", "postgres", "http", "https"],
+            [BEAST, SQLITE, PQ]),
 }
 # Headers generated into the build tree, by spelling.
 GENERATED = {"dlrd/build_info.h": "cli", "core/model/phone_tables.h": "core"}
 # Test folders and the library each one tests (it may also use that
 # library's private headers and tests/testutil).
-TEST_DIRS = {"core": "core", "app": "app", "sqlite": "sqlite", "http": "http",
+TEST_DIRS = {"core": "core", "app": "app", "sqlite": "sqlite", "postgres": "postgres", "http": "http",
              "https": "https", "cli": "cli", "testutil": "sqlite",
              "integration": None, "alerting": None, "deploy_files": None,
              "mock_provider": None, "data": None}
@@ -233,13 +236,13 @@ def self_test(root):
         for top in ("src", "include", "tests"):
             shutil.copytree(os.path.join(root, top), os.path.join(tmp, top),
                             ignore=shutil.ignore_patterns("testdata", "data"))
-        os.makedirs(os.path.join(tmp, "src", "postgres"))
+        os.makedirs(os.path.join(tmp, "src", "redis"))
         _, errors = check(tmp)
-        if not any("src/postgres/" in e for e in errors):
+        if not any("src/redis/" in e for e in errors):
             failures += 1
-            print("NOT CAUGHT: src/postgres/ without a layer")
+            print("NOT CAUGHT: src/redis/ without a layer")
         else:
-            print("caught: src/postgres/ without a layer")
+            print("caught: src/redis/ without a layer")
     finally:
         shutil.rmtree(tmp)
     return failures

@@ -26,6 +26,7 @@ enum class StatusCode {
   kIo,          // an I/O error (a failed fsync among them)
   kCorrupt,     // the file is corrupt or not a database
   kConstraint,  // a constraint refused the write
+  kUnavailable,  // a networked store cannot be reached now (reconnecting)
 };
 
 // The label of a code in metrics (dlrd_store_errors_total{error=...}) and
@@ -47,6 +48,8 @@ inline std::string_view ToString(StatusCode c) {
       return "corrupt";
     case StatusCode::kConstraint:
       return "constraint";
+    case StatusCode::kUnavailable:
+      return "unavailable";
   }
   return "other";
 }
@@ -57,7 +60,8 @@ inline std::string_view ToString(StatusCode c) {
 // Disk full is not fatal: ENOSPC comes from write() or ftruncate(), before
 // the kernel took the data, so nothing was lost behind SQLite's back. The
 // batch is rolled back and answered 503, and ingest resumes by itself once
-// space returns.
+// space returns. kUnavailable (a lost PostgreSQL connection) is not fatal
+// either: the batch is answered 503 and the adapter reconnects.
 inline bool IsFatal(StatusCode c) {
   return c == StatusCode::kIo || c == StatusCode::kCorrupt;
 }
