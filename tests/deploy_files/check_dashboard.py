@@ -14,7 +14,10 @@ Python 3 standard library + promtool. Checks (docs/metrics.md §7.2):
      `# TYPE` line in a real /metrics exposition (--metrics FILE);
   7. every panel and variable expression parses as PromQL: Grafana variables
      are substituted, the expressions written to a temporary rules file and
-     `promtool check rules` run on it.
+     `promtool check rules` run on it;
+  8. a metric read from the shared database (DATABASE_METRICS, docs/metrics.md
+     §8) is never added up across replicas: the first aggregation around each
+     of its selectors must be max or min (a sum of that is fine).
 
 Usage: check_dashboard.py DASHBOARD.json --metrics METRICS.txt [--promtool PATH]
 Exit 0 when clean, 1 with one line per problem on stderr, 2 on usage errors.
@@ -43,6 +46,29 @@ BUILTIN_VARS = {"__rate_interval", "__interval", "__range", "__interval_ms",
 # What each Grafana variable becomes before promtool parses the expression.
 SUBSTITUTE = {"__rate_interval": "5m", "__interval": "1m", "__range": "1h"}
 METRIC_RE = re.compile(r"\b((?:dlrd|process)_[A-Za-z0-9_:]*)")
+# 8: metrics every replica exports with the same value, read from the shared
+# database (docs/metrics.md §8). A value is a set of `result` label values
+# that make a selector database-derived (None: any selector of the metric).
+DATABASE_METRICS = {
+    "dlrd_outbox_jobs": None,
+    "dlrd_outbox_oldest_pending_age_seconds": None,
+    "dlrd_quarantine_rows": None,
+    "dlrd_quarantine_bytes": None,
+    "dlrd_fallback_decisions_total": None,
+    "dlrd_fallback_wasted_total": None,
+    # sent and failed are counted by the replica that sent; skipped comes from
+    # the decision rows.
+    "dlrd_fallback_sends_total": {"skipped"},
+}
+DEDUP_AGGREGATIONS = ("max", "min")
+AGGREGATIONS = ("sum", "avg", "min", "max", "count", "group", "stddev",
+                "stdvar", "topk", "bottomk", "quantile", "count_values")
+AGG_BEFORE_PAREN_RE = re.compile(
+    r"\b(%s)\s*(?:(?:by|without)\s*\([^()]*\)\s*)?$" % "|".join(AGGREGATIONS))
+SELECTOR_RE = re.compile(r"(?<![\w:])((?:dlrd|process)_[A-Za-z0-9_:]*)\s*"
+                         r"(\{[^}]*\})?")
+LABEL_MATCHER_RE = re.compile(
+    r'(\w+)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')
 STRING_RE = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
 VAR_RE = re.compile(r"\$(?:\{(\w+)(?::\w+)?\}|(\w+))")
 AGG_RE = re.compile(r"\b(sum|avg|min|max|count|group|stddev|stdvar)\s*(?=\(|by\b|without\b)")
@@ -51,6 +77,72 @@ AGG_RE = re.compile(r"\b(sum|avg|min|max|count|group|stddev|stdvar)\s*(?=\(|by\b
 def strip_strings(expr):
     """Replaces string literals by "" so that label values do not match."""
     return STRING_RE.sub('""', expr)
+
+
+def blank_strings(expr):
+    """Fills string literals with 'x', keeping every position in place."""
+    return STRING_RE.sub(
+        lambda m: m.group(0)[0] + "x" * (len(m.group(0)) - 2) + m.group(0)[-1],
+        expr)
+
+
+def selector_may_match(matchers, label, value):
+    """Whether a series whose `label` is `value` can pass the selector's
+    matchers. A matcher holding a Grafana variable may match anything."""
+    for name, op, want in LABEL_MATCHER_RE.findall(matchers or ""):
+        if name != label or "$" in want:
+            continue
+        if op == "=" and value != want:
+            return False
+        if op == "!=" and value == want:
+            return False
+        if op in ("=~", "!~"):
+            try:
+                hit = re.fullmatch(want, value) is not None
+            except re.error:
+                continue
+            if hit != (op == "=~"):
+                return False
+    return True
+
+
+def database_selectors(expr):
+    """(position, metric) of each selector of a database-derived metric."""
+    bare = blank_strings(expr)
+    out = []
+    for m in SELECTOR_RE.finditer(bare):
+        name = m.group(1)
+        if name not in DATABASE_METRICS:
+            continue
+        values = DATABASE_METRICS[name]
+        # Matchers are read from the original text (bare has the values blanked).
+        matchers = expr[m.start(2):m.end(2)] if m.group(2) else ""
+        if values is None:
+            out.append((m.start(1), name))
+        else:
+            hit = sorted(v for v in values
+                         if selector_may_match(matchers, "result", v))
+            if hit:
+                out.append((m.start(1), '%s{result="%s"}'
+                            % (name, "|".join(hit))))
+    return out
+
+
+def first_aggregation(expr, pos):
+    """Name of the innermost aggregation whose argument contains pos, or
+    None when the selector at pos is not aggregated."""
+    bare = blank_strings(expr)
+    opens = []
+    for i, c in enumerate(bare[:pos]):
+        if c == "(":
+            opens.append(i)
+        elif c == ")" and opens:
+            opens.pop()
+    for i in reversed(opens):
+        m = AGG_BEFORE_PAREN_RE.search(bare[:i])
+        if m:
+            return m.group(1)
+    return None
 
 
 def matching_paren(s, i):
@@ -233,6 +325,14 @@ class Checker:
             end = matching_paren(bare, hq.end() - 1)
             if end > 0:
                 self.check_le(where, bare[hq.end():end])
+        # 8: database-derived metrics are not added up across replicas.
+        for pos, name in database_selectors(expr):
+            agg = first_aggregation(expr, pos)
+            if agg is not None and agg not in DEDUP_AGGREGATIONS:
+                self.err(where, "%s is read from the shared database (the "
+                         "same on every replica) but is inside %s(); take "
+                         "max without (instance) first (docs/metrics.md §8)"
+                         % (name, agg))
         # 6: metric names exist in the daemon's exposition.
         for m in METRIC_RE.finditer(bare):
             name = m.group(1)

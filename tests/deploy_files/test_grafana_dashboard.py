@@ -157,6 +157,21 @@ def f_bad_bucket(d):
                                   "dlrd_store_queue_depth_bucket")
 
 
+def f_sum_database_gauge(d):
+    t = panel(d, "Outbox jobs by state")["targets"][0]
+    t["expr"] = t["expr"].replace("max without (instance) (", "sum by (state) (")
+
+
+def f_sum_database_counter(d):
+    t = panel(d, "Fallback skips by reason")["targets"][0]
+    t["expr"] = t["expr"].replace("max without (instance) (rate(", "(rate(")
+
+
+def f_sum_skipped_sends(d):
+    t = panel(d, "Fallback sends by from → to and result")["targets"][0]
+    t["expr"] = t["expr"].replace(',result=~"sent|failed"', "")
+
+
 FAULTS = [
     ("range_1m", f_range, "range [1m] is not [$__rate_interval]"),
     ("metric_typo", f_typo, "dlrd_event_dropped_total has no '# TYPE' line"),
@@ -174,6 +189,13 @@ FAULTS = [
     ("variable_datasource", f_var_ds, "prom-main"),
     ("bucket_of_gauge", f_bad_bucket,
      "dlrd_store_queue_depth_bucket has no '# TYPE' line"),
+    ("sum_of_database_gauge", f_sum_database_gauge,
+     "dlrd_outbox_jobs is read from the shared database"),
+    ("sum_of_database_counter", f_sum_database_counter,
+     "dlrd_fallback_decisions_total is read from the shared database"),
+    ("sum_of_skipped_sends", f_sum_skipped_sends,
+     'dlrd_fallback_sends_total{result="skipped"} is read from the shared '
+     'database'),
 ]
 
 
@@ -281,6 +303,62 @@ class DashboardTest(unittest.TestCase):
         self.assertIn("apiVersion: 1", text)
         self.assertIn("type: file", text)
         self.assertIn("path: /var/lib/grafana/dashboards/dlrd", text)
+
+
+class DatabaseMetricsTest(unittest.TestCase):
+    """Check 8 on single expressions, and its list against docs/metrics.md."""
+
+    def problems(self, expr):
+        return [(name, check_dashboard.first_aggregation(expr, pos))
+                for pos, name in check_dashboard.database_selectors(expr)
+                if check_dashboard.first_aggregation(expr, pos)
+                not in (None,) + check_dashboard.DEDUP_AGGREGATIONS]
+
+    def test_sums_are_caught(self):
+        for expr in (
+                'sum(dlrd_outbox_jobs{job="dlrd"})',
+                'sum(dlrd_outbox_jobs) by (state)',
+                'sum by (state) (dlrd_outbox_jobs)',
+                'avg without (instance) (dlrd_quarantine_rows)',
+                'count(dlrd_outbox_oldest_pending_age_seconds > 600)',
+                'sum(rate(dlrd_fallback_wasted_total[5m]))',
+                'max(dlrd_quarantine_rows) + sum(dlrd_quarantine_bytes)',
+                'sum(rate(dlrd_fallback_sends_total{result=~"s.*"}[5m]))',
+                'sum(rate(dlrd_fallback_sends_total{result!="sent"}[5m]))',
+                'sum by (reason) (rate(dlrd_fallback_decisions_total'
+                '{instance=~"(a|b)"}[5m]))'):
+            with self.subTest(expr=expr):
+                self.assertTrue(self.problems(expr))
+
+    def test_max_first_and_process_metrics_pass(self):
+        for expr in (
+                'max without (instance) (dlrd_outbox_jobs)',
+                'max(dlrd_outbox_oldest_pending_age_seconds)',
+                'max by (job) (dlrd_quarantine_bytes) / 1048576',
+                'sum by (reason) (max without (instance) '
+                '(rate(dlrd_fallback_decisions_total{result="skip"}[5m])))',
+                'dlrd_outbox_jobs',
+                'sum(rate(dlrd_fallback_sends_total{result=~"sent|failed"}[5m]))',
+                'sum(rate(dlrd_fallback_sends_total{result="sent"}[5m]))',
+                'sum(rate(dlrd_webhook_requests_total[5m]))',
+                'sum(dlrd_store_queue_depth)'):
+            with self.subTest(expr=expr):
+                self.assertEqual(self.problems(expr), [])
+
+    def test_list_matches_the_docs(self):
+        """DATABASE_METRICS names the metrics of the "Read from the database"
+        table of docs/metrics.md §8, and no other."""
+        import re
+        with open(os.path.join(ROOT, "docs", "metrics.md")) as f:
+            text = f.read()
+        section = text[text.index("## 8. Several replicas"):]
+        table = section[section.index("| metric |"):]
+        table = table[:table.index("\n\n")]
+        documented = set()
+        for row in table.splitlines()[2:]:
+            first_cell = row.split("|")[1]
+            documented |= set(re.findall(r"`(dlrd_\w+)", first_cell))
+        self.assertEqual(documented, set(check_dashboard.DATABASE_METRICS))
 
 
 if __name__ == "__main__":
