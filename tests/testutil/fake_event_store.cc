@@ -101,4 +101,24 @@ std::vector<Submission> FakeEventStore::committed() const {
   return committed_;
 }
 
+void FakeEventStore::GoDown(int attempts) {
+  std::lock_guard<std::mutex> lock(mu_);
+  attempts_left_ = attempts;
+  down_ = true;
+}
+
+bool FakeEventStore::available() const { return !down_; }
+
+int64_t FakeEventStore::Reconnect() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++reconnects_;
+  if (attempts_left_ > 0 && --attempts_left_ == 0) down_ = false;
+  return down_ ? 20 : 0;
+}
+
+int FakeEventStore::reconnects() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return reconnects_;
+}
+
 }  // namespace dlrd::testutil

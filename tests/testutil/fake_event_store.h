@@ -21,6 +21,8 @@
 // stopping a queue whose writer is held, or Stop() never returns.
 #pragma once
 
+#include <atomic>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -45,6 +47,13 @@ class FakeEventStore final : public EventStore {
   void FailCall(size_t call_number, StatusCode kind,
                 std::string message = "scripted store failure");
   void FailSubmissionsWhere(SubmissionPredicate pred);
+
+  // The store "loses its connection": available() is false until
+  // Reconnect() has been called `attempts` times (each asks for 20 ms).
+  void GoDown(int attempts);
+  bool available() const override;
+  int64_t Reconnect() override;
+  int reconnects() const;
 
   void HoldCommits();
   void ReleaseCommits();
@@ -71,6 +80,9 @@ class FakeEventStore final : public EventStore {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool held_ = false;
+  std::atomic<bool> down_{false};
+  int attempts_left_ = 0;
+  int reconnects_ = 0;
   size_t arrived_ = 0;
   std::vector<size_t> batch_sizes_;
   std::map<size_t, ScriptedFailure> failures_;  // by call number

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -64,7 +65,7 @@ size_t IngestQueue::depth() const {
 
 bool IngestQueue::healthy() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return !failed_;
+  return !failed_ && store_.available();
 }
 
 void IngestQueue::Run() {
@@ -73,7 +74,21 @@ void IngestQueue::Run() {
     bool failed;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return !items_.empty() || closed_; });
+      const auto ready = [&] { return !items_.empty() || closed_; };
+      // A store that lost its connection (PostgreSQL) is reconnected from
+      // here while idle, so /readyz recovers without traffic (a load
+      // balancer sends none to a replica that is not ready).
+      while (!ready() && !store_.available()) {
+        lock.unlock();
+        const int64_t wait_ms = store_.Reconnect();
+        lock.lock();
+        if (!store_.available()) {
+          cv_.wait_for(lock,
+                       std::chrono::milliseconds(std::max<int64_t>(wait_ms, 10)),
+                       ready);
+        }
+      }
+      cv_.wait(lock, ready);
       if (items_.empty()) return;  // closed and drained
       size_t n = std::min(items_.size(), options_.max_batch);
       batch.clear();

@@ -242,6 +242,36 @@ TEST_F(IngestQueueTest, DiskFullFailsTheBatchButIsNotFatal) {
   EXPECT_TRUE(rec_.outcome("after").committed);
 }
 
+// A networked store that lost its connection: the batch is answered with
+// the unavailable class (503), nothing is fatal, /readyz (healthy) is false
+// while it is down, and the idle writer reconnects by itself, with no
+// traffic to trigger it (a load balancer sends none to an unready replica).
+TEST_F(IngestQueueTest, LostConnectionIsNotFatalAndTheIdleWriterReconnects) {
+  MakeQueue(16, 16);
+  store_.FailCall(1, StatusCode::kUnavailable, "connection lost");
+  ASSERT_EQ(Submit("lost"), SubmitResult::kQueued);
+  ASSERT_TRUE(rec_.WaitForTotal(1));
+  EXPECT_FALSE(rec_.outcome("lost").committed);
+  EXPECT_EQ(rec_.outcome("lost").error, StatusCode::kUnavailable);
+  EXPECT_EQ(fatal_calls(), 0);
+
+  store_.GoDown(3);
+  EXPECT_FALSE(queue_->healthy());
+  // Wake the writer once so it notices (a real adapter goes down inside a
+  // CommitBatch); it then keeps reconnecting while idle.
+  ASSERT_EQ(Submit("during"), SubmitResult::kQueued);
+  ASSERT_TRUE(rec_.WaitForTotal(2));
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!queue_->healthy() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_TRUE(queue_->healthy());
+  EXPECT_GE(store_.reconnects(), 3);
+  ASSERT_EQ(Submit("after"), SubmitResult::kQueued);
+  ASSERT_TRUE(rec_.WaitForTotal(3));
+  EXPECT_TRUE(rec_.outcome("after").committed);
+}
+
 TEST_F(IngestQueueTest, SubmissionFailureFailsOnlyThatSubmission) {
   MakeQueue(16, 16);
   store_.FailSubmissionsWhere([](const Submission& s) {

@@ -613,3 +613,93 @@ TEST(ParseConfig, FallbackErrorsNameTheKey) {
 
 }  // namespace
 }  // namespace dlrd
+
+namespace dlrd {
+namespace {
+
+// kMinimal with `database` (and extra top-level keys) replaced.
+std::string WithDatabase(const std::string& database,
+                         const std::string& extra = "") {
+  std::string text = kMinimal;
+  const std::string from = "\"database\": \"var/dlrd.db\",";
+  text.replace(text.find(from), from.size(),
+               "\"database\": \"" + database + "\"," + extra);
+  return text;
+}
+
+TEST(ParseConfig, PostgresUriSelectsThePostgresStore) {
+  auto c = ParseConfig(
+      WithDatabase("postgresql://dlrd@db.internal:5432/dlrd?sslmode=verify-full"
+                   "&sslrootcert=/etc/dlrd/ca.pem",
+                   "\"database_password\": \"env:GOOD\","),
+      FakeResolve);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c.value().store.backend, StoreBackend::kPostgres);
+  // The URI passes through untouched (TLS options for libpq included).
+  EXPECT_EQ(c.value().store.path,
+            "postgresql://dlrd@db.internal:5432/dlrd?sslmode=verify-full"
+            "&sslrootcert=/etc/dlrd/ca.pem");
+  EXPECT_EQ(c.value().store.password, "s3cret");
+
+  auto plain = ParseConfig(kMinimal, FakeResolve);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain.value().store.backend, StoreBackend::kSqlite);
+  // postgres:// is libpq's other spelling; no password: PGPASSFILE applies.
+  auto short_scheme =
+      ParseConfig(WithDatabase("postgres://dlrd@127.0.0.1/dlrd"), FakeResolve);
+  ASSERT_TRUE(short_scheme.ok()) << short_scheme.status().message();
+  EXPECT_EQ(short_scheme.value().store.backend, StoreBackend::kPostgres);
+  EXPECT_EQ(short_scheme.value().store.password, "");
+}
+
+TEST(ParseConfig, PostgresPasswordNeverInTheFile) {
+  for (const char* uri :
+       {"postgresql://dlrd:hunter2@db/dlrd", "postgresql://dlrd:@db/dlrd",
+        "postgresql://db/dlrd?sslmode=require&password=hunter2",
+        "postgresql://db/dlrd?PASSWORD=hunter2"}) {
+    auto c = ParseConfig(WithDatabase(uri), FakeResolve);
+    ASSERT_FALSE(c.ok()) << uri;
+    EXPECT_EQ(c.status().message().rfind("database: ", 0), 0u)
+        << c.status().message();
+    EXPECT_NE(c.status().message().find("database_password"),
+              std::string::npos);
+    // The message never echoes the secret.
+    EXPECT_EQ(c.status().message().find("hunter2"), std::string::npos);
+  }
+  // A literal password is refused like any other secret.
+  auto literal = ParseConfig(
+      WithDatabase("postgresql://dlrd@db/dlrd",
+                   "\"database_password\": \"hunter2\","),
+      FakeResolve);
+  ASSERT_FALSE(literal.ok());
+  EXPECT_EQ(literal.status().message().rfind("database_password", 0), 0u)
+      << literal.status().message();
+  // An unresolvable reference names the key.
+  auto missing = ParseConfig(
+      WithDatabase("postgresql://dlrd@db/dlrd",
+                   "\"database_password\": \"env:NOPE\","),
+      FakeResolve);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message().rfind("database_password", 0), 0u)
+      << missing.status().message();
+  // With SQLite there is nothing to authenticate to.
+  auto sqlite = ParseConfig(
+      WithDatabase("var/dlrd.db", "\"database_password\": \"env:GOOD\","),
+      FakeResolve);
+  ASSERT_FALSE(sqlite.ok());
+  EXPECT_EQ(sqlite.status().message().rfind("database_password", 0), 0u);
+}
+
+TEST(ParseConfig, PostgresRefusesWhatDoesNotRunThereYet) {
+  auto retention = ParseConfig(
+      WithDatabase("postgresql://dlrd@db/dlrd",
+                   "\"retention\": {\"events_days\": 30},"),
+      FakeResolve);
+  ASSERT_FALSE(retention.ok());
+  EXPECT_EQ(retention.status().message().rfind("retention.events_days", 0),
+            0u)
+      << retention.status().message();
+}
+
+}  // namespace
+}  // namespace dlrd

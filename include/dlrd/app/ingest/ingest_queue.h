@@ -78,7 +78,8 @@ class IngestQueue {
   void Stop();
   size_t depth() const;
   size_t capacity() const { return options_.capacity; }
-  // False once a fatal store error happened.
+  // False once a fatal store error happened, and while the store is not
+  // available (a lost PostgreSQL connection; the writer reconnects).
   bool healthy() const;
 
  private:

@@ -53,8 +53,17 @@ struct ListenerLimits {
   size_t max_connections = 256;
 };
 
+// Which store `database` names: a SQLite file path (the embedded default)
+// or a postgresql:// URI (several replicas on one PostgreSQL).
+enum class StoreBackend { kSqlite, kPostgres };
+
 struct StoreConfig {
+  // The SQLite file, or the PostgreSQL URI (never with a password in it).
   std::string path = "var/dlrd.db";
+  StoreBackend backend = StoreBackend::kSqlite;
+  // PostgreSQL only: resolved from `database_password` (env:/file:). Empty:
+  // libpq's own PGPASSWORD / PGPASSFILE (~/.pgpass) applies.
+  std::string password;
   // Pending submissions the writer may hold; beyond it, 503 + Retry-After.
   size_t queue_capacity = 8192;
   // Upper bound on submissions per transaction (group commit).

@@ -101,6 +101,13 @@ class EventStore {
   // REQUIRES: called from one thread at a time.
   virtual BatchResult CommitBatch(
       const std::vector<const Submission*>& batch) = 0;
+  // Whether the store can take a batch now: false while a networked store
+  // (PostgreSQL) has lost its connection. /readyz reports it. Thread-safe.
+  virtual bool available() const { return true; }
+  // Called by the writer thread only, while !available(): tries to
+  // reconnect (with the adapter's own backoff) and returns the
+  // milliseconds until it wants to be called again; 0 once connected.
+  virtual int64_t Reconnect() { return 0; }
 };
 
 }  // namespace dlrd
