@@ -2,7 +2,7 @@
 
 #include "cli/quarantine_collector.h"
 #include "dlrd/app/metrics/process_collector.h"
-#include "dlrd/sqlite/sqlite_stats_reader.h"
+#include "cli/store_factory.h"
 
 namespace dlrd {
 
@@ -14,7 +14,7 @@ Result<std::unique_ptr<AdminModule>> AdminModule::Build(
     std::function<bool()> ready, HttpHandler* verifications) {
   std::unique_ptr<AdminModule> m(new AdminModule());
   if (!config.admin_token.empty()) {
-    auto reader = StatsReader::Open(config.store.path);
+    auto reader = OpenStatsSource(config);
     if (!reader.ok()) {
       log.Error("stats_open_failed", {{"error", reader.status().message()}});
       return reader.status();
@@ -25,7 +25,10 @@ Result<std::unique_ptr<AdminModule>> AdminModule::Build(
   }
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables = {
       std::move(registry), std::make_shared<ProcessCollector>()};
-  if (config.quarantine.enabled) {
+  // The quarantine gauges read the SQLite file; on PostgreSQL they are not
+  // exported yet (docs/configuration.md, "database").
+  if (config.quarantine.enabled &&
+      config.store.backend == StoreBackend::kSqlite) {
     // Scrape-time reads: wait little for a lock, never for the writer.
     auto totals = QuarantineStore::Open(config.store.path, 100);
     if (!totals.ok()) {

@@ -1,6 +1,6 @@
 #include "cli/ingest_module.h"
 
-#include "cli/fallback_engine.h"
+#include "cli/store_factory.h"
 
 namespace dlrd {
 
@@ -10,18 +10,14 @@ Result<std::unique_ptr<IngestModule>> IngestModule::Build(
     const Clock& clock, Logger& log,
     std::function<void(const Status&)> on_fatal) {
   std::unique_ptr<IngestModule> m(new IngestModule());
-  SqliteOptions store_options;
-  store_options.busy_timeout_ms = config.store.busy_timeout_ms;
-  store_options.fallback = FallbackRulesOf(config);
-  store_options.quarantine = {config.quarantine.max_rows,
-                              config.quarantine.max_bytes};
-  auto store = SqliteEventStore::Open(config.store.path, store_options);
+  auto store = OpenEventStore(config);
   if (!store.ok()) {
     log.Error("store_open_failed", {{"database", config.store.path},
                                     {"error", store.status().message()}});
     return store.status();
   }
-  m->store_ = std::move(store).value();
+  m->store_ = std::move(store.value().store);
+  m->schema_version_ = store.value().schema_version;
   m->queue_ = std::make_unique<IngestQueue>(
       *m->store_,
       IngestQueueOptions{config.store.queue_capacity, config.store.max_batch},

@@ -32,7 +32,7 @@
 #include "dlrd/http/guarded_handler.h"
 #include "dlrd/http/http_listener.h"
 #include "dlrd/http/webhook_routes.h"
-#include "dlrd/sqlite/sqlite_event_store.h"
+#include "dlrd/core/ports/event_store.h"
 
 namespace dlrd {
 
@@ -54,13 +54,14 @@ class IngestModule {
   bool healthy() const;  // false once a fatal store error happened
   IngestService& service() { return *service_; }
   uint16_t port() const;
-  int schema_version() const { return store_->schema_version(); }
+  int schema_version() const { return schema_version_; }
 
  private:
   IngestModule() = default;
 
   // Declared in build order; destroyed listener first, store last.
-  std::unique_ptr<SqliteEventStore> store_;
+  std::unique_ptr<EventStore> store_;
+  int schema_version_ = 0;
   std::unique_ptr<IngestQueue> queue_;
   std::unique_ptr<IngestService> service_;
   std::optional<RateLimiter> rate_limiter_;

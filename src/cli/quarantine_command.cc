@@ -85,6 +85,11 @@ int RunQuarantine(const QuarantineCommand& o) {
   if (o.source && c.sources.find(*o.source) == c.sources.end()) {
     return Fail("--source: no source '" + *o.source + "' in the config", 2);
   }
+  if (c.store.backend == StoreBackend::kPostgres) {
+    return Fail("quarantine " + o.action +
+                    ": not available on a postgresql:// database yet",
+                1);
+  }
   int64_t since_ms = 0;
   if (!o.since.empty()) {
     auto d = ParseDurationMs(o.since);

@@ -9,7 +9,7 @@
 #include "cli/stats_render.h"
 #include "dlrd/core/util/field_reader.h"
 #include "dlrd/core/stats/stats.h"
-#include "dlrd/sqlite/sqlite_stats_reader.h"
+#include "cli/store_factory.h"
 
 namespace dlrd {
 namespace {
@@ -19,6 +19,14 @@ namespace {
 // placeholder that every scheme accepts.
 Result<std::string> PlaceholderSecret(std::string_view) {
   return std::string("c3RhdHMtb25seS1wbGFjZWhvbGRlci1zZWNyZXQ=");
+}
+
+// A PostgreSQL database needs its real password (database_password); every
+// other secret may stay unresolved. A reference that does not resolve
+// becomes the placeholder, and the server's refusal says what went wrong.
+Result<std::string> ResolveOrPlaceholder(std::string_view ref) {
+  Result<std::string> real = ResolveSecret(ref);
+  return real.ok() ? real : PlaceholderSecret(ref);
 }
 
 Result<int64_t> TimeArg(const std::string& name, const std::string& value) {
@@ -39,20 +47,26 @@ int UsageError(const std::string& message) {
 }  // namespace
 
 int RunStats(const StatsOptions& o) {
-  std::string db = o.db_path;
-  if (db.empty()) {
+  Config config;
+  if (o.db_path.empty()) {
     auto text = ReadFile(o.config_path);
     if (!text.ok()) {
       std::cerr << "dlrd: " << text.status().message() << "\n";
       return 2;
     }
-    auto config = ParseConfig(text.value(), PlaceholderSecret);
-    if (!config.ok()) {
+    auto parsed = ParseConfig(text.value(), ResolveOrPlaceholder);
+    if (!parsed.ok()) {
       std::cerr << "dlrd: config error: " << o.config_path << ": "
-                << config.status().message() << "\n";
+                << parsed.status().message() << "\n";
       return 2;
     }
-    db = config.value().store.path;
+    config = std::move(parsed).value();
+  } else {
+    // --db: a SQLite file or a postgresql:// URI (password: PGPASSFILE).
+    config.store.path = o.db_path;
+    if (IsPostgresUri(o.db_path)) {
+      config.store.backend = StoreBackend::kPostgres;
+    }
   }
   const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
@@ -89,7 +103,7 @@ int RunStats(const StatsOptions& o) {
   if (o.hourly && o.format != "json") {
     return UsageError("--hourly: only with --format json");
   }
-  auto reader = StatsReader::Open(db);
+  auto reader = OpenStatsSource(config);
   if (!reader.ok()) {
     std::cerr << "dlrd: " << reader.status().message() << "\n";
     return 1;

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/raw_request.h"
 #include "cli/secret_resolver.h"
+#include "cli/store_factory.h"
 #include "dlrd/app/time/system_clock.h"
 #include "dlrd/app/ingest/ingest_service.h"
 
@@ -28,9 +29,30 @@ int RunCheckConfig(const std::string& config_path) {
     std::cerr << "dlrd: config error: " << config.status().message() << "\n";
     return 2;
   }
-  std::cout << "ok: " << config.value().sources.size() << " source(s), listen "
-            << config.value().listen.host << ":" << config.value().listen.port
-            << ", database " << config.value().store.path << "\n";
+  const Config& c = config.value();
+  std::cout << "ok: " << c.sources.size() << " source(s), listen "
+            << c.listen.host << ":" << c.listen.port << ", database "
+            << c.store.path << "\n";
+  if (c.store.backend == StoreBackend::kPostgres) {
+    // Connects (with the resolved password) and reads; writes nothing.
+    Result<PgServerInfo> info = ProbePostgres(PgTargetOf(c, "dlrd-check"));
+    if (!info.ok()) {
+      std::cerr << "dlrd: database: " << info.status().message() << "\n";
+      return 1;
+    }
+    const PgServerInfo& i = info.value();
+    std::cout << "postgresql: server " << i.server_version << ", schema "
+              << i.schema_version << " of " << i.latest_schema_version;
+    if (i.schema_version == 0) {
+      std::cout << " (empty: the first `dlrd serve` creates it)";
+    } else if (i.schema_version < i.latest_schema_version) {
+      std::cout << " (older: `dlrd serve` migrates it)";
+    } else if (i.schema_version > i.latest_schema_version) {
+      std::cout << " (NEWER than this dlrd: serve refuses it)\n";
+      return 1;
+    }
+    std::cout << "\n";
+  }
   return 0;
 }
 

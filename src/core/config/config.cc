@@ -258,12 +258,12 @@ Result<Endpoint> ParseEndpoint(std::string_view text) {
   return Endpoint{std::string(host), static_cast<uint16_t>(value)};
 }
 
-namespace {
-
 bool IsPostgresUri(std::string_view s) {
   return StartsWithIgnoreCase(s, "postgresql://") ||
          StartsWithIgnoreCase(s, "postgres://");
 }
+
+namespace {
 
 // The URI must not carry the password: a config file is read by more
 // people and tools than a secret store. Query parameters (sslmode,

@@ -57,6 +57,9 @@ struct ListenerLimits {
 // or a postgresql:// URI (several replicas on one PostgreSQL).
 enum class StoreBackend { kSqlite, kPostgres };
 
+// Whether `database` is a PostgreSQL URI (postgresql:// or postgres://).
+bool IsPostgresUri(std::string_view database);
+
 struct StoreConfig {
   // The SQLite file, or the PostgreSQL URI (never with a password in it).
   std::string path = "var/dlrd.db";

@@ -1,0 +1,46 @@
+#include "cli/store_factory.h"
+
+#include <unistd.h>
+
+#include "cli/fallback_engine.h"
+#include "dlrd/sqlite/sqlite_event_store.h"
+#include "dlrd/sqlite/sqlite_stats_reader.h"
+
+namespace dlrd {
+
+PgTarget PgTargetOf(const Config& config, std::string_view role) {
+  char host[256] = {0};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  PgTarget t;
+  t.uri = config.store.path;
+  t.password = config.store.password;
+  t.application_name = "dlrd " + std::string(role) + " " + host;
+  return t;
+}
+
+Result<OpenedEventStore> OpenEventStore(const Config& config) {
+  if (config.store.backend == StoreBackend::kPostgres) {
+    return Status::Error("PostgreSQL ingest is not built yet");
+  }
+  SqliteOptions options;
+  options.busy_timeout_ms = config.store.busy_timeout_ms;
+  options.fallback = FallbackRulesOf(config);
+  options.quarantine = {config.quarantine.max_rows, config.quarantine.max_bytes};
+  auto store = SqliteEventStore::Open(config.store.path, options);
+  if (!store.ok()) return store.status();
+  OpenedEventStore out;
+  out.schema_version = store.value()->schema_version();
+  out.store = std::move(store).value();
+  return out;
+}
+
+Result<std::unique_ptr<StatsSource>> OpenStatsSource(const Config& config) {
+  if (config.store.backend == StoreBackend::kPostgres) {
+    return Status::Error("PostgreSQL stats are not built yet");
+  }
+  auto reader = StatsReader::Open(config.store.path);
+  if (!reader.ok()) return reader.status();
+  return std::unique_ptr<StatsSource>(std::move(reader).value());
+}
+
+}  // namespace dlrd
