@@ -13,7 +13,9 @@
 // than schema 6 (no daily tables yet) every window is read hourly.
 //
 // Each query runs in one read transaction, so the tables agree with each
-// other.
+// other. The spans, the adding up and the report's assembly are shared
+// with the PostgreSQL reader (dlrd/core/stats/rollup_read.h); this file
+// does the SQLite I/O.
 #pragma once
 
 #include <memory>
