@@ -4,6 +4,7 @@
 
 #include "cli/fallback_engine.h"
 #include "dlrd/sqlite/sqlite_event_store.h"
+#include "dlrd/postgres/pg_stats_reader.h"
 #include "dlrd/sqlite/sqlite_stats_reader.h"
 
 namespace dlrd {
@@ -36,7 +37,7 @@ Result<OpenedEventStore> OpenEventStore(const Config& config) {
 
 Result<std::unique_ptr<StatsSource>> OpenStatsSource(const Config& config) {
   if (config.store.backend == StoreBackend::kPostgres) {
-    return Status::Error("PostgreSQL stats are not built yet");
+    return OpenPgStatsReader(PgTargetOf(config, "stats"));
   }
   auto reader = StatsReader::Open(config.store.path);
   if (!reader.ok()) return reader.status();
