@@ -207,7 +207,7 @@ class Dlrd:
     """
 
     def __init__(self, sources, secrets, workdir=None, extra_config=None,
-                 log_level="info", wrapper=()):
+                 log_level="info", wrapper=(), database=None):
         self.binary = os.environ.get("DLRD_BIN") or dlrd_bin()
         self.wrapper = list(wrapper)  # e.g. ["fiu-run", "-x"]: exec()s dlrd
         self._own_dir = None
@@ -215,7 +215,8 @@ class Dlrd:
             self._own_dir = make_tempdir()
             workdir = self._own_dir.name
         self.dir = workdir
-        self.db_path = os.path.join(workdir, "dlrd.db")
+        # A SQLite file in the work dir, or a postgresql:// URI (PgDatabase).
+        self.db_path = database or os.path.join(workdir, "dlrd.db")
         self.config_path = os.path.join(workdir, "dlrd.json")
         self.sources = sources
         self.secrets = dict(secrets)
@@ -388,6 +389,88 @@ class Dlrd:
     def count(self, sql="SELECT COUNT(*) FROM delivery_events", args=()):
         with closing_db(self.db_path) as c:
             return c.execute(sql, args).fetchone()[0]
+
+
+# --------------------------------------------------------------------------
+# PostgreSQL: the suite's own server (tests/testutil/pg_server.sh, ctest
+# fixture `pg`), found through DLRD_TEST_PG_STATE.
+
+
+def pg_state_dir():
+    state = os.environ.get("DLRD_TEST_PG_STATE")
+    if not state or not os.path.exists(os.path.join(state, "uri")):
+        raise DlrdError("DLRD_TEST_PG_STATE is not set or has no uri: run "
+                        "through ctest (fixture pg)")
+    return state
+
+
+def psql(uri, sql, timeout=60):
+    """Runs `sql`; returns rows as lists of strings (psql -At, '|' split)."""
+    r = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
+                        uri, "-c", sql], capture_output=True, text=True,
+                       timeout=timeout)
+    if r.returncode != 0:
+        raise DlrdError("psql failed (%d): %s\n%s" % (r.returncode, sql,
+                                                       r.stderr))
+    return [line.split("|") for line in r.stdout.splitlines()]
+
+
+class PgDatabase:
+    """A fresh database on the suite's server, dropped by cleanup()."""
+
+    def __init__(self):
+        self.state = pg_state_dir()
+        with open(os.path.join(self.state, "uri")) as f:
+            self.admin_uri = f.read().strip()
+        self.name = "it_%d_%s" % (os.getpid(), uuid.uuid4().hex[:8])
+        psql(self.admin_uri, "CREATE DATABASE " + self.name)
+        self.uri = self.admin_uri.rsplit("/", 1)[0] + "/" + self.name
+
+    def query(self, sql):
+        return psql(self.uri, sql)
+
+    def scalar(self, sql):
+        return self.query(sql)[0][0]
+
+    def server(self, cmd):
+        """pg_server.sh stop|restart|... on the suite's server."""
+        script = os.environ.get("DLRD_TEST_PG_SCRIPT")
+        if not script:
+            raise DlrdError("DLRD_TEST_PG_SCRIPT is not set")
+        subprocess.run([script, cmd, self.state], check=True,
+                       stdout=subprocess.DEVNULL, timeout=120)
+
+    def cleanup(self):
+        try:
+            psql(self.admin_uri,
+                 "DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.name)
+        except Exception:  # a stopped server: the fixture removes it all
+            pass
+
+
+class PgServer:
+    """A private PostgreSQL server for a test that stops and starts it (the
+    shared one serves other tests meanwhile). .uri: its `postgres` db."""
+
+    def __init__(self):
+        self.script = os.environ.get("DLRD_TEST_PG_SCRIPT")
+        if not self.script:
+            raise DlrdError("DLRD_TEST_PG_SCRIPT is not set")
+        self._dir = make_tempdir("dlrd-pgsrv-")
+        self.state = self._dir.name
+        self.ctl("start")
+        with open(os.path.join(self.state, "uri")) as f:
+            self.uri = f.read().strip()
+
+    def ctl(self, cmd):
+        subprocess.run([self.script, cmd, self.state], check=True,
+                       stdout=subprocess.DEVNULL, timeout=120)
+
+    def cleanup(self):
+        try:
+            self.ctl("stop")
+        finally:
+            self._dir.cleanup()
 
 
 def open_db(path):

@@ -4,6 +4,8 @@
 #   pg_server.sh start STATE_DIR   initdb + pg_ctl start on a free loopback port
 #   pg_server.sh stop  STATE_DIR   pg_ctl stop -m immediate, data removed
 #   pg_server.sh restart STATE_DIR stop (fast) and start the same cluster
+#   pg_server.sh halt STATE_DIR    stop (fast), keeping the cluster
+#   pg_server.sh resume STATE_DIR  start the halted cluster again
 #
 # The cluster lives in a fresh directory under /tmp (world-traversable, so
 # a clone under /root works too), owned by an unprivileged user when run as
@@ -78,5 +80,7 @@ case "$cmd" in
     rm -f "$state/data" "$state/uri"
     ;;
   restart) stop fast; launch "$(cat "$state/data")" ;;
+  halt) stop fast ;;
+  resume) launch "$(cat "$state/data")" ;;
   *) echo "pg_server: unknown command $cmd" >&2; exit 2 ;;
 esac
