@@ -25,6 +25,7 @@ sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 UNIT = os.path.join(ROOT, "deploy", "systemd", "dlrd.service")
+TEMPLATE = os.path.join(ROOT, "deploy", "systemd", "dlrd@.service")
 SYSUSERS = os.path.join(ROOT, "deploy", "systemd", "dlrd.sysusers")
 EXAMPLE_CONFIG = os.path.join(ROOT, "deploy", "dlrd.example.jsonc")
 INSTALLED_BIN = "/usr/local/bin/dlrd"
@@ -212,6 +213,43 @@ class SystemdUnitTest(unittest.TestCase):
         with open(SYSUSERS) as f:
             lines = [l.split() for l in f if l.strip() and l[0] != "#"]
         self.assertEqual([l[:2] for l in lines], [["u", self.value("User")]])
+
+
+class TemplateUnitTest(unittest.TestCase):
+    """deploy/systemd/dlrd@.service: several replicas on one host."""
+
+    def setUp(self):
+        with open(UNIT) as f:
+            self.single = parse_unit(f.read())
+        with open(TEMPLATE) as f:
+            self.text = f.read()
+        self.template = parse_unit(self.text)
+
+    def test_same_unit_but_the_config_path(self):
+        # The template is dlrd.service with the instance's config: a
+        # hardening line added to one and not the other is drift.
+        def norm(entries):
+            return [(s, k, v.replace("%i.jsonc", "dlrd.jsonc")
+                     .replace(" (replica %i)", "")) for s, k, v in entries]
+        self.assertEqual(norm(self.template), self.single)
+        starts = [v for s, k, v in self.template if k == "ExecStart"]
+        self.assertEqual(starts, [INSTALLED_BIN +
+                                  " serve --config /etc/dlrd/%i.jsonc"])
+
+    def test_verify_an_instance(self):
+        analyze = systemd_analyze()
+        with tempfile.TemporaryDirectory(prefix="dlrd-unit-") as tmp:
+            path = os.path.join(tmp, "dlrd@.service")
+            with open(path, "w") as f:
+                f.write(self.text.replace(INSTALLED_BIN, dlrd_bin()))
+            r = subprocess.run([analyze, "verify",
+                                os.path.join(tmp, "dlrd@a.service")],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, timeout=60, cwd=tmp)
+            # systemd-analyze loads an instance from its template beside it.
+            ours = [l for l in r.stdout.splitlines() if "dlrd" in l]
+            self.assertEqual(ours, [], r.stdout)
+            self.assertEqual(r.returncode, 0, r.stdout)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ The suite's own PostgreSQL (tests/testutil/pg_server.sh, ctest fixture
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -99,23 +100,48 @@ def stored_ids(db):
         "SELECT verification_id FROM delivery_events")}
 
 
+SHIPPED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                       "deploy", "nginx", "dlrd-replicas.conf")
+
+
+def shipped_replica_config(ports):
+    """The shipped upstream block with our replicas' ports, and its
+    proxy_next_upstream lines (deploy/nginx/dlrd-replicas.conf)."""
+    with open(SHIPPED) as f:
+        text = f.read()
+    m = re.search(r"^upstream dlrd \{.*?^\}", text, re.S | re.M)
+    if not m:
+        raise AssertionError("dlrd-replicas.conf: no upstream block")
+    upstream = m.group(0)
+    servers = re.findall(r"^\s*server \S+( [^;]*);", upstream, re.M)
+    if len(servers) < 2:
+        raise AssertionError("dlrd-replicas.conf: fewer than two servers")
+    lines = "".join("    server 127.0.0.1:%d%s;\n" % (p, servers[0])
+                    for p in ports)
+    upstream = re.sub(r"(^\s*server [^\n]*\n)+", lines, upstream, count=1,
+                      flags=re.M)
+    nexts = re.findall(r"^#\s+(proxy_next_upstream[^\n]*;)", text, re.M)
+    if len(nexts) != 3:
+        raise AssertionError("dlrd-replicas.conf: proxy_next_upstream lines")
+    return upstream, nexts
+
+
 def nginx_conf(d, ports, listen_port):
     user = "user root;\n" if os.geteuid() == 0 else ""
     temps = "".join("    %s_temp_path %s/%s;\n" % (k, d, k) for k in
                     ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    servers = "".join("        server 127.0.0.1:%d max_fails=1 "
-                      "fail_timeout=2s;\n" % p for p in ports)
+    upstream, nexts = shipped_replica_config(ports)
     return ("%sdaemon off;\nworker_processes 1;\npid %s/nginx.pid;\n"
             "error_log %s/error.log warn;\nevents { worker_connections 256; }\n"
-            "http {\n    access_log off;\n%s"
-            "    upstream dlrd {\n%s        keepalive 16;\n    }\n"
+            "http {\n    access_log off;\n%s%s\n"
             "    server {\n        listen 127.0.0.1:%d;\n"
-            "        location / {\n            proxy_pass http://dlrd;\n"
+            "        location /webhooks/ {\n            proxy_pass http://dlrd;\n"
             "            proxy_http_version 1.1;\n"
             "            proxy_set_header Connection \"\";\n"
-            "            proxy_next_upstream error timeout;\n"
-            "        }\n    }\n}\n"
-            % (user, d, d, temps, servers, listen_port))
+            "            proxy_connect_timeout 2s;\n"
+            "            %s\n        }\n    }\n}\n"
+            % (user, d, d, temps, upstream, listen_port,
+               "\n            ".join(nexts)))
 
 
 def stats(d):
