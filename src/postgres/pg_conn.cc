@@ -52,11 +52,18 @@ PgResult::~PgResult() {
 }
 
 int PgResult::rows() const { return r_ ? PQntuples(r_) : 0; }
+int PgResult::columns() const { return r_ ? PQnfields(r_) : 0; }
 
 int64_t PgResult::affected() const {
   if (!r_) return 0;
   const char* n = PQcmdTuples(r_);
   return (n && *n) ? std::strtoll(n, nullptr, 10) : 0;
+}
+
+std::string_view PgResult::command() const {
+  if (!r_) return {};
+  const char* c = PQcmdStatus(r_);
+  return c ? std::string_view(c) : std::string_view();
 }
 
 bool PgResult::IsNull(int row, int col) const {
