@@ -246,42 +246,105 @@ TEST_P(ContractTest, EventColumnsAreStored) {
 // --- forward-only status
 // ------------------------------------------------------
 
-struct StatusCase {
-  const char* name;
-  std::vector<DeliveryStatus> steps;
-  DeliveryStatus want;
-  size_t want_step;  // whose time and channel the verification reports
+struct Step {
+  DeliveryStatus status;
+  std::string recipient = "";
+  std::string country = "";
 };
 
+struct StatusCase {
+  const char* name;
+  std::vector<Step> steps;
+  DeliveryStatus want_status;
+  std::string want_recipient = "";
+  std::string want_country = "";
+  // Index of the step whose status (time, channel) the verification shows.
+  size_t want_step = 0;
+};
+
+using S = DeliveryStatus;
+const StatusCase kStatusCases[] = {
+    {"sent_delivered_failed",
+     {{S::kSent}, {S::kDelivered}, {S::kFailed}},
+     S::kDelivered,
+     "",
+     "",
+     1},
+    {"failed_delivered",
+     {{S::kFailed}, {S::kDelivered}},
+     S::kDelivered,
+     "",
+     "",
+     1},
+    {"delivered_read", {{S::kDelivered}, {S::kRead}}, S::kRead, "", "", 1},
+    {"read_delivered", {{S::kRead}, {S::kDelivered}}, S::kRead, "", "", 0},
+    {"queued_sent_undelivered",
+     {{S::kQueued}, {S::kSent}, {S::kUndelivered}},
+     S::kUndelivered,
+     "",
+     "",
+     2},
+    {"failed_expired_first_wins",
+     {{S::kFailed}, {S::kExpired}},
+     S::kFailed,
+     "",
+     "",
+     0},
+    {"rejected_failed_first_wins",
+     {{S::kRejected}, {S::kFailed}},
+     S::kRejected,
+     "",
+     "",
+     0},
+    {"unknown_then_queued",
+     {{S::kUnknown}, {S::kQueued}},
+     S::kQueued,
+     "",
+     "",
+     1},
+    {"sent_then_unknown", {{S::kSent}, {S::kUnknown}}, S::kSent, "", "", 0},
+    {"delivered_then_queued",
+     {{S::kDelivered}, {S::kQueued}},
+     S::kDelivered,
+     "",
+     "",
+     0},
+    {"recipient_filled_later",
+     {{S::kSent, "", ""}, {S::kDelivered, "+15551234567", "US"}},
+     S::kDelivered,
+     "+15551234567",
+     "US",
+     1},
+    {"recipient_filled_by_lower_rank_event",
+     {{S::kDelivered, "", ""}, {S::kSent, "+15551234567", "US"}},
+     S::kDelivered,
+     "+15551234567",
+     "US",
+     0},
+    {"recipient_kept_when_already_set",
+     {{S::kSent, "+15551234567", "US"}, {S::kDelivered, "+447700900123", "GB"}},
+     S::kDelivered,
+     "+15551234567",
+     "US",
+     1},
+};
+
+// Each case uses its own verification id in one store: first with every
+// step its own batch, then with all steps as events of one submission
+// (out of order within one transaction).
 TEST_P(ContractTest, StatusOnlyMovesForward) {
-  using S = DeliveryStatus;
-  const StatusCase cases[] = {
-      {"sent_delivered_failed",
-       {S::kSent, S::kDelivered, S::kFailed},
-       S::kDelivered,
-       1},
-      {"failed_delivered", {S::kFailed, S::kDelivered}, S::kDelivered, 1},
-      {"read_delivered", {S::kRead, S::kDelivered}, S::kRead, 0},
-      {"queued_sent_undelivered",
-       {S::kQueued, S::kSent, S::kUndelivered},
-       S::kUndelivered,
-       2},
-      {"failed_expired", {S::kFailed, S::kExpired}, S::kFailed, 0},
-      {"sent_unknown", {S::kSent, S::kUnknown}, S::kSent, 0},
-      {"delivered_queued", {S::kDelivered, S::kQueued}, S::kDelivered, 0},
-  };
-  // Every step its own batch, then all steps in one submission.
   for (const bool per_batch : {true, false}) {
-    for (const StatusCase& c : cases) {
+    for (const StatusCase& c : kStatusCases) {
       SCOPED_TRACE(std::string(c.name) + (per_batch ? " per batch" : " one"));
       const std::string vid = std::string(per_batch ? "b-" : "s-") + c.name;
       std::vector<DeliveryEvent> events;
       for (size_t i = 0; i < c.steps.size(); ++i) {
         DeliveryEvent e =
-            Event("src", vid + ":" + std::to_string(i), vid, c.steps[i]);
+            Event("src", vid + ":" + std::to_string(i), vid, c.steps[i].status);
+        e.recipient = c.steps[i].recipient;
+        e.country = c.steps[i].country;
         e.received_at_ms = 1000 * static_cast<int64_t>(i + 1);
         e.channel = i % 2 == 0 ? Channel::kSms : Channel::kWhatsapp;
-        e.recipient = i == 1 ? "+15551234567" : "";
         events.push_back(e);
       }
       if (per_batch) {
@@ -289,16 +352,21 @@ TEST_P(ContractTest, StatusOnlyMovesForward) {
       } else {
         Commit({Sub(events)});
       }
-      EXPECT_EQ(
-          db_->Query("SELECT status, status_rank, first_event_at_ms,"
-                     " updated_at_ms, channel, recipient FROM verifications"
-                     " WHERE verification_id = '" +
-                     vid + "'"),
-          (DbRows{{std::string(ToString(c.want)),
-                   std::to_string(StatusRank(c.want)), "1000",
-                   std::to_string(1000 * (c.want_step + 1)),
-                   std::string(ToString(events[c.want_step].channel)),
-                   "+15551234567"}}));
+      EXPECT_EQ(db_->Query("SELECT status, status_rank, recipient, country,"
+                           " first_event_at_ms, updated_at_ms, channel FROM"
+                           " verifications WHERE source = 'src' AND"
+                           " verification_id = '" +
+                           vid + "'"),
+                (DbRows{{std::string(ToString(c.want_status)),
+                         std::to_string(StatusRank(c.want_status)),
+                         c.want_recipient, c.want_country, "1000",
+                         std::to_string(1000 * (c.want_step + 1)),
+                         std::string(ToString(events[c.want_step].channel))}}));
+      // Every event is kept in the log regardless of the rank rule.
+      EXPECT_EQ(db_->Int("SELECT count(*) FROM delivery_events WHERE"
+                         " verification_id = '" +
+                         vid + "'"),
+                static_cast<int64_t>(c.steps.size()));
     }
   }
 }
@@ -323,16 +391,25 @@ TEST_P(ContractTest, StopIsStoredAndStartRemovesIt) {
   Commit({stop});  // a retried STOP changes nothing
   EXPECT_EQ(db_->Query("SELECT recipient, reason FROM opt_outs"),
             (DbRows{{"+447700900123", "twilio inbound STOP"}}));
+  // START through another provider, or against an opt-out that came from
+  // a provider error, lifts nothing.
+  db_->Exec(
+      "INSERT INTO opt_outs(recipient, source, reason, at_ms) VALUES"
+      " ('+447700900124', 'src', 'twilio error 21610', 1)");
   Submission other = Sub({});
   other.opt_changes = {
-      {"+447700900123", false, "vonage inbound START", "vonage inbound STOP"}};
+      {"+447700900123", false, "vonage inbound START", "vonage inbound STOP"},
+      {"+447700900124", false, "twilio inbound START", "twilio inbound STOP"}};
   Commit({other});
-  EXPECT_EQ(Count("opt_outs"), 1);
+  EXPECT_EQ(Count("opt_outs"), 2);
   Submission start = Sub({});
   start.opt_changes = {
       {"+447700900123", false, "twilio inbound START", "twilio inbound STOP"}};
   Commit({start});
-  EXPECT_EQ(Count("opt_outs"), 0);
+  EXPECT_EQ(db_->Query("SELECT recipient FROM opt_outs"),
+            (DbRows{{"+447700900124"}}));
+  // The message itself is kept, as any accepted request without events.
+  EXPECT_EQ(Count("raw_requests"), 4);
 }
 
 TEST_P(ContractTest, SignatureFailuresAreCountedNotStored) {
