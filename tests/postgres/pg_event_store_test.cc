@@ -5,7 +5,9 @@
 // still being committed by the other) is reported as not inserted and
 // leaves nothing; a killed connection fails the batch with kUnavailable
 // (never fatal) or is replaced at once, the store reconnects by itself
-// with a backoff, and nothing it acknowledged is lost.
+// with a backoff, and nothing it acknowledged is lost; a connection lost
+// as COMMIT is sent (killed from a hook registered through the
+// PgStoreOptions::hooks seam) is kUnavailable, and the retry is exact.
 #include "dlrd/postgres/pg_event_store.h"
 
 #include <gtest/gtest.h>
@@ -23,6 +25,7 @@
 
 #include "postgres/contract_fixtures.h"
 #include "postgres/pg_conn.h"
+#include "postgres/pg_hook_context.h"
 #include "postgres/store_backends.h"
 #include "testutil/status_matchers.h"
 
@@ -247,6 +250,10 @@ TEST(PgConnectionLoss, KilledConnectionFailsUnavailableOrReconnects) {
   // The next batch either fails 503-style or runs on a new connection.
   BatchResult r = CommitSubs(*store, {Sub({Event("src", "k2")})});
   std::set<std::string> acked = {"k1"};
+  std::cout << "[ info ] first batch after the kill: "
+            << (r.status.ok() ? "committed on a new connection"
+                              : r.status.message())
+            << "\n";
   if (r.status.ok()) {
     acked.insert("k2");
     EXPECT_TRUE(store->available());
@@ -319,6 +326,73 @@ TEST(PgConnectionLoss, UnreachableDatabaseBacksOffAndRecovers) {
   EXPECT_TRUE(store->available());
   ASSERT_OK(CommitSubs(*store, {Sub({Event("src", "k2")})}).status);
   EXPECT_EQ(db.Int("SELECT count(*) FROM delivery_events"), 2);
+}
+
+// A hook (through the PgStoreOptions::hooks seam) that has the store's
+// own session terminated just before COMMIT, when armed.
+class KillBeforeCommit final : public BatchHook {
+ public:
+  KillBeforeCommit(const PgBackend* db, std::atomic<bool>* armed)
+      : db_(db), armed_(armed) {}
+  Status OnEvent(const DeliveryEvent&, int64_t, SubmissionResult&) override {
+    return Status::Ok();
+  }
+  void OnSubmissionEnd(bool, SubmissionResult&) override {}
+  Status OnBeforeCommit() override {
+    if (armed_->exchange(false)) Kill(*db_, "victim");
+    return Status::Ok();
+  }
+  void OnRollback() override {}
+
+ private:
+  const PgBackend* db_;
+  std::atomic<bool>* armed_;
+};
+
+// The connection is lost as COMMIT is sent: the outcome is unknown to the
+// store, so the batch fails kUnavailable (503: the provider retries), and
+// the retry stores each event once.
+TEST(PgConnectionLoss, LostAtCommitIsUnavailableAndTheRetryIsExact) {
+  PgBackend db;
+  std::atomic<bool> armed{false};
+  PgStoreOptions options;
+  options.hooks.push_back(
+      [&](PgHookContext& ctx) -> Result<std::unique_ptr<BatchHook>> {
+        EXPECT_NE(ctx.conn, nullptr);
+        EXPECT_NE(ctx.stats, nullptr);
+        return std::unique_ptr<BatchHook>(
+            std::make_unique<KillBeforeCommit>(&db, &armed));
+      });
+  PgTarget t = db.target();
+  t.application_name = "victim";
+  auto opened = OpenPgEventStore(t, options);
+  ASSERT_OK(opened.status());
+  EventStore& store = *opened.value();
+
+  const std::vector<Submission> subs = {Sub({Event("src", "a", "va")}),
+                                        Sub({Event("src", "b", "vb")})};
+  armed = true;
+  BatchResult lost = CommitSubs(store, subs);
+  EXPECT_EQ(lost.status.code(), StatusCode::kUnavailable)
+      << lost.status.message();
+  EXPECT_NE(lost.status.message().find("commit"), std::string::npos)
+      << lost.status.message();
+  EXPECT_FALSE(store.available());
+
+  BatchResult retry = CommitSubs(store, subs);
+  ASSERT_OK(retry.status);
+  EXPECT_TRUE(store.available());
+  int64_t stored = 0;
+  for (const SubmissionResult& r : retry.submissions) {
+    for (bool x : r.inserted) stored += x;
+  }
+  // Here the lost COMMIT never reached the server, so the retry stores
+  // both (had it committed, the retry would report both as duplicates).
+  // Either way each event is in the database once, counted once.
+  EXPECT_EQ(stored, 2);
+  EXPECT_EQ(db.Int("SELECT count(*) FROM delivery_events"), 2);
+  EXPECT_EQ(db.Int("SELECT SUM(callbacks) FROM stats_hourly"), 2);
+  EXPECT_EQ(db.Int("SELECT SUM(sent) FROM stats_hourly"), 2);
 }
 
 }  // namespace
