@@ -6,9 +6,13 @@
 // any error, so every submission is written under its own SAVEPOINT: a
 // failing one is rolled back to it alone and the rest commits. There is no
 // savepoint-free fast path as in SQLite: there a savepoint copies pages,
-// here it is one extra statement per submission, folded into a single round
-// trip ("RELEASE SAVEPOINT s; SAVEPOINT s"), and without it one bad
-// submission would cost the whole batch a second run.
+// here it is one extra round trip per submission ("RELEASE SAVEPOINT s;
+// SAVEPOINT s" in one message) beside the five or so a submission makes
+// anyway, and without savepoints one bad submission would cost the whole
+// batch a second run. Measured on the test server (6,368 one-event
+// submissions, 32 per batch, alternating runs on a loaded 2-core host):
+// 660..990 us per submission with savepoints, 890..1,270 without, i.e. no
+// difference above the noise.
 //
 // Dedupe across replicas: a key already stored, or in dedupe_keys (its
 // event was pruned), is a duplicate and writes nothing (like SQLite, a
@@ -21,7 +25,10 @@
 //
 // Errors: a submission failing with kConstraint or kError is rolled back
 // alone; any other class (kUnavailable, kBusy: a deadlock or lock timeout,
-// kFull) fails the whole batch with that code. A lost connection
+// kFull) fails the whole batch with that code. Two replicas whose batches
+// touch the same verifications in different orders can deadlock; the
+// server aborts one of them (kBusy: 503, the provider retries), which the
+// replica test sees about once per run of 900 overlapping events. A lost connection
 // (kUnavailable, at any statement, COMMIT included: its outcome is then
 // unknown and dedupe absorbs the provider's retry) drops the connection:
 // available() turns false and the store reconnects, with an exponential
