@@ -4,6 +4,7 @@
 
 #include "cli/fallback_engine.h"
 #include "dlrd/sqlite/sqlite_event_store.h"
+#include "dlrd/postgres/pg_event_store.h"
 #include "dlrd/postgres/pg_stats_reader.h"
 #include "dlrd/sqlite/sqlite_stats_reader.h"
 
@@ -21,7 +22,18 @@ PgTarget PgTargetOf(const Config& config, std::string_view role) {
 
 Result<OpenedEventStore> OpenEventStore(const Config& config) {
   if (config.store.backend == StoreBackend::kPostgres) {
-    return Status::Error("PostgreSQL ingest is not built yet");
+    const PgTarget target = PgTargetOf(config, "ingest");
+    PgStoreOptions options;
+    options.quarantine = {config.quarantine.max_rows,
+                          config.quarantine.max_bytes};
+    auto store = OpenPgEventStore(target, options);  // migrates
+    if (!store.ok()) return store.status();
+    auto info = ProbePostgres(target);
+    if (!info.ok()) return info.status();
+    OpenedEventStore out;
+    out.store = std::move(store).value();
+    out.schema_version = info.value().schema_version;
+    return out;
   }
   SqliteOptions options;
   options.busy_timeout_ms = config.store.busy_timeout_ms;

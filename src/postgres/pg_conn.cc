@@ -52,11 +52,18 @@ PgResult::~PgResult() {
 }
 
 int PgResult::rows() const { return r_ ? PQntuples(r_) : 0; }
+int PgResult::columns() const { return r_ ? PQnfields(r_) : 0; }
 
 int64_t PgResult::affected() const {
   if (!r_) return 0;
   const char* n = PQcmdTuples(r_);
   return (n && *n) ? std::strtoll(n, nullptr, 10) : 0;
+}
+
+std::string_view PgResult::command() const {
+  if (!r_) return {};
+  const char* c = PQcmdStatus(r_);
+  return c ? std::string_view(c) : std::string_view();
 }
 
 bool PgResult::IsNull(int row, int col) const {
@@ -100,6 +107,10 @@ Result<PgConn> PgConn::Connect(const std::string& conninfo,
   pg_conn* c = PQconnectdbParams(keys.data(), values.data(), 1);
   if (!c) return Status::Error(StatusCode::kUnavailable, "out of memory");
   PgConn conn(c);
+  // Server notices ("relation ... already exists, skipping") would go to
+  // stderr as bare lines among the daemon's structured logs; none of them
+  // is actionable, so they are dropped.
+  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
   if (PQstatus(c) != CONNECTION_OK) {
     return Status::Error(StatusCode::kUnavailable,
                          "connect: " + OneLine(PQerrorMessage(c)));

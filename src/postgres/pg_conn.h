@@ -38,6 +38,7 @@ class PgParam {
   PgParam() : null_(true) {}  // NULL
   PgParam(std::string_view text) : value_(text) {}  // NOLINT: implicit
   PgParam(const char* text) : value_(text) {}       // NOLINT: implicit
+  PgParam(const std::string& text) : value_(text) {}  // NOLINT: implicit
   PgParam(int64_t n) : value_(std::to_string(n)) {}  // NOLINT: implicit
   PgParam(int n) : value_(std::to_string(n)) {}      // NOLINT: implicit
   static PgParam Bytes(std::string_view bytes) {
@@ -66,7 +67,11 @@ class PgResult {
   ~PgResult();
 
   int rows() const;
+  int columns() const;
   int64_t affected() const;  // rows an INSERT/UPDATE/DELETE touched
+  // The command tag ("COMMIT", "ROLLBACK", "INSERT 0 1", ...): a COMMIT of
+  // a transaction in the failed state succeeds with the tag "ROLLBACK".
+  std::string_view command() const;
   bool IsNull(int row, int col) const;
   std::string_view Text(int row, int col) const;
   int64_t Int(int row, int col) const;  // 0 when NULL

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "dlrd/core/stats/verification_outcome.h"
 #include "dlrd/sqlite/sqlite_fallback.h"
 
 #include "sqlite/sqlite_db.h"
@@ -10,8 +11,9 @@ namespace dlrd {
 namespace {
 
 // Status moves only up the rank order (include/dlrd/core/model/delivery.h).
-// OnEvent computes the row this leaves (Merged below) instead of reading it
-// back; the two must agree, which the rollup-invariant test checks.
+// OnEvent computes the row this leaves (MergeVerification, in core) instead
+// of reading it back; the two must agree, which the rollup-invariant test
+// checks.
 constexpr const char* kUpsertVerification =
     "INSERT INTO verifications(source, verification_id, provider, channel,"
     " status, status_rank, recipient, country, first_event_at_ms,"
@@ -71,10 +73,6 @@ constexpr const char* kUpsertErrors[] = {
 #undef DLRD_UPSERT_COUNTS
 #undef DLRD_UPSERT_LATENCY
 #undef DLRD_UPSERT_ERRORS
-
-constexpr int kRankFailed = 3;
-constexpr int kRankDelivered = 4;
-constexpr int kRankVerified = 6;
 
 // `daily`: ?1 is the group's UTC day instead of its hour.
 void BindGroup(sqlite3_stmt* st, const RollupGroup& g, bool daily) {
@@ -173,68 +171,14 @@ Result<StatsSql::Row> StatsSql::Load(std::string_view source,
   return row;
 }
 
-// The row kUpsertVerification leaves, from the row before and the event.
-StatsSql::Row StatsSql::Merged(const Row& before, const DeliveryEvent& e) {
-  const int rank = StatusRank(e.status);
-  if (!before.exists) {
-    return Row{true,
-               e.provider,
-               std::string(ToString(e.channel)),
-               e.country,
-               e.recipient,
-               rank,
-               e.received_at_ms};
-  }
-  Row after = before;
-  if (rank > before.rank) {
-    after.rank = rank;
-    after.channel = std::string(ToString(e.channel));
-  }
-  if (after.country.empty()) after.country = e.country;
-  if (after.recipient.empty()) after.recipient = e.recipient;
-  return after;
-}
-
-void StatsSql::MoveOutcome(std::string_view source, const Row& before,
-                           const Row& after) {
-  struct Part {
-    HourlyColumn column;
-    bool (*in)(int rank);
-  };
-  static constexpr Part kParts[] = {
-      {HourlyColumn::kSent, [](int) { return true; }},
-      {HourlyColumn::kDelivered, [](int r) { return r >= kRankDelivered; }},
-      {HourlyColumn::kFailed, [](int r) { return r == kRankFailed; }},
-      {HourlyColumn::kVerified, [](int r) { return r == kRankVerified; }},
-  };
-  const bool same_group = before.exists && before.channel == after.channel &&
-                          before.country == after.country;
-  for (const Part& p : kParts) {
-    const bool was = before.exists && p.in(before.rank);
-    const bool is = p.in(after.rank);
-    if (same_group && was == is) continue;
-    if (was) {
-      pending_.AddHourly(before.first_at_ms, source, before.provider,
-                         before.channel, before.country, p.column, -1);
-    }
-    if (is) {
-      pending_.AddHourly(after.first_at_ms, source, after.provider,
-                         after.channel, after.country, p.column, 1);
-    }
-  }
-}
-
 Status StatsSql::OnEvent(const DeliveryEvent& e) {
   Result<Row> before = Load(e.source, e.verification_id);
   if (!before.ok()) return before.status();
   const Row& b = before.value();
-  const Row after = Merged(b, e);
+  const Row after = MergeVerification(b, e);
   // An upsert that would change nothing (a late or repeated lower status)
   // is skipped: it would only dirty a page.
-  const bool changes = !b.exists || after.rank != b.rank ||
-                       after.country != b.country ||
-                       after.recipient != b.recipient;
-  if (changes) {
+  if (VerificationChanges(b, after)) {
     StmtUse st(cache_.Get(kUpsertVerification));
     if (!st.get()) return SqliteError(db_, "stats prepare upsert");
     BindTextView(st.get(), 1, e.source);
@@ -250,18 +194,8 @@ Status StatsSql::OnEvent(const DeliveryEvent& e) {
       return SqliteError(db_, "stats upsert verification");
     }
   }
-  MoveOutcome(e.source, b, after);
-  const std::string_view channel = ToString(e.channel);
-  pending_.AddHourly(e.received_at_ms, e.source, e.provider, channel, e.country,
-                     HourlyColumn::kCallbacks, 1);
-  if (e.latency_ms && e.status == DeliveryStatus::kDelivered) {
-    pending_.AddLatency(e.received_at_ms, e.source, e.provider, channel,
-                        e.country, "provider", -1, *e.latency_ms);
-  }
-  if (!e.error_code.empty()) {
-    pending_.AddError(e.received_at_ms, e.source, e.provider, channel,
-                      e.country, e.error_code);
-  }
+  MoveOutcome(pending_, e.source, b, after);
+  AddEventContribution(pending_, e);
   return Done();
 }
 

@@ -38,7 +38,11 @@ RECOVERY_BOUND_S = 6.0
 
 
 def config():
-    return {"admin_token": ADMIN_TOKEN, "io_threads": 2}
+    return {"admin_token": "env:DLRD_IT_PG_ADMIN", "io_threads": 2}
+
+
+def secrets():
+    return {"DLRD_IT_PG": SECRET, "DLRD_IT_PG_ADMIN": ADMIN_TOKEN}
 
 
 def sources():
@@ -162,7 +166,7 @@ class TwoReplicasBehindNginx(unittest.TestCase):
         self.addCleanup(self.db.cleanup)
         self.replicas = []
         for _ in range(2):
-            d = h.Dlrd(sources(), {"DLRD_IT_PG": SECRET},
+            d = h.Dlrd(sources(), secrets(),
                        extra_config=config(), database=self.db.uri)
             self.addCleanup(d.cleanup)
             self.replicas.append(d)
@@ -253,7 +257,7 @@ class PostgresRestart(unittest.TestCase):
     def setUp(self):
         self.server = h.PgServer()
         self.addCleanup(self.server.cleanup)
-        self.d = h.Dlrd(sources(), {"DLRD_IT_PG": SECRET},
+        self.d = h.Dlrd(sources(), secrets(),
                         extra_config=config(), database=self.server.uri)
         self.addCleanup(self.d.cleanup)
 
@@ -313,7 +317,7 @@ class PostgresRestart(unittest.TestCase):
     def test_check_config_reports_server_and_schema(self):
         self.d.port, self.d.admin_port = h.free_port(), h.free_port()
         self.d.write_config()
-        env = dict(os.environ, DLRD_IT_PG=SECRET)
+        env = dict(os.environ, **secrets())
         r = subprocess.run([self.d.binary, "check-config", "--config",
                             self.d.config_path], capture_output=True,
                            text=True, env=env, timeout=30)

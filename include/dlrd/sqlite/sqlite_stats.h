@@ -31,6 +31,7 @@
 #include "dlrd/core/util/status.h"
 #include "dlrd/core/stats/rollup_delta.h"
 #include "dlrd/core/stats/stats.h"
+#include "dlrd/core/stats/verification_outcome.h"
 #include "dlrd/sqlite/sqlite_handle.h"
 
 namespace dlrd {
@@ -71,16 +72,8 @@ class StatsSql {
                          int step, int64_t at_ms);
 
  private:
-  struct Row {
-    bool exists = false;
-    std::string provider, channel, country, recipient;
-    int rank = 0;
-    int64_t first_at_ms = 0;
-  };
+  using Row = VerificationRow;
   Result<Row> Load(std::string_view source, std::string_view id);
-  static Row Merged(const Row& before, const DeliveryEvent& e);
-  void MoveOutcome(std::string_view source, const Row& before,
-                   const Row& after);
   // The end of every public change: writes it now unless deferred.
   Status Done();
   Status Write(const RollupDelta& d);

@@ -11,9 +11,14 @@
 // - Events are deduplicated on (source, dedupe_key): a duplicate is not an
 //   error, it is reported as not inserted.
 // - The per-verification status only moves forward (StatusRank).
-// - Not thread-safe: exactly one writer thread calls CommitBatch. The
-//   production implementation is SQLite; the interface is free of SQLite
-//   types so another store (PostgreSQL) can implement it.
+// - Not thread-safe: exactly one writer thread calls CommitBatch (and
+//   Reconnect); only available() may be read from other threads. The
+//   implementations are SQLite and PostgreSQL; the interface is free of
+//   their types, and both pass the same contract suite
+//   (tests/postgres/event_store_contract_test.cc).
+// - A networked store that lost its database fails batches with
+//   kUnavailable (not fatal: 503 + Retry-After) and reconnects by itself
+//   (available(), Reconnect()).
 #pragma once
 
 #include <cstdint>
@@ -101,12 +106,15 @@ class EventStore {
   // REQUIRES: called from one thread at a time.
   virtual BatchResult CommitBatch(
       const std::vector<const Submission*>& batch) = 0;
+
   // Whether the store can take a batch now: false while a networked store
-  // (PostgreSQL) has lost its connection. /readyz reports it. Thread-safe.
+  // has lost its database (CommitBatch then fails with kUnavailable).
+  // Thread-safe: /readyz reads it from another thread. An embedded store
+  // (SQLite) is always available.
   virtual bool available() const { return true; }
-  // Called by the writer thread only, while !available(): tries to
-  // reconnect (with the adapter's own backoff) and returns the
-  // milliseconds until it wants to be called again; 0 once connected.
+  // Called only by the writer thread: reconnects if disconnected and its
+  // backoff allows an attempt now. Returns the milliseconds until it wants
+  // to be called again; 0 when connected (or nothing to do).
   virtual int64_t Reconnect() { return 0; }
 };
 

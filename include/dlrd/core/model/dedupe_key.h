@@ -1,6 +1,7 @@
 // DedupeKeyHash: the compact form of an event's idempotency key, as kept
 // in the dedupe_keys table (schema/0004_dedupe_keys.sql) after the event
-// itself was pruned.
+// itself was pruned. Shared by both stores (SQLite and PostgreSQL keep the
+// same 16-byte hash), hence in core: pure, no I/O.
 //
 // Contract: a pure function of (source, dedupe_key); 16 bytes, the first
 // half of SHA-256(source || 0x00 || dedupe_key). Source names never hold
