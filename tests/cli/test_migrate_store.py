@@ -256,8 +256,8 @@ class MigrateStore(unittest.TestCase):
                 }[table]
                 new_id = int(psql(uri, "INSERT INTO %s %s RETURNING id"
                                   % (table, cols)))
-                self.assertEqual(new_id, top + 1)
                 psql(uri, "DELETE FROM %s WHERE id = %d" % (table, new_id))
+                self.assertEqual(new_id, top + 1)
         # quarantine_totals: the sums over the copied rows, as in SQLite.
         totals = psql(uri, "SELECT rows || ',' || bytes FROM quarantine_totals")
         sums = psql(uri, "SELECT count(*) || ',' || "
