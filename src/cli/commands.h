@@ -6,6 +6,8 @@
 //   stats         0 printed; 1 database error; 2 usage or config error.
 //   quarantine    0 done (rows still failing are not an error); 1 database
 //                 error; 2 usage or config error.
+//   migrate-store 0 copied; 1 database error or refusal (SQLite schema not
+//                 the latest, target not empty); 2 usage error.
 #pragma once
 
 #include <optional>
@@ -43,5 +45,11 @@ struct QuarantineCommand {
   std::string since;  // "" = all; else a duration (90m, 24h, 7d)
 };
 int RunQuarantine(const QuarantineCommand& options);
+
+struct MigrateStoreOptions {
+  std::string from;  // the SQLite file
+  std::string to;    // postgresql:// URI; password through libpq's env
+};
+int RunMigrateStore(const MigrateStoreOptions& options);
 
 }  // namespace dlrd

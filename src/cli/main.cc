@@ -88,6 +88,20 @@ int main(int argc, char** argv) {
         [&quarantine_options, action] { quarantine_options.action = action; });
   }
 
+  dlrd::MigrateStoreOptions migrate_options;
+  auto* migrate = app.add_subcommand(
+      "migrate-store",
+      "Copy a SQLite database into an empty PostgreSQL database, in one "
+      "transaction. Run it with the daemon stopped. The password comes from "
+      "PGPASSWORD or PGPASSFILE (~/.pgpass). Exits 0 copied, 1 database "
+      "error or refusal, 2 usage error.");
+  migrate->add_option("--from", migrate_options.from, "SQLite database file")
+      ->required();
+  migrate
+      ->add_option("--to", migrate_options.to,
+                   "postgresql://user@host:port/db URI, without a password")
+      ->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -98,6 +112,7 @@ int main(int argc, char** argv) {
   if (verify->parsed()) return dlrd::RunVerify(config, source, request, at);
   if (check->parsed()) return dlrd::RunCheckConfig(config);
   if (quarantine->parsed()) return dlrd::RunQuarantine(quarantine_options);
+  if (migrate->parsed()) return dlrd::RunMigrateStore(migrate_options);
   if (stats->parsed()) {
     if (stats_options.config_path.empty() && stats_options.db_path.empty()) {
       std::cerr << "dlrd stats: --config or --db is required\n";

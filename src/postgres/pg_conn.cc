@@ -212,6 +212,45 @@ Result<PgResult> PgConn::ExecPrepared(const char* name, std::string_view sql,
   return Check(std::move(r), name);
 }
 
+Status PgConn::CopyBegin(std::string_view copy_sql) {
+  if (!c_) return Status::Error(StatusCode::kUnavailable, "not connected");
+  const std::string text(copy_sql);
+  PgResult r(PQexec(c_, text.c_str()));
+  if (r.r_ && PQresultStatus(r.r_) == PGRES_COPY_IN) return Status::Ok();
+  Result<PgResult> checked = Check(std::move(r), text);
+  if (!checked.ok()) return checked.status();
+  return Status::Error("COPY did not start: " +
+                       std::string(text.substr(0, 60)));
+}
+
+Status PgConn::CopyPut(std::string_view data) {
+  if (!c_) return Status::Error(StatusCode::kUnavailable, "not connected");
+  // Blocking connection: 1 is sent (or queued), -1 an error; 0 is only for
+  // non-blocking ones.
+  if (PQputCopyData(c_, data.data(), static_cast<int>(data.size())) != 1) {
+    return ErrorOf(nullptr, "COPY data");
+  }
+  return Status::Ok();
+}
+
+Result<int64_t> PgConn::CopyEnd(const char* error) {
+  if (!c_) return Status::Error(StatusCode::kUnavailable, "not connected");
+  if (PQputCopyEnd(c_, error) != 1) return ErrorOf(nullptr, "COPY end");
+  // The COPY's own result, then null; keep the first failure.
+  Status failed = Status::Ok();
+  int64_t rows = 0;
+  while (pg_result* raw = PQgetResult(c_)) {
+    PgResult r(raw);
+    if (PQresultStatus(raw) == PGRES_COMMAND_OK) {
+      rows = r.affected();
+    } else if (failed.ok()) {
+      failed = ErrorOf(raw, "COPY");
+    }
+  }
+  if (!failed.ok()) return failed;
+  return rows;
+}
+
 Status PgConn::ExecScript(const std::string& sql) {
   if (!c_) return Status::Error(StatusCode::kUnavailable, "not connected");
   // PQexec runs every statement of the string; the last result tells.

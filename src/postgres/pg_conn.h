@@ -109,6 +109,15 @@ class PgConn {
   Result<PgResult> ExecPrepared(const char* name, std::string_view sql,
                                 const std::vector<PgParam>& params);
 
+  // COPY ... FROM STDIN: CopyBegin runs the COPY statement, CopyPut sends
+  // data in the statement's format (any split), CopyEnd finishes it and
+  // returns the rows the server took. After an error in CopyBegin or
+  // CopyPut, CopyEnd(error) still ends the COPY (the server refuses it), so
+  // the connection is usable again (its transaction is aborted).
+  Status CopyBegin(std::string_view copy_sql);
+  Status CopyPut(std::string_view data);
+  Result<int64_t> CopyEnd(const char* error = nullptr);
+
   // The server's version as "15.18" (server_version).
   std::string server_version() const;
 

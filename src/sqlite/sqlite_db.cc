@@ -62,6 +62,10 @@ constexpr RoleSpec kRoles[] = {
     // `dlrd stats`: read-only, SQLite's defaults.
     {SqliteRole::kStatsReader, SQLITE_OPEN_READONLY, false, false, nullptr,
      "open ", nullptr},
+    // `dlrd migrate-store`: read-only, SQLite's defaults; one long read
+    // transaction (sqlite_export.h).
+    {SqliteRole::kExport, SQLITE_OPEN_READONLY, false, false, nullptr,
+     "open ", nullptr},
 };
 
 const RoleSpec& SpecOf(SqliteRole role) {

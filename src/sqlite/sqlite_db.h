@@ -32,6 +32,7 @@ enum class SqliteRole {
   kRetention,    // the retention worker (SqliteRetention)
   kQuarantine,   // `dlrd quarantine` (QuarantineStore)
   kStatsReader,  // `dlrd stats` (StatsReader), read-only
+  kExport,       // `dlrd migrate-store` (SqliteExport), read-only
 };
 
 // Opens `path` for `role`: the role's flags, then its pragmas (the writer
