@@ -320,9 +320,11 @@ def build_image(podman):
 
 
 # --------------------------------------------------------------------------
-# The database the container writes. The seam for PostgreSQL: return an
-# object with the same two members that puts a postgresql:// URI (the
-# suite's server) into the config and counts rows there (psql -Atc).
+# The database the container writes. The seam for PostgreSQL: make
+# event_store() return an object with the same two members, whose
+# config_value is a postgresql:// URI of the suite's server (with
+# --network host the container reaches a server on the host's loopback)
+# and whose delivery_events() runs the same SELECT there (psql -Atc).
 
 
 class SqliteStore:
