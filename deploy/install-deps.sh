@@ -30,6 +30,10 @@ test_pkgs=(
   wrk                          # benchmark
   fiu-utils                    # fsync fault injection test (libfiu)
   postgresql-15                # the suite starts its own server (initdb + pg_ctl)
+  # tests/deploy_files/test_container_image.py builds and runs the real image
+  # without Docker or a registry: rootful podman with the runc runtime, and a
+  # debootstrap'ed bookworm root imported as the base image.
+  podman runc debootstrap
 )
 # Fuzzing (fuzz/, tests/run.sh fuzz step): clang with libFuzzer and the
 # sanitizer runtimes. libclang-rt-16-dev (ASan/UBSan/libFuzzer runtimes) is
