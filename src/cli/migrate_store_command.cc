@@ -61,6 +61,12 @@ int RunMigrateStore(const MigrateStoreOptions& options) {
     std::cerr << "dlrd migrate-store: --to must be a postgresql:// URI\n";
     return 2;
   }
+  // A password on the command line shows in ps and shell history.
+  if (Status s = CheckPostgresUri(options.to); !s.ok()) {
+    std::cerr << "dlrd migrate-store: --to: " << s.message()
+              << "; for this command: PGPASSFILE or PGPASSWORD\n";
+    return 2;
+  }
   std::error_code ec;
   if (!std::filesystem::is_regular_file(options.from, ec)) {
     std::cerr << "dlrd migrate-store: --from " << options.from

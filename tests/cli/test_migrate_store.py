@@ -325,6 +325,13 @@ class MigrateStore(unittest.TestCase):
             with self.subTest(args=args):
                 self.assertEqual(self.run_migrate(*args).returncode, 2)
 
+    def test_a_password_on_the_command_line_is_refused(self):
+        r = self.run_migrate("--from", self.db, "--to",
+                             "postgresql://dlrd:hunter2@127.0.0.1:1/x")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("contains a password", r.stderr)
+        self.assertNotIn("hunter2", r.stderr)
+
     def test_unreachable_target_exits_1(self):
         r = self.run_migrate("--from", self.db, "--to",
                              "postgresql://nobody@127.0.0.1:1/x?connect_timeout=2")

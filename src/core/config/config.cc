@@ -263,8 +263,6 @@ bool IsPostgresUri(std::string_view s) {
          StartsWithIgnoreCase(s, "postgres://");
 }
 
-namespace {
-
 // The URI must not carry the password: a config file is read by more
 // people and tools than a secret store. Query parameters (sslmode,
 // sslrootcert, connect_timeout, ...) pass through to libpq unchanged.
@@ -275,9 +273,8 @@ Status CheckPostgresUri(std::string_view uri) {
   if (at != std::string_view::npos &&
       authority.substr(0, at).find(':') != std::string_view::npos) {
     return Status::Error(
-        "database: the URI contains a password; remove it and set "
-        "database_password to \"env:NAME\" or \"file:PATH\" (or use libpq's "
-        "PGPASSFILE)");
+        "the URI contains a password; remove it and set database_password "
+        "to \"env:NAME\" or \"file:PATH\" (or use libpq's PGPASSFILE)");
   }
   const size_t q = rest.find('?');
   if (q != std::string_view::npos) {
@@ -286,12 +283,15 @@ Status CheckPostgresUri(std::string_view uri) {
     if (query.rfind("password=", 0) == 0 ||
         query.find("&password=") != std::string::npos) {
       return Status::Error(
-          "database: the URI contains a password parameter; set "
-          "database_password to \"env:NAME\" or \"file:PATH\" instead");
+          "the URI contains a password parameter; set database_password to "
+          "\"env:NAME\" or \"file:PATH\" instead (or use libpq's "
+          "PGPASSFILE)");
     }
   }
   return Status::Ok();
 }
+
+namespace {
 
 // What does not run on PostgreSQL yet: refused at start-up, by key, rather
 // than half-working (docs/configuration.md, "database").
@@ -335,7 +335,9 @@ Result<Config> ParseConfig(std::string_view text,
       return Status::Error("database: must not be empty");
     if (IsPostgresUri(c.store.path)) {
       c.store.backend = StoreBackend::kPostgres;
-      DLRD_TRY(CheckPostgresUri(c.store.path));
+      if (Status s = CheckPostgresUri(c.store.path); !s.ok()) {
+        return Status::Error("database: " + s.message());
+      }
     }
     if (const json* pw = r.Find("database_password")) {
       if (c.store.backend != StoreBackend::kPostgres) {

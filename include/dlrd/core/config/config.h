@@ -59,6 +59,9 @@ enum class StoreBackend { kSqlite, kPostgres };
 
 // Whether `database` is a PostgreSQL URI (postgresql:// or postgres://).
 bool IsPostgresUri(std::string_view database);
+// Refuses a PostgreSQL URI that carries a password (user:password@ or a
+// password= parameter): the message says where the password goes instead.
+Status CheckPostgresUri(std::string_view uri);
 
 struct StoreConfig {
   // The SQLite file, or the PostgreSQL URI (never with a password in it).
