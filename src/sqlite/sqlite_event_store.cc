@@ -1,6 +1,6 @@
 #include "dlrd/sqlite/sqlite_event_store.h"
 
-#include "sqlite/dedupe_key.h"
+#include "dlrd/core/util/dedupe_key.h"
 #include "sqlite/schema_files.h"
 #include "sqlite/sqlite_batch_hooks.h"
 #include "sqlite/sqlite_db.h"

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "dlrd/core/stats/stats.h"
-#include "sqlite/dedupe_key.h"
+#include "dlrd/core/util/dedupe_key.h"
 #include "dlrd/sqlite/sqlite_fallback.h"
 
 #include "sqlite/sqlite_db.h"

@@ -1,6 +1,8 @@
 // DedupeKeyHash: the compact form of an event's idempotency key, as kept
-// in the dedupe_keys table (schema/0004_dedupe_keys.sql) after the event
-// itself was pruned.
+// in the dedupe_keys table (schema/0004_dedupe_keys.sql, and the same
+// table in schema/postgres/0001_init.sql) after the event itself was
+// pruned. In core because every store computes it (the SQLite and the
+// PostgreSQL retention and ingest) and the stored keys must agree.
 //
 // Contract: a pure function of (source, dedupe_key); 16 bytes, the first
 // half of SHA-256(source || 0x00 || dedupe_key). Source names never hold
@@ -11,6 +13,7 @@
 // (never guess "not seen" or "seen").
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>

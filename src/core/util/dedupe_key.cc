@@ -1,4 +1,4 @@
-#include "sqlite/dedupe_key.h"
+#include "dlrd/core/util/dedupe_key.h"
 
 #include "dlrd/core/signature/crypto.h"
 
