@@ -4,6 +4,8 @@
 #include <map>
 #include <string>
 
+#include "cli/store_factory.h"
+#include "dlrd/postgres/pg_retention.h"
 #include "dlrd/sqlite/sqlite_retention.h"
 
 namespace dlrd {
@@ -14,11 +16,15 @@ constexpr int64_t kPauseMs = 20;  // between batches: the writer goes first
 Result<std::unique_ptr<RetentionStore>> OpenRetentionStore(
     const Config& config) {
   const int64_t quarantine_ttl_ms = config.quarantine.ttl_hours * 3'600'000;
-  auto store =
-      SqliteRetention::Open(config.store.path, config.store.busy_timeout_ms,
-                            config.retention, quarantine_ttl_ms);
-  if (!store.ok()) return store.status();
-  return std::unique_ptr<RetentionStore>(std::move(store).value());
+  if (config.store.backend == StoreBackend::kSqlite) {
+    auto store =
+        SqliteRetention::Open(config.store.path, config.store.busy_timeout_ms,
+                              config.retention, quarantine_ttl_ms);
+    if (!store.ok()) return store.status();
+    return std::unique_ptr<RetentionStore>(std::move(store).value());
+  }
+  return OpenPgRetention(PgTargetOf(config, "retention"), config.retention,
+                         quarantine_ttl_ms);
 }
 
 Result<std::unique_ptr<RetentionWorker>> RetentionWorker::Build(

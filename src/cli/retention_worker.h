@@ -24,7 +24,9 @@
 
 namespace dlrd {
 
-// The store the worker prunes: SqliteRetention on config.store.path.
+// The store the worker prunes: SqliteRetention for a SQLite file, the
+// PostgreSQL retention (application_name "dlrd retention <host>") for a
+// postgresql:// database.
 Result<std::unique_ptr<RetentionStore>> OpenRetentionStore(
     const Config& config);
 
