@@ -4,10 +4,28 @@
 #include <map>
 #include <string>
 
+#include "cli/store_factory.h"
+#include "dlrd/postgres/pg_retention.h"
+#include "dlrd/sqlite/sqlite_retention.h"
+
 namespace dlrd {
 namespace {
 constexpr int64_t kPauseMs = 20;  // between batches: the writer goes first
 }  // namespace
+
+Result<std::unique_ptr<RetentionStore>> OpenRetentionStore(
+    const Config& config) {
+  const int64_t quarantine_ttl_ms = config.quarantine.ttl_hours * 3'600'000;
+  if (config.store.backend == StoreBackend::kSqlite) {
+    auto store =
+        SqliteRetention::Open(config.store.path, config.store.busy_timeout_ms,
+                              config.retention, quarantine_ttl_ms);
+    if (!store.ok()) return store.status();
+    return std::unique_ptr<RetentionStore>(std::move(store).value());
+  }
+  return OpenPgRetention(PgTargetOf(config, "retention"), config.retention,
+                         quarantine_ttl_ms);
+}
 
 Result<std::unique_ptr<RetentionWorker>> RetentionWorker::Build(
     const Config& config, const Clock& clock, Logger& log,
@@ -16,10 +34,7 @@ Result<std::unique_ptr<RetentionWorker>> RetentionWorker::Build(
   if (config.retention.events_days <= 0 && !config.quarantine.enabled) {
     return std::unique_ptr<RetentionWorker>();
   }
-  const int64_t quarantine_ttl_ms = config.quarantine.ttl_hours * 3'600'000;
-  auto pruner =
-      SqliteRetention::Open(config.store.path, config.store.busy_timeout_ms,
-                            config.retention, quarantine_ttl_ms);
+  auto pruner = OpenRetentionStore(config);
   if (!pruner.ok()) {
     log.Error("retention_open_failed", {{"error", pruner.status().message()}});
     return pruner.status();

@@ -1,4 +1,5 @@
-// RetentionWorker: runs SqliteRetention on a thread of its own. Every
+// RetentionWorker: runs a RetentionStore (SqliteRetention, or the
+// PostgreSQL one for a postgresql:// database) on a thread of its own. Every
 // `interval_s` it prunes batch after batch until nothing is left, pausing
 // between batches so the ingest writer and the dispatcher get the write
 // lock. Stop() returns within one batch. A pass that throws is reported
@@ -7,7 +8,7 @@
 // Build() gives the retention module of `dlrd serve`: null when nothing is
 // pruned (no events_days and no quarantine, whose TTL the same worker keeps);
 // a connection that does not open is logged (retention_open_failed) and
-// returned.
+// returned. OpenRetentionStore picks the backend from config.store.
 #pragma once
 
 #include <condition_variable>
@@ -19,9 +20,15 @@
 #include "dlrd/core/ports/clock.h"
 #include "dlrd/app/log/logger.h"
 #include "dlrd/app/metrics/internal_errors.h"
-#include "dlrd/sqlite/sqlite_retention.h"
+#include "dlrd/core/ports/retention_store.h"
 
 namespace dlrd {
+
+// The store the worker prunes: SqliteRetention for a SQLite file, the
+// PostgreSQL retention (application_name "dlrd retention <host>") for a
+// postgresql:// database.
+Result<std::unique_ptr<RetentionStore>> OpenRetentionStore(
+    const Config& config);
 
 class RetentionWorker {
  public:
@@ -29,7 +36,7 @@ class RetentionWorker {
       const Config& config, const Clock& clock, Logger& log,
       InternalErrors* errors);
 
-  RetentionWorker(std::unique_ptr<SqliteRetention> store,
+  RetentionWorker(std::unique_ptr<RetentionStore> store,
                   const RetentionConfig& config, const Clock& clock,
                   Logger& log, InternalErrors* errors = nullptr)
       : store_(std::move(store)),
@@ -49,7 +56,7 @@ class RetentionWorker {
   // Waits up to `ms`; false when stopping.
   bool Sleep(int64_t ms);
 
-  std::unique_ptr<SqliteRetention> store_;
+  std::unique_ptr<RetentionStore> store_;
   RetentionConfig config_;
   const Clock& clock_;
   Logger& log_;

@@ -1,5 +1,6 @@
 // SqliteRetention: deletes rows older than the configured ages, a small
-// batch per transaction, on a connection of its own.
+// batch per transaction, on a connection of its own. A RetentionStore
+// (dlrd/core/ports/retention_store.h), like the PostgreSQL one.
 //
 // Invariant: ingest never waits long on pruning. Each call to PruneBatch
 // holds the write lock for one bounded DELETE (batch_rows rows, or one
@@ -24,12 +25,13 @@
 #include <string>
 
 #include "dlrd/core/config/config.h"
+#include "dlrd/core/ports/retention_store.h"
 #include "dlrd/core/util/status.h"
 #include "dlrd/sqlite/sqlite_handle.h"
 
 namespace dlrd {
 
-class SqliteRetention {
+class SqliteRetention final : public RetentionStore {
  public:
   static Result<std::unique_ptr<SqliteRetention>> Open(
       const std::string& path, int64_t busy_timeout_ms,
@@ -38,7 +40,7 @@ class SqliteRetention {
   // Deletes one batch from the first table that has prunable rows; returns
   // how many rows went (0: nothing left to prune as of `now_ms`).
   // `*table` names the table.
-  Result<int64_t> PruneBatch(int64_t now_ms, std::string* table);
+  Result<int64_t> PruneBatch(int64_t now_ms, std::string* table) override;
 
  private:
   SqliteRetention(SqliteDb db, const RetentionConfig& config,

@@ -304,11 +304,6 @@ Status CheckPostgresScope(const Config& c) {
                            "postgresql:// database yet; use SQLite");
     }
   }
-  if (c.retention.events_days > 0) {
-    return Status::Error(
-        "retention.events_days: retention does not run on a postgresql:// "
-        "database yet; remove it (rows are kept)");
-  }
   return Status::Ok();
 }
 

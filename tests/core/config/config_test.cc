@@ -691,14 +691,22 @@ TEST(ParseConfig, PostgresPasswordNeverInTheFile) {
 }
 
 TEST(ParseConfig, PostgresRefusesWhatDoesNotRunThereYet) {
+  // Retention runs on PostgreSQL (src/postgres/pg_retention.h): accepted.
   auto retention = ParseConfig(
       WithDatabase("postgresql://dlrd@db/dlrd",
                    "\"retention\": {\"events_days\": 30},"),
       FakeResolve);
-  ASSERT_FALSE(retention.ok());
-  EXPECT_EQ(retention.status().message().rfind("retention.events_days", 0),
-            0u)
-      << retention.status().message();
+  ASSERT_TRUE(retention.ok()) << retention.status().message();
+  EXPECT_EQ(retention.value().store.backend, StoreBackend::kPostgres);
+  EXPECT_EQ(retention.value().retention.events_days, 30);
+  // Fallback sends do not, yet: refused by key.
+  auto fallback = ParseConfig(
+      WithFallback(kTwilioProvider, R"({ "provider": "twilio" })",
+                   R"("database": "postgresql://dlrd@db/dlrd",)"),
+      FakeResolve);
+  ASSERT_FALSE(fallback.ok());
+  EXPECT_EQ(fallback.status().message().rfind("sources.tw.fallback", 0), 0u)
+      << fallback.status().message();
 }
 
 }  // namespace
