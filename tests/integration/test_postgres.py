@@ -193,11 +193,14 @@ class TwoReplicasBehindNginx(unittest.TestCase):
     def test_kill9_loses_no_acknowledged_callback(self):
         # Both start at once against an empty database: one migrates, the
         # other waits on the advisory lock.
-        threads = [threading.Thread(target=d.start) for d in self.replicas]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        # (Spawned from this thread: PR_SET_PDEATHSIG ties each child to
+        # the thread that started it.)
+        for d in self.replicas:
+            d.port, d.admin_port = h.free_port(), h.free_port()
+            d.write_config()
+            d._spawn()
+        for d in self.replicas:
+            d.wait_ready(30)
         for d in self.replicas:
             self.assertTrue(d.running(), d.log_tail())
             self.assertEqual(h.http_get(d.admin_port, "/readyz").status, 200)
@@ -222,6 +225,7 @@ class TwoReplicasBehindNginx(unittest.TestCase):
         print("\ntest_postgres: %d acknowledged through nginx, %d connection"
               " errors/502 while one replica was killed"
               % (len(acked), sum(c.failed for c in clients)), file=sys.stderr)
+        self.assertFalse(victim.running(), "the replica was not killed")
         self.assertTrue(survivor.running())
         self.assertEqual(h.http_get(survivor.admin_port, "/readyz").status,
                          200)
