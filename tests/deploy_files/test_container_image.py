@@ -13,10 +13,11 @@ on free loopback ports (mounted read-only at /etc/dlrd/dlrd.jsonc, the
 secret as a file under /run/secrets, a host temp dir as /var/lib/dlrd),
 waits for GET /readyz == 200 on the admin port, POSTs one correctly signed
 VerifyNow callback (HMAC-SHA256, generated secret) and expects 2xx, stops
-the container (SIGTERM, exit status 0) and reads the database file from the
-mounted data dir: exactly one row in delivery_events, with the posted
-verification id. The database is chosen in one place, `event_store()`; a
-PostgreSQL URI can be switched in there. The container is removed on every
+the container (SIGTERM, exit status 0) and reads the database: exactly one
+row in delivery_events, with the posted verification id. It does so twice:
+with the embedded SQLite file in the mounted data dir, and with a fresh
+database on the suite's own PostgreSQL (ctest fixture pg), which the
+container reaches on the host's loopback through --network host. The container is removed on every
 exit path (`podman rm -f`), and stale ones from a killed run on the next.
 
 Podman setup (nothing under /etc is edited):
@@ -373,8 +374,25 @@ class SqliteStore:
             c.close()
 
 
-def event_store(data_dir):
-    return SqliteStore(data_dir)
+class PostgresStore:
+    """A fresh database on the suite's own PostgreSQL (ctest fixture pg);
+    with --network host the container reaches it on the host's loopback."""
+
+    def __init__(self):
+        self.db = h.PgDatabase()
+        self.config_value = self.db.uri
+
+    def delivery_events(self):
+        return [tuple(row) for row in self.db.query(
+            "SELECT source, verification_id, status FROM delivery_events"
+            " ORDER BY id")]
+
+    def cleanup(self):
+        self.db.cleanup()
+
+
+def event_store(kind, data_dir):
+    return SqliteStore(data_dir) if kind == "sqlite" else PostgresStore()
 
 
 # --------------------------------------------------------------------------
@@ -424,12 +442,11 @@ class ContainerImageTest(unittest.TestCase):
         self.addCleanup(self.podman.run, "rm", "-f", "-t", "0", self.name,
                         check=False)
 
-    def write_files(self, store, port, admin_port, secret):
+    def write_files(self, store, port, admin_port, secret, data):
         d = self.tmp.name
-        data = os.path.join(d, "data")
         os.mkdir(data, 0o700)
         os.chown(data, DLRD_UID, DLRD_UID)
-        secret_path = os.path.join(d, "webhook_secret")
+        secret_path = os.path.join(data + ".secret")
         with open(secret_path, "w") as f:
             f.write(secret)
         os.chown(secret_path, DLRD_UID, DLRD_UID)
@@ -442,7 +459,7 @@ class ContainerImageTest(unittest.TestCase):
             "database": store.config_value,
             "sources": {SOURCE: {"format": "verifynow", "signature": sig}},
         }
-        config_path = os.path.join(d, "dlrd.jsonc")
+        config_path = data + ".jsonc"
         with open(config_path, "w") as f:
             json.dump(cfg, f, indent=2)
         os.chmod(config_path, 0o644)
@@ -470,15 +487,23 @@ class ContainerImageTest(unittest.TestCase):
         self.fail("not ready within %.0fs; logs:\n%s"
                   % (READY_TIMEOUT_S, self.logs()))
 
-    def test_image_serves_and_stores_a_signed_callback(self):
+    def test_image_serves_and_stores_a_signed_callback_in_sqlite(self):
+        self.serve_and_store("sqlite")
+
+    def test_image_serves_and_stores_a_signed_callback_in_postgres(self):
+        self.serve_and_store("postgres")
+
+    def serve_and_store(self, kind):
         port, admin_port = h.free_port(), h.free_port()
         while admin_port == port:
             admin_port = h.free_port()
         secret = secrets.token_hex(32)
-        data = os.path.join(self.tmp.name, "data")
-        store = event_store(data)
+        data = os.path.join(self.tmp.name, "data-" + kind)
+        store = event_store(kind, data)
+        if hasattr(store, "cleanup"):
+            self.addCleanup(store.cleanup)
         config_path, secret_path, data = self.write_files(
-            store, port, admin_port, secret)
+            store, port, admin_port, secret, data)
 
         self.podman.run(
             "run", "-d", "--name", self.name, "--network", "host",
