@@ -11,13 +11,21 @@ Subcommands:
   fsync DIR                    JSON: fdatasync p50/p99 of 4 KiB appends in DIR
   quiet MAX_WAIT CORES         wait for 2 s in a row with < CORES busy
   scrape URL FILE              save a /metrics page
+  pgcpu POSTMASTER_PID         JSON: CPU seconds of a PostgreSQL server (the
+                               postmaster, its live children and the
+                               children it has reaped)
   rows DB                      rows in delivery_events
   record ...                   append one run's record to a JSONL file
                                (exit 4: clean but the machine was busy);
-                               prefill=N: the database held N events before
+                               prefill=N: the database held N events before;
+                               wrk=, clock=, metrics= may list several files
+                               (two replicas, one wrk each), comma-separated;
+                               backend=postgres replicas=N pg0= pg=: the
+                               PostgreSQL server's CPU before/after (pgcpu)
   set-aside FILE ASIDE         move FILE's last record to ASIDE (retried)
-  median-rate FILE TARGET IO   median good req/s of the max-rate runs (on
-                               an empty database)
+  median-rate FILE TARGET IO [BACKEND REPLICAS]
+                               median good req/s of the max-rate runs (on
+                               an empty database; default sqlite 1)
   report FILE META OUT         print the markdown report and write it to OUT
 
 Shared by run.sh, stats.sh and restart.sh (one copy of each step):
@@ -127,6 +135,34 @@ def cmd_proc(*pids):
         cpu += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
     print(json.dumps({"hwm_kb": hwm, "rss_kb": rss, "cpu_s": round(cpu, 3),
                       "pids": len(pids)}))
+
+
+def cmd_pgcpu(pm):
+    """CPU seconds (utime + stime) of a PostgreSQL server: the postmaster,
+    every live child (backends, checkpointer, WAL writer, ...), and the
+    children that already exited (the postmaster's cutime + cstime), so a
+    backend that ends during a run is not lost."""
+    tick = os.sysconf("SC_CLK_TCK")
+    pm = int(pm)
+    total, n = 0, 0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(") ", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        pid, ppid = int(d), int(fields[1])
+        if pid == pm:
+            total += sum(int(x) for x in fields[11:15])  # + cutime cstime
+            n += 1
+        elif ppid == pm:
+            total += int(fields[11]) + int(fields[12])
+            n += 1
+    if not n:
+        raise SystemExit(f"pgcpu: no postmaster {pm}")
+    print(json.dumps({"cpu_s": round(total / tick, 3), "procs": n}))
 
 
 def busy_seconds():
@@ -239,6 +275,41 @@ def parse_metrics(path):
     return out
 
 
+def merge_wrk(ws):
+    """Two wrk summaries of one run (one wrk per replica, at the same time)
+    as one: counts summed, duration the longer one, latency percentiles the
+    max of the two (wrk gives no histogram to merge), ok_rps the sum of
+    each wrk's own rate."""
+    if len(ws) == 1:
+        w = ws[0]
+        w["good_rps"] = w["n2xx"] / (w["duration_us"] / 1e6)
+        w["wrk_rps"] = w["requests"] / (w["duration_us"] / 1e6)
+        return w
+    out = {"duration_us": max(w["duration_us"] for w in ws),
+           "good_rps": sum(w["n2xx"] / (w["duration_us"] / 1e6) for w in ws),
+           "wrk_rps": sum(w["requests"] / (w["duration_us"] / 1e6)
+                          for w in ws),
+           "latency_us": {k: max(w["latency_us"][k] for w in ws)
+                          for k in ws[0]["latency_us"]},
+           "codes": {}, "errors": {}}
+    for k in ("requests", "n200", "n2xx", "nbad", "ndup", "wrapped", "sent"):
+        out[k] = sum(w[k] for w in ws)
+    for k in ("codes", "errors"):
+        for w in ws:
+            for c, n in w[k].items():
+                out[k][c] = out[k].get(c, 0) + n
+    return out
+
+
+def merge_clock(cs):
+    """Clocks of wrk processes run at once: the machine's busy time over
+    (about) the same interval is taken once, the wrk CPU summed."""
+    return {"wall_s": max(c["wall_s"] for c in cs),
+            "busy_s": max(c["busy_s"] for c in cs),
+            "steal_s": max(c.get("steal_s", 0.0) for c in cs),
+            "cpu_s": sum(c["cpu_s"] for c in cs)}
+
+
 def cmd_record(*argv):
     """record FILE key=value ... (values that are paths to JSON are loaded)."""
     path = argv[0]
@@ -246,10 +317,14 @@ def cmd_record(*argv):
     for kv in argv[1:]:
         k, _, v = kv.partition("=")
         rec[k] = v
-    wrk = json.load(open(rec.pop("wrk")))
+    wrk = merge_wrk([json.load(open(p)) for p in rec.pop("wrk").split(",")])
     proc = json.loads(rec.pop("proc"))
     proc0 = json.loads(rec.pop("proc0"))
-    clock = json.load(open(rec.pop("clock")))
+    clock = merge_clock([json.load(open(p))
+                         for p in rec.pop("clock").split(",")])
+    pg0, pg1 = rec.pop("pg0", ""), rec.pop("pg", "")
+    if rec.get("backend"):
+        rec["replicas"] = int(rec.get("replicas") or 1)
     rec["round"] = int(rec["round"])
     rec["io_threads"] = int(rec.get("io_threads") or 0)
     rec["connections"] = int(rec["connections"])
@@ -259,8 +334,8 @@ def cmd_record(*argv):
     rec.update({
         "duration_s": dur_s,
         "requests": wrk["requests"],
-        "wrk_rps": wrk["requests"] / dur_s,
-        "good_rps": wrk["n2xx"] / dur_s,
+        "wrk_rps": wrk["wrk_rps"],
+        "good_rps": wrk["good_rps"],
         "n200": wrk["n200"], "n2xx": wrk["n2xx"], "nbad": wrk["nbad"],
         "ndup": wrk["ndup"], "wrapped": wrk["wrapped"], "sent": wrk["sent"],
         "codes": wrk["codes"], "errors": wrk["errors"],
@@ -274,10 +349,14 @@ def cmd_record(*argv):
         "wrk_cpu_s": clock["cpu_s"],
         "procs": proc["pids"],
     })
+    if pg0:  # PostgreSQL does the database work in its own processes
+        rec["pg_cpu_s"] = json.loads(pg1)["cpu_s"] - json.loads(pg0)["cpu_s"]
     # CPU used meanwhile by processes that are neither wrk nor the server
-    # (a build running next to the benchmark makes the numbers meaningless).
+    # (nor its PostgreSQL server; a build running next to the benchmark
+    # makes the numbers meaningless).
     rec["other_cores"] = max(0.0, clock["busy_s"] - clock["cpu_s"]
-                             - rec["cpu_s"]) / clock["wall_s"]
+                             - rec["cpu_s"] - rec.get("pg_cpu_s", 0.0)
+                             ) / clock["wall_s"]
     # Time the hypervisor gave our vCPUs to someone else.
     rec["steal_cores"] = clock.get("steal_s", 0.0) / clock["wall_s"]
     fs = json.loads(rec.pop("fsync"))
@@ -302,7 +381,10 @@ def cmd_record(*argv):
         problems.append("socket errors: " + ", ".join(
             f"{k} {v}" for k, v in sorted(errs.items())))
     if rec["target"] == "dlrd":
-        m = parse_metrics(rec.pop("metrics"))
+        m = {}
+        for mp in rec.pop("metrics").split(","):  # one page per replica
+            for k, v in parse_metrics(mp).items():
+                m[k] = m.get(k, 0) + v
         cnt = m.get("dlrd_store_commit_batch_size_count", 0)
         rec["batch_mean"] = (m.get("dlrd_store_commit_batch_size_sum", 0) / cnt
                              if cnt else None)
@@ -315,6 +397,11 @@ def cmd_record(*argv):
         rec["rows_total"] = int(rec["rows"])
         rows = rec["rows_total"] - rec["prefill"]
         rec["rows"] = rows
+        # Server CPU per stored event: dlrd alone, and dlrd + PostgreSQL.
+        rec["cpu_us_per_event"] = rec["cpu_s"] / rows * 1e6 if rows else None
+        if "pg_cpu_s" in rec:
+            rec["cpu_pg_us_per_event"] = ((rec["cpu_s"] + rec["pg_cpu_s"])
+                                          / rows * 1e6 if rows else None)
         # wrk stops while up to one request per connection is in flight:
         # dlrd commits those, wrk never sees their 200s. Anything else means
         # an acked event is missing or an unacked one was stored twice.
@@ -343,6 +430,9 @@ def cmd_record(*argv):
                  f"commit {rec['commit_ms'] or 0:5.2f} ms  rows {rec['rows']} "
                  f"(200s {rec['n200']} +{rec['in_flight_at_stop']})"
                  + (f" on top of {rec['prefill']}" if rec["prefill"] else ""))
+        if "pg_cpu_s" in rec:
+            line += (f"  CPU/event dlrd {fmt(rec['cpu_us_per_event'], '.0f')}"
+                     f" +postgres {fmt(rec['cpu_pg_us_per_event'], '.0f')} µs")
     print(line)
     for p in problems:
         print(f"  !!! INVALID {label} {rec['mode']} round {rec['round']}: {p}",
@@ -353,9 +443,16 @@ def cmd_record(*argv):
     return 4 if warnings and not problems else 0
 
 
+def store_key(r):
+    """("sqlite", 1) or ("postgres", replicas)."""
+    return (r.get("backend") or "sqlite", r.get("replicas") or 1)
+
+
 def run_label(r):
-    """dlrd io1, dlrd io2+10000000 (prefilled), nginx."""
-    return (r["target"] + (f" io{r['io_threads']}" if r["io_threads"] else "")
+    """dlrd io1, dlrd io2+10000000 (prefilled), dlrd pg×2 io2, nginx."""
+    b, n = store_key(r)
+    return (r["target"] + (f" pg×{n}" if b == "postgres" else "")
+            + (f" io{r['io_threads']}" if r["io_threads"] else "")
             + (f"+{r['prefill']}" if r.get("prefill") else ""))
 
 
@@ -374,10 +471,11 @@ def load(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def cmd_median_rate(path, target, io):
+def cmd_median_rate(path, target, io, backend="sqlite", replicas="1"):
     vals = [r["good_rps"] for r in load(path)
             if r["target"] == target and r["mode"] == "max"
-            and r["io_threads"] == int(io) and not r.get("prefill")]
+            and r["io_threads"] == int(io) and not r.get("prefill")
+            and store_key(r) == (backend, int(replicas))]
     print(f"{statistics.median(vals):.0f}" if vals else "0")
 
 
@@ -394,14 +492,26 @@ def cmd_report(path, meta_path, out):
     recs = load(path)
     meta = json.load(open(meta_path))
     prefill = meta.get("prefill") or 0
+    # With --backend postgres|both: rows per store (SQLite, PostgreSQL with
+    # one replica, with two) and the CPU per event columns.
+    has_pg = any(store_key(r)[0] == "postgres" for r in recs)
+    SQ = ("sqlite", 1)
     groups = {}
     for r in recs:
-        key = (r["target"], r["io_threads"], r["mode"], r.get("prefill", 0))
+        key = (r["target"], r["io_threads"], r["mode"], r.get("prefill", 0),
+               *store_key(r))
         groups.setdefault(key, []).append(r)
 
-    def label(t, io, pf=0):
+    def store_name(b, n):
+        return "SQLite" if b == "sqlite" else (
+            "PostgreSQL ×1" if n == 1 else f"PostgreSQL ×{n} replicas")
+
+    def label(t, io, pf=0, b="sqlite", n=1):
         if t == "nginx":
             return "nginx (`return 200;`)"
+        if has_pg:
+            return (f"dlrd on **{store_name(b, n)}**, io_threads {io}"
+                    + (" each" if n > 1 else ""))
         return f"dlrd, io_threads {io}" + (f", **{pf:,} events stored**"
                                            if pf else "")
 
@@ -409,13 +519,21 @@ def cmd_report(path, meta_path, out):
         """Prefilled / empty ok req/s: per round (the two runs are next to
         each other in a round) and ratio of the medians."""
         empty = {r["round"]: r["good_rps"]
-                 for r in groups.get(("dlrd", io, "max", 0), [])}
+                 for r in groups.get(("dlrd", io, "max", 0, *SQ), [])}
         full = {r["round"]: r["good_rps"]
-                for r in groups.get(("dlrd", io, "max", prefill), [])}
+                for r in groups.get(("dlrd", io, "max", prefill, *SQ), [])}
         per_round = [full[k] / empty[k] for k in sorted(full)
                      if empty.get(k)]
         e, f = med(list(empty.values())), med(list(full.values()))
         return (f / e if (e and f) else None), per_round
+
+    def cpu_cols(t, b, rs):
+        if t != "dlrd":
+            return " — | — |"
+        own = med([r.get("cpu_us_per_event") for r in rs])
+        both = (med([r.get("cpu_pg_us_per_event") for r in rs])
+                if b == "postgres" else own)
+        return f" {fmt(own, '.0f')} µs | {fmt(both, '.0f')} µs |"
 
     L = []
     L.append(f"### Results: dlrd vs nginx on loopback ({meta['date']})")
@@ -447,17 +565,42 @@ def cmd_report(path, meta_path, out):
             f"counted − {prefill:,}) with the 200s. Fixed-rate runs use an "
             "empty database only.")
         L.append("")
+    if has_pg:
+        L.append(
+            "**PostgreSQL rows.** dlrd on a PostgreSQL server started by "
+            "the benchmark (`tests/testutil/pg_server.sh`: same machine, "
+            "loopback TCP, `fsync` and `synchronous_commit` on, "
+            "shared_buffers 64MB), a fresh database per run: 2xx only "
+            "after the batch's COMMIT is durable. *PostgreSQL ×1*: one "
+            "replica, driven like the SQLite row. *PostgreSQL ×2 "
+            "replicas*: two dlrd processes on the same database, each "
+            "driven by its own wrk (half the threads, disjoint corpus "
+            "slices, half the connections, half the fixed rate) at the "
+            "same time, so no proxy's cost lands on dlrd's figure; "
+            "*ok req/s* is the sum of the two wrk processes' rates, "
+            "p50/p99 are the **max of the two wrk processes' "
+            "percentiles** (wrk gives no histogram to merge), peak RSS "
+            "the two replicas' VmHWM summed. *CPU/event* is utime + stime "
+            "from /proc over the wrk run divided by the rows stored: "
+            "*dlrd* counts the dlrd process(es) only; *dlrd + postgres* "
+            "adds every process of the PostgreSQL server (postmaster, "
+            "backends, WAL writer, checkpointer, and children reaped "
+            "meanwhile), where the database work is done. For SQLite the "
+            "two are the same.")
+        L.append("")
     L.append("| target | load | ok req/s | p50 | p99 | peak RSS | "
              "commit batch (mean) | commit time (mean) | non-2xx / socket errors "
-             "| vs nginx |" + (" vs empty |" if prefill else ""))
+             "| vs nginx |" + (" vs empty |" if prefill else "")
+             + (" CPU/event dlrd | CPU/event dlrd + postgres |" if has_pg
+                else ""))
     L.append("|---|---|---:|---:|---:|---:|---:|---:|---|---:|"
-             + ("---:|" if prefill else ""))
+             + ("---:|" if prefill else "") + ("---:|---:|" if has_pg else ""))
     nginx_max = med([r["good_rps"] for r in
-                     groups.get(("nginx", 0, "max", 0), [])])
+                     groups.get(("nginx", 0, "max", 0, *SQ), [])])
     order = sorted(groups, key=lambda k: (k[2] != "max", k[0] != "nginx",
-                                          k[1], k[3]))
+                                          k[1], k[3], k[4] != "sqlite", k[5]))
     for key in order:
-        t, io, mode, pf = key
+        t, io, mode, pf, b, n = key
         rs = groups[key]
         rps = med([r["good_rps"] for r in rs])
         if mode == "max":
@@ -474,14 +617,15 @@ def cmd_report(path, meta_path, out):
             r_pf, _ = pf_ratios(io)
             vs_empty = fmt(r_pf, ".1%") if r_pf is not None else "n/a"
         L.append(
-            f"| {label(t, io, pf)} | {load_s} | {rps:,.0f} | "
+            f"| {label(t, io, pf, b, n)} | {load_s} | {rps:,.0f} | "
             f"{med([r['p50_ms'] for r in rs]):.2f} ms | "
             f"{med([r['p99_ms'] for r in rs]):.2f} ms | "
             f"{max(r['hwm_mib'] for r in rs):.1f} MiB | "
             f"{fmt(med([r.get('batch_mean') for r in rs]), '.1f') if t == 'dlrd' else '—'} | "
             f"{fmt(med([r.get('commit_ms') for r in rs]), '.2f') + ' ms' if t == 'dlrd' else '—'} | "
             f"{bad} / {sock} | {ratio} |" + (f" {vs_empty} |" if prefill
-                                              else ""))
+                                              else "")
+            + (cpu_cols(t, b, rs) if has_pg else ""))
     L.append("")
 
     # Targets.
@@ -490,15 +634,18 @@ def cmd_report(path, meta_path, out):
              + (f"; ingest rate with {prefill:,} events stored ≥ 90 % of the "
                 "rate on an empty database" if prefill else "") + ".")
     L.append("")
-    L.append("| io_threads | ok req/s vs nginx | p99 at half rate | peak RSS |"
+    L.append(("| dlrd " if has_pg else "| io_threads ")
+             + "| ok req/s vs nginx | p99 at half rate | peak RSS |"
              + (f" {prefill:,} stored vs empty (per round) |" if prefill
                 else ""))
     L.append("|---|---|---|---|" + ("---|" if prefill else ""))
-    ios = sorted({k[1] for k in groups if k[0] == "dlrd"})
-    for io in ios:
-        mx = groups.get(("dlrd", io, "max", 0), [])
-        fx = groups.get(("dlrd", io, "rate", 0), [])
-        mx_pf = groups.get(("dlrd", io, "max", prefill), []) if prefill else []
+    ios = sorted({(k[1], k[4] != "sqlite", k[5], k[4]) for k in groups
+                  if k[0] == "dlrd"})
+    for io, _, n, b in ios:
+        mx = groups.get(("dlrd", io, "max", 0, b, n), [])
+        fx = groups.get(("dlrd", io, "rate", 0, b, n), [])
+        mx_pf = (groups.get(("dlrd", io, "max", prefill, b, n), [])
+                 if prefill else [])
         rps = med([r["good_rps"] for r in mx])
         ratio = rps / nginx_max if (rps and nginx_max) else None
         p99 = med([r["p99_ms"] for r in fx])
@@ -515,7 +662,8 @@ def cmd_report(path, meta_path, out):
             c4 = (f" {r_pf:.1%} {verdict(r_pf >= 0.9)} ("
                   + ", ".join(f"{x:.0%}" for x in per_round) + ") |"
                   if r_pf is not None else " n/a |")
-        L.append(f"| {io} | {c1} | {c2} | {c3} |{c4}")
+        first = (f"{store_name(b, n)}, io_threads {io}" if has_pg else io)
+        L.append(f"| {first} | {c1} | {c2} | {c3} |{c4}")
     L.append("")
     if prefill:
         L.append("Prefilled vs empty is the ratio of the medians; the "
@@ -565,9 +713,12 @@ def cmd_report(path, meta_path, out):
              "fsync p50/p99 before |"
              " "
              "commits | batch mean | commit ms (mean) | stored before | "
-             "DB rows added | 200s | in flight at stop |")
+             "DB rows added | 200s | in flight at stop |"
+             + (" postgres CPU s | CPU/event dlrd | CPU/event dlrd + postgres |"
+                if has_pg else ""))
     L.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-             "---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+             "---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+             + ("---:|---:|---:|" if has_pg else ""))
     for n, r in enumerate(recs, 1):
         load_s = "max" if r["mode"] == "max" else f"{r['target_rate']:.0f}/s"
         tgt = run_label(r)
@@ -585,7 +736,10 @@ def cmd_report(path, meta_path, out):
             f"{fmt(r.get('commit_ms'), '.2f') if d else '—'} | "
             f"{r.get('prefill', 0) if d else '—'} | "
             f"{r['rows'] if d else '—'} | {r['n200']} | "
-            f"{r['in_flight_at_stop'] if d else '—'} |")
+            f"{r['in_flight_at_stop'] if d else '—'} |"
+            + ((f" {fmt(r.get('pg_cpu_s'), '.1f')} |" if "pg_cpu_s" in r
+                else " — |") + cpu_cols(r["target"], store_key(r)[0], [r])
+               if has_pg else ""))
     L.append("")
     L.append("</details>")
     L.append("")
@@ -1060,7 +1214,7 @@ def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     fn = {
         "ports": cmd_ports, "wait-http": cmd_wait_http, "wait-tcp": cmd_wait_tcp,
-        "proc": cmd_proc, "run": cmd_run, "fsync": cmd_fsync, "quiet": cmd_quiet, "scrape": cmd_scrape, "rows": cmd_rows,
+        "proc": cmd_proc, "pgcpu": cmd_pgcpu, "run": cmd_run, "fsync": cmd_fsync, "quiet": cmd_quiet, "scrape": cmd_scrape, "rows": cmd_rows,
         "record": cmd_record, "set-aside": cmd_set_aside, "median-rate": cmd_median_rate,
         "report": cmd_report, "cached-db": cmd_cached_db,
         "copy-db": cmd_copy_db, "build": cmd_build, "config": cmd_config,

@@ -5,12 +5,16 @@
 #
 #   bench/run.sh [--duration 10] [--connections 64] [--threads 2] [--rounds 3]
 #                [--io-threads 1,2] [--corpus N] [--no-fixed-rate]
+#                [--backend sqlite|postgres|both]
 #                [--prefill N [--cache-dir DIR]] [--jobs 1]
 #                [--out bench/results.md] [--keep] [--quiet-wait 60] [--retries 2]
 #
 # --prefill N: each round also runs dlrd (max rate, every --io-threads
 # setting) on a copy of a database already holding N events, beside the
 # runs on an empty one; the report gives the ratio prefilled / empty.
+# --backend postgres|both: also (or only) dlrd on PostgreSQL: a server of its
+# own (tests/testutil/pg_server.sh), a fresh database per run, one replica,
+# and two replicas on the same database driven at once by two wrk processes.
 # Installs nothing. Loopback only. Every process it starts is stopped on exit.
 set -euo pipefail
 
@@ -32,8 +36,9 @@ RETRIES=2
 PREFILL=0
 CACHE_DIR=""
 JOBS=1
+BACKEND=sqlite
 
-usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 need_int() { [[ "$2" =~ ^[1-9][0-9]*$ ]] || { echo "bench: $1 needs a positive integer, got '$2'" >&2; exit 2; }; }
 
 while (($#)); do
@@ -46,6 +51,8 @@ while (($#)); do
                   IO_LIST=$2; shift 2 ;;
     --corpus) need_int "$1" "${2:-}"; CORPUS=$2; shift 2 ;;
     --no-fixed-rate) FIXED=0; shift ;;
+    --backend) [[ "${2:-}" =~ ^(sqlite|postgres|both)$ ]] || { echo "bench: --backend takes sqlite, postgres or both" >&2; exit 2; }
+               BACKEND=$2; shift 2 ;;
     --prefill) [[ "${2:-}" =~ ^[0-9]+$ ]] || { echo "bench: --prefill needs an event count" >&2; exit 2; }
                PREFILL=$2; shift 2 ;;
     --cache-dir) CACHE_DIR=${2:?}; shift 2 ;;
@@ -62,6 +69,20 @@ while (($#)); do
 done
 ((CONNECTIONS >= THREADS)) || { echo "bench: --connections must be >= --threads" >&2; exit 2; }
 IFS=, read -r -a IO_THREADS <<<"$IO_LIST"
+# What each io_threads setting runs on: sqlite, pg1 (one replica on
+# PostgreSQL), pg2 (two replicas on the same PostgreSQL database).
+case "$BACKEND" in
+  sqlite) STORES=(sqlite) ;;
+  postgres) STORES=(pg1 pg2) ;;
+  both) STORES=(sqlite pg1 pg2) ;;
+esac
+if [[ "$BACKEND" != sqlite ]]; then
+  # Two replicas: two wrk processes, each with half the threads (disjoint
+  # corpus slices) and half the connections.
+  ((THREADS % 2 == 0)) || { echo "bench: --backend $BACKEND needs an even --threads (two wrk processes share them)" >&2; exit 2; }
+  ((CONNECTIONS % 2 == 0)) || { echo "bench: --backend $BACKEND needs an even --connections" >&2; exit 2; }
+  ((PREFILL == 0)) || { echo "bench: --prefill is SQLite only; use --backend sqlite" >&2; exit 2; }
+fi
 # Unique events needed: generous for ~30k ok/s per run; a run that still runs
 # out is marked INVALID (and the DB-row check would catch it too).
 if ((CORPUS == 0)); then
@@ -75,6 +96,11 @@ missing=()
 command -v wrk >/dev/null || missing+=(wrk)
 [[ -n "$NGINX" ]] || missing+=("nginx (nginx-light)")
 command -v python3 >/dev/null || missing+=(python3)
+PG_SERVER="$ROOT/tests/testutil/pg_server.sh"
+if [[ "$BACKEND" != sqlite ]]; then
+  command -v psql >/dev/null || missing+=("psql (postgresql-client)")
+  ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || missing+=("PostgreSQL server (postgresql-15)")
+fi
 if ((${#missing[@]})); then
   echo "bench: missing: ${missing[*]}" >&2
   echo "bench: run deploy/install-deps.sh (as root) first; this script installs nothing." >&2
@@ -108,17 +134,19 @@ fi
 # ------------------------------------------------------------------ processes
 WORK=$(mktemp -d /tmp/dlrd-bench.XXXXXX)
 PIDS=()          # every process this script started (nginx workers added too)
+PG_STATE=""      # set once our PostgreSQL server is being started
 STATUS=0
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  local pid
-  if [[ -n "$CHILD" ]]; then kill_tree "$CHILD"; fi
+  local pid c
+  for c in $CHILD; do kill_tree "$c"; done
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
+  if [[ -n "$PG_STATE" ]]; then bash "$PG_SERVER" stop "$PG_STATE" || true; fi
   rm -f "$WORK"/corpus.t* "$WORK"/*-prefill.db*   # big; the logs are kept
   if ((KEEP)) || ((rc != 0)); then
     echo "bench: logs kept in $WORK" >&2
@@ -133,7 +161,7 @@ trap 'exit 130' INT TERM
 # Long foreground children run in the background and are waited for, so a
 # SIGTERM to this script is handled at once (bash defers traps until a
 # foreground child exits) and the child is stopped by cleanup().
-CHILD=""
+CHILD=""        # pid(s) of the long child(ren) being waited for
 in_bg() {
   "$@" &
   CHILD=$!
@@ -161,23 +189,28 @@ stop_pid() {  # SIGTERM, wait up to 20 s, then SIGKILL; returns the exit code
   return "$rc"
 }
 
-read -r PUB_PORT ADMIN_PORT NGINX_PORT <<<"$($PY ports 3)"
+read -r PUB_PORT ADMIN_PORT NGINX_PORT PUB2_PORT ADMIN2_PORT <<<"$($PY ports 5)"
 export BENCH_SECRET="bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 
-start_dlrd() {  # $1 io_threads, $2 run tag, [$3 template] -> DLRD_PID, DLRD_DB
-  local io=$1 tag=$2 template=${3:-} ready_s=15
-  DLRD_DB="$WORK/$tag.db"
-  rm -f "$DLRD_DB" "$DLRD_DB-wal" "$DLRD_DB-shm"
+start_dlrd() {  # $1 io_threads, $2 run tag, [$3 template] [$4 postgresql URI]
+               # [$5 public port, $6 admin port] -> DLRD_PID, DLRD_DB
+  local io=$1 tag=$2 template=${3:-} ready_s=15 pub=${5:-$PUB_PORT} admin=${6:-$ADMIN_PORT}
+  if [[ -n "${4:-}" ]]; then
+    DLRD_DB=$4
+  else
+    DLRD_DB="$WORK/$tag.db"
+    rm -f "$DLRD_DB" "$DLRD_DB-wal" "$DLRD_DB-shm"
+  fi
   if [[ -n "$template" ]]; then
     # This run's own copy of the prefilled (and already migrated) database.
     in_bg $PY copy-db "$template" "$DLRD_DB" >"$WORK/$tag.copy.json"
     ready_s=300
   fi
-  $PY config "$WORK/$tag.jsonc" "$PUB_PORT" "$ADMIN_PORT" "$DLRD_DB" "$io"
+  $PY config "$WORK/$tag.jsonc" "$pub" "$admin" "$DLRD_DB" "$io"
   "$BIN" serve --config "$WORK/$tag.jsonc" 2>"$WORK/$tag.dlrd.log" &
   DLRD_PID=$!
   PIDS+=("$DLRD_PID")
-  if ! $PY wait-http "http://127.0.0.1:$ADMIN_PORT/readyz" "$ready_s" "$DLRD_PID"; then
+  if ! $PY wait-http "http://127.0.0.1:$admin/readyz" "$ready_s" "$DLRD_PID"; then
     echo "bench: dlrd did not become ready; its log:" >&2
     cat "$WORK/$tag.dlrd.log" >&2
     exit 1
@@ -242,6 +275,44 @@ run_wrk() {  # $1 port, $2 tag, $3 target rate (0 = max)
   [[ -s "$WORK/$2.wrk.json" ]] || { echo "bench: wrk wrote no summary" >&2; cat "$WORK/$2.wrk.txt" >&2; exit 1; }
 }
 
+run_wrk2() {  # $1 port a, $2 port b, $3 tag, $4 total target rate (0 = max)
+  # Two replicas driven at once: one wrk per replica, each with half the
+  # threads (wrk b reads the corpus slices after wrk a's), half the
+  # connections and half the rate. Outputs $3.a.* and $3.b.*.
+  in_bg $PY quiet "$QUIET_WAIT" 0.15
+  FSYNC=$($PY fsync "$WORK")
+  local t=$((THREADS / 2)) c=$((CONNECTIONS / 2)) rate=$(($4 / 2)) side port pids=() rc=0 p
+  ((rate > 0 || $4 == 0)) || rate=1   # 0 would mean closed loop
+  for side in a b; do
+    if [[ $side == a ]]; then port=$1; else port=$2; fi
+    rm -f "$WORK/$3.$side.wrk.json"
+    BENCH_CORPUS="$WORK/corpus" BENCH_OUT="$WORK/$3.$side.wrk.json" BENCH_RATE="$rate" \
+      BENCH_THREADS="$t" BENCH_SLICE0=$([[ $side == a ]] && echo 0 || echo "$t") \
+      $PY run "$WORK/$3.$side.clock.json" -- wrk -t"$t" -c"$c" -d"${DURATION}s" --latency \
+        -s "$HERE/signed.lua" "http://127.0.0.1:$port/webhooks/verifynow" \
+        >"$WORK/$3.$side.wrk.txt" 2>&1 &
+    pids+=($!)
+  done
+  CHILD="${pids[*]}"
+  for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+  CHILD=""
+  for side in a b; do
+    if ((rc != 0)) || [[ ! -s "$WORK/$3.$side.wrk.json" ]]; then
+      echo "bench: wrk $side failed or wrote no summary" >&2; cat "$WORK/$3.$side.wrk.txt" >&2; exit 1
+    fi
+  done
+}
+
+pg_psql() {  # $1 database, SQL...: run SQL on our PostgreSQL server
+  local db=$1; shift
+  PGOPTIONS="-c client_min_messages=warning" \
+    psql "${PG_URI%/*}/$db" -X -q -A -t -v ON_ERROR_STOP=1 "$@"
+}
+
+pg_cpu() {  # JSON: CPU seconds of our postmaster and all its children
+  $PY pgcpu "$(head -1 "$(cat "$PG_STATE/data")/db/postmaster.pid")"
+}
+
 RESULTS="$WORK/results.jsonl"
 : >"$RESULTS"
 
@@ -260,28 +331,74 @@ measure_nginx() {  # $1 round, $2 mode (max|rate), $3 rate
 }
 
 measure_dlrd() {  # $1 round, $2 mode, $3 rate, $4 io_threads, [$5 prefill rows]
-  local prefill=${5:-0} tag="r$1-dlrd-io$4-$2" template=""
+                 # [$6 store: sqlite (default), pg1 or pg2]
+  local prefill=${5:-0} store=${6:-sqlite} tag="r$1-dlrd-io$4-$2" template=""
   if ((prefill)); then tag="$tag-prefill"; template=$TEMPLATE; fi
-  start_dlrd "$4" "$tag" "$template"
-  local proc0 proc
-  proc0=$($PY proc "$DLRD_PID")
-  run_wrk "$PUB_PORT" "$tag" "$3"
-  proc=$($PY proc "$DLRD_PID")   # VmHWM at the end of the run
-  $PY scrape "http://127.0.0.1:$ADMIN_PORT/metrics" "$WORK/$tag.metrics"
-  local rc=0
-  stop_pid "$DLRD_PID" || rc=$?
-  if ((rc != 0)); then
-    echo "bench: !!! dlrd exited $rc after $tag; its log:" >&2
-    tail -20 "$WORK/$tag.dlrd.log" >&2
-    STATUS=1
+  local uri="" replicas=1 pgdb="" extra=()
+  if [[ $store == pg* ]]; then
+    # A fresh database on our PostgreSQL server for this run; with pg2 both
+    # replicas share it.
+    replicas=${store#pg}
+    tag="r$1-dlrd-$store-io$4-$2"
+    pgdb="bench_${tag//-/_}"
+    pg_psql postgres -c "DROP DATABASE IF EXISTS $pgdb" -c "CREATE DATABASE $pgdb"
+    uri="${PG_URI%/*}/$pgdb"
   fi
-  local rows rc=0
-  rows=$($PY rows "$DLRD_DB")
+  local pids=() tags=() i t pub admin
+  for ((i = 1; i <= replicas; i++)); do
+    t=$tag; pub=$PUB_PORT; admin=$ADMIN_PORT
+    if ((replicas > 1)); then
+      t="$tag.$( ((i == 1)) && echo a || echo b)"
+      ((i == 1)) || { pub=$PUB2_PORT; admin=$ADMIN2_PORT; }
+    fi
+    start_dlrd "$4" "$t" "$template" "$uri" "$pub" "$admin"
+    pids+=("$DLRD_PID"); tags+=("$t")
+  done
+  local proc0 proc pg0="" pg=""
+  proc0=$($PY proc "${pids[@]}")
+  [[ -z "$uri" ]] || pg0=$(pg_cpu)
+  if ((replicas > 1)); then
+    run_wrk2 "$PUB_PORT" "$PUB2_PORT" "$tag" "$3"
+  else
+    run_wrk "$PUB_PORT" "$tag" "$3"
+  fi
+  [[ -z "$uri" ]] || pg=$(pg_cpu)
+  proc=$($PY proc "${pids[@]}")   # VmHWM at the end of the run
+  $PY scrape "http://127.0.0.1:$ADMIN_PORT/metrics" "$WORK/${tags[0]}.metrics"
+  ((replicas < 2)) || $PY scrape "http://127.0.0.1:$ADMIN2_PORT/metrics" "$WORK/${tags[1]}.metrics"
+  local rc=0
+  for i in "${!pids[@]}"; do
+    rc=0
+    stop_pid "${pids[$i]}" || rc=$?
+    if ((rc != 0)); then
+      echo "bench: !!! dlrd exited $rc after ${tags[$i]}; its log:" >&2
+      tail -20 "$WORK/${tags[$i]}.dlrd.log" >&2
+      STATUS=1
+    fi
+  done
+  local rows rc=0 wrk clock metrics
+  if [[ -n "$uri" ]]; then
+    rows=$(pg_psql "$pgdb" -c "SELECT count(*) FROM delivery_events")
+    extra=(backend=postgres replicas="$replicas" pg0="$pg0" pg="$pg")
+  else
+    rows=$($PY rows "$DLRD_DB")
+  fi
+  if ((replicas > 1)); then
+    wrk="$WORK/$tag.a.wrk.json,$WORK/$tag.b.wrk.json"
+    clock="$WORK/$tag.a.clock.json,$WORK/$tag.b.clock.json"
+    metrics="$WORK/${tags[0]}.metrics,$WORK/${tags[1]}.metrics"
+  else
+    wrk="$WORK/$tag.wrk.json" clock="$WORK/$tag.clock.json" metrics="$WORK/$tag.metrics"
+  fi
   $PY record "$RESULTS" target=dlrd mode="$2" round="$1" io_threads="$4" \
-    connections="$CONNECTIONS" target_rate="$3" wrk="$WORK/$tag.wrk.json" \
-    proc0="$proc0" proc="$proc" clock="$WORK/$tag.clock.json" fsync="$FSYNC" \
-    metrics="$WORK/$tag.metrics" rows="$rows" prefill="$prefill" || rc=$?
-  rm -f "$DLRD_DB" "$DLRD_DB-wal" "$DLRD_DB-shm"
+    connections="$CONNECTIONS" target_rate="$3" wrk="$wrk" \
+    proc0="$proc0" proc="$proc" clock="$clock" fsync="$FSYNC" \
+    metrics="$metrics" rows="$rows" prefill="$prefill" "${extra[@]}" || rc=$?
+  if [[ -n "$uri" ]]; then
+    pg_psql postgres -c "DROP DATABASE $pgdb"
+  else
+    rm -f "$DLRD_DB" "$DLRD_DB-wal" "$DLRD_DB-shm"
+  fi
   return "$rc"   # 4: clean but the machine was busy (attempt() retries)
 }
 
@@ -325,28 +442,61 @@ if ((PREFILL)); then
   fi
 fi
 
-echo "bench: phase 1, max throughput: ${ROUNDS} rounds of nginx, then dlrd io_threads ${IO_LIST}" \
-  "$( ((PREFILL)) && echo "(each on an empty database, then on a copy holding $PREFILL events)")"
+PG_URI=""
+PG_VERSION=""
+if [[ "$BACKEND" != sqlite ]]; then
+  # Our own PostgreSQL server (fsync and synchronous_commit on, trust on
+  # loopback), stopped by cleanup(); its data directory is under /tmp too.
+  echo "bench: starting PostgreSQL (tests/testutil/pg_server.sh)"
+  PG_STATE="$WORK/pg"
+  in_bg bash "$PG_SERVER" start "$PG_STATE"
+  PG_URI=$(cat "$PG_STATE/uri")
+  PG_VERSION=$(pg_psql postgres -c "SHOW server_version")
+fi
+
+store_desc() {
+  case "$1" in sqlite) echo SQLite ;; pg1) echo "PostgreSQL x1" ;; pg2) echo "PostgreSQL x2" ;; esac
+}
+if [[ "$BACKEND" == sqlite ]]; then
+  echo "bench: phase 1, max throughput: ${ROUNDS} rounds of nginx, then dlrd io_threads ${IO_LIST}" \
+    "$( ((PREFILL)) && echo "(each on an empty database, then on a copy holding $PREFILL events)")"
+else
+  echo "bench: phase 1, max throughput: ${ROUNDS} rounds of nginx, then per io_threads setting (${IO_LIST}) dlrd on" \
+    "$(for st in "${STORES[@]}"; do printf '%s, ' "$(store_desc "$st")"; done | sed 's/, $//')"
+fi
 for ((r = 1; r <= ROUNDS; r++)); do
   attempt measure_nginx "$r" max 0
   for io in "${IO_THREADS[@]}"; do
-    attempt measure_dlrd "$r" max 0 "$io"
-    if ((PREFILL)); then attempt measure_dlrd "$r" max 0 "$io" "$PREFILL_ROWS"; fi
+    for st in "${STORES[@]}"; do
+      attempt measure_dlrd "$r" max 0 "$io" 0 "$st"
+      if ((PREFILL)) && [[ $st == sqlite ]]; then attempt measure_dlrd "$r" max 0 "$io" "$PREFILL_ROWS"; fi
+    done
   done
 done
 
-declare -A HALF
+store_args() {  # backend and replicas for median-rate
+  case "$1" in sqlite) echo "sqlite 1" ;; pg1) echo "postgres 1" ;; pg2) echo "postgres 2" ;; esac
+}
+declare -A HALF   # "store:io" -> half of its median ok req/s
 if ((FIXED)); then
-  for io in "${IO_THREADS[@]}"; do
-    HALF[$io]=$(($($PY median-rate "$RESULTS" dlrd "$io") / 2))
+  for st in "${STORES[@]}"; do
+    for io in "${IO_THREADS[@]}"; do
+      # shellcheck disable=SC2046
+      HALF[$st:$io]=$(($($PY median-rate "$RESULTS" dlrd "$io" $(store_args "$st")) / 2))
+    done
   done
   echo "bench: phase 2, fixed rate at half of dlrd's median:" \
-    "$(for io in "${IO_THREADS[@]}"; do printf 'io%s %s/s ' "$io" "${HALF[$io]}"; done)"
+    "$(for st in "${STORES[@]}"; do for io in "${IO_THREADS[@]}"; do
+         if [[ "$BACKEND" == sqlite ]]; then printf 'io%s %s/s ' "$io" "${HALF[$st:$io]}"
+         else printf '%s io%s %s/s, ' "$(store_desc "$st")" "$io" "${HALF[$st:$io]}"; fi
+       done; done)"
   for ((r = 1; r <= ROUNDS; r++)); do
-    # nginx at the first io setting's rate: the floor of wrk + loopback.
-    attempt measure_nginx "$r" rate "${HALF[${IO_THREADS[0]}]}"
+    # nginx at the first store's and io setting's rate: the floor of wrk + loopback.
+    attempt measure_nginx "$r" rate "${HALF[${STORES[0]}:${IO_THREADS[0]}]}"
     for io in "${IO_THREADS[@]}"; do
-      if ((HALF[$io] > 0)); then attempt measure_dlrd "$r" rate "${HALF[$io]}" "$io"; fi
+      for st in "${STORES[@]}"; do
+        if ((HALF[$st:$io] > 0)); then attempt measure_dlrd "$r" rate "${HALF[$st:$io]}" "$io" 0 "$st"; fi
+      done
     done
   done
 fi
@@ -363,13 +513,15 @@ ver_sqlite=$(dpkg-query -W -f='${Version}' libsqlite3-0 2>/dev/null || echo unkn
 git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=$(git -C "$ROOT" status --porcelain -- src include schema CMakeLists.txt 2>/dev/null | head -1 || true)  # pipefail: head closes the pipe early
 [[ -n "$dirty" ]] && git_rev="$git_rev + uncommitted changes"
+pg_ver=""
+[[ -z "$PG_VERSION" ]] || pg_ver="; PostgreSQL $PG_VERSION (tests/testutil/pg_server.sh: fsync on, synchronous_commit on, shared_buffers 64MB)"
 export META_DATE="$(date -u +%Y-%m-%d)" META_MACHINE="nproc $(nproc), $cpu, $mem RAM, kernel $(uname -r), database on $fs under /tmp; wrk, nginx and dlrd share the cores" \
-  META_VERSIONS="$ver_dlrd built from work tree $git_rev (the revision in --version is stamped at configure time); wrk $ver_wrk; nginx $ver_nginx; libsqlite3-0 $ver_sqlite" \
-  META_COMMAND="bench/run.sh ${ORIG_ARGS[*]}   # $((T1 - T0)) s; resolved: --duration $DURATION --connections $CONNECTIONS --threads $THREADS --rounds $ROUNDS --io-threads $IO_LIST --corpus $CORPUS --prefill $PREFILL --quiet-wait $QUIET_WAIT --retries $RETRIES" \
+  META_VERSIONS="$ver_dlrd built from work tree $git_rev (the revision in --version is stamped at configure time); wrk $ver_wrk; nginx $ver_nginx; libsqlite3-0 $ver_sqlite$pg_ver" \
+  META_COMMAND="bench/run.sh ${ORIG_ARGS[*]}   # $((T1 - T0)) s; resolved: --duration $DURATION --connections $CONNECTIONS --threads $THREADS --rounds $ROUNDS --io-threads $IO_LIST --corpus $CORPUS --prefill $PREFILL$([[ "$BACKEND" == sqlite ]] || echo " --backend $BACKEND") --quiet-wait $QUIET_WAIT --retries $RETRIES" \
   META_WRK="BENCH_RATE=<0|rate> $WRK_CMD" \
   META_ROUNDS="$ROUNDS" META_THREADS="$THREADS" META_CONNECTIONS="$CONNECTIONS" \
   META_DURATION="$DURATION" META_CORPUS="$CORPUS" META_RETRIED="$RETRIED" \
-  META_PREFILL="$PREFILL_ROWS" META_TEMPLATE="$TEMPLATE"
+  META_PREFILL="$PREFILL_ROWS" META_TEMPLATE="$TEMPLATE" META_BACKEND="$BACKEND"
 python3 - "$WORK/meta.json" <<'EOF'
 import json, os, sys
 e = os.environ
@@ -388,6 +540,7 @@ json.dump({
     "threads": int(e["META_THREADS"]), "connections": int(e["META_CONNECTIONS"]),
     "duration": int(e["META_DURATION"]), "corpus": int(e["META_CORPUS"]),
     "retried": int(e["META_RETRIED"]),
+    "backend": e["META_BACKEND"],
     "prefill": int(e["META_PREFILL"]),
     "prefill_db": prefill_db(e["META_TEMPLATE"]),
     "method": (

@@ -7,6 +7,9 @@
 --   BENCH_OUT     where done() writes the run's summary as JSON
 --   BENCH_RATE    optional: total target rate (requests/s) for an
 --                 open-schedule, fixed-rate run (see delay() below)
+--   BENCH_SLICE0  optional: thread t reads PREFIX.t<t + BENCH_SLICE0>, so two
+--                 wrk processes run at once (one per dlrd replica) send
+--                 disjoint slices of one corpus (default 0)
 --
 -- Thread t only sends requests from PREFIX.t<t>, in order, so no two
 -- requests of a run share a verificationId unless a thread runs out of its
@@ -19,6 +22,7 @@
 local corpus_prefix = os.getenv("BENCH_CORPUS")
 local out_path = os.getenv("BENCH_OUT")
 local rate = tonumber(os.getenv("BENCH_RATE") or "") or 0
+local slice0 = tonumber(os.getenv("BENCH_SLICE0") or "") or 0
 
 -- ---------------------------------------------------------------- main state
 local threads = {}
@@ -43,7 +47,7 @@ codes = {}
 -- thread a head start. Requests are cut out of the buffer as they are sent
 -- (one memchr and one copy, which wrk makes anyway).
 function init(args)
-  local name = corpus_prefix .. ".t" .. tid
+  local name = corpus_prefix .. ".t" .. (tid + slice0)
   local f = assert(io.open(name, "rb"))
   data = f:read("*a")
   f:close()
