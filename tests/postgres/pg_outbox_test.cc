@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <set>
@@ -566,7 +567,8 @@ TEST_F(PgReplicasTest, ConcurrentDeadlineScansDecideEachOnce) {
 }
 
 // Two replicas store different failure callbacks of the same chain at the
-// same moment: one job.
+// same moment: one job. (The verification row the rollups lock already
+// serializes these two; the root lock is shown by the next test.)
 TEST_F(PgReplicasTest, TwoReplicasStoringOneChainCreateOneJob) {
   auto a = db_.OpenEvents();
   auto b = db_.OpenEvents();
@@ -594,6 +596,48 @@ TEST_F(PgReplicasTest, TwoReplicasStoringOneChainCreateOneJob) {
   EXPECT_EQ(db_.Int("SELECT count(*) FROM fallback_decisions"
                     " WHERE result = 'escalate'"),
             20);
+}
+
+// Another replica deciding on a chain holds its root: a callback of that
+// chain waits for it (then decides on what it committed), and a deadline
+// scan skips the chain instead of waiting (the next scan decides it).
+TEST_F(PgReplicasTest, DecisionsWaitForTheRootLockScansSkipIt) {
+  auto events = db_.OpenEvents();
+  auto outbox = db_.OpenOutbox("replica-a");
+  Store(*events, Event("L1", DeliveryStatus::kSent, kT0));
+  auto other = PgConn::Connect(db_.target().uri, "", "other-replica");
+  ASSERT_OK(other);
+  ASSERT_OK(other.value().ExecScript(
+      "BEGIN; SELECT 1 FROM fallback_roots WHERE root_id = 'L1' FOR UPDATE"));
+  std::atomic<bool> scanned{false};
+  std::vector<FallbackNote> notes;
+  std::thread scan([&] {
+    EXPECT_OK(outbox->ScanDeadlines(kT0 + 30'000, &notes));
+    scanned = true;
+  });
+  for (int i = 0; i < 100 && !scanned; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(scanned) << "the scan waited for a locked chain";
+  EXPECT_TRUE(notes.empty());
+  std::atomic<bool> stored{false};
+  std::thread callback([&] {
+    Store(*events, Event("L1", DeliveryStatus::kFailed, kT0 + 30'000));
+    stored = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_FALSE(stored) << "decided without the chain's root lock";
+  ASSERT_OK(other.value().ExecScript("COMMIT"));
+  callback.join();
+  scan.join();
+  EXPECT_EQ(db_.Int("SELECT count(*) FROM outbox"), 1);
+  notes.clear();
+  ASSERT_OK(outbox->ScanDeadlines(kT0 + 30'000, &notes));
+  // The deadline is decided now: the failure already escalated.
+  EXPECT_EQ(db_.Int("SELECT deadline_checked FROM fallback_steps"
+                    " WHERE root_id = 'L1' AND step = 0"),
+            1);
+  EXPECT_EQ(db_.Int("SELECT count(*) FROM outbox"), 1);
 }
 
 // A decision row whose id is lower than one already read, committed later
