@@ -1,8 +1,43 @@
 #include "cli/fallback_engine.h"
 
+#include <unistd.h>
+
 #include <random>
 
+#include "cli/store_factory.h"
+#include "dlrd/postgres/pg_outbox.h"
+#include "dlrd/sqlite/sqlite_outbox.h"
+
 namespace dlrd {
+
+namespace {
+
+// This process's name among the replicas sharing a PostgreSQL outbox
+// (outbox.claimed_by): "<host> <pid>".
+std::string ReplicaName() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host) + " " + std::to_string(getpid());
+}
+
+Result<std::unique_ptr<OutboxStore>> OpenOutbox(const Config& config,
+                                                const FallbackRules& rules) {
+  if (config.store.backend == StoreBackend::kPostgres) {
+    PgOutboxOptions options;
+    options.rules = rules;
+    options.replica = ReplicaName();
+    options.lease_ms = config.outbox.in_flight_lease_ms;
+    return OpenPgOutbox(PgTargetOf(config, "outbox"), options);
+  }
+  SqliteOptions options;
+  options.busy_timeout_ms = config.store.busy_timeout_ms;
+  options.fallback = rules;
+  auto store = SqliteOutbox::Open(config.store.path, options);
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<OutboxStore>(std::move(store).value());
+}
+
+}  // namespace
 
 FallbackRules FallbackRulesOf(const Config& config) {
   FallbackRules rules;
@@ -38,10 +73,7 @@ Result<std::unique_ptr<FallbackEngine>> FallbackEngine::Make(
   for (const auto& [name, p] : config.providers)
     e->provider_names_.insert(name);
   e->outbox_config_ = config.outbox;
-  SqliteOptions options;
-  options.busy_timeout_ms = config.store.busy_timeout_ms;
-  options.fallback = rules;
-  auto store = SqliteOutbox::Open(config.store.path, options);
+  auto store = OpenOutbox(config, rules);
   if (!store.ok()) return Out::Error("outbox: " + store.status().message());
   e->store_ = std::move(store).value();
   std::vector<std::string> names;

@@ -1,5 +1,7 @@
 // FallbackEngine: the fallback half of `dlrd serve`, wired from the config:
-// the outbox store (its own SQLite connection), one send adapter per
+// the outbox store (its own connection: SqliteOutbox on the SQLite file,
+// PgOutbox on a postgresql:// database, claiming as "<host> <pid>"), one
+// send adapter per
 // configured provider, the HTTPS client, the dispatcher thread, its
 // metrics, and the /v1 verification API. Absent (null) when no source has
 // "fallback". It is the fallback module of `dlrd serve`.
@@ -21,6 +23,8 @@
 #include <string>
 
 #include "dlrd/core/config/config.h"
+#include "dlrd/core/fallback/policy.h"
+#include "dlrd/core/ports/outbox_store.h"
 #include "dlrd/core/ports/clock.h"
 #include "dlrd/core/util/shared_string.h"
 #include "dlrd/app/dispatch/dispatcher.h"
@@ -29,7 +33,6 @@
 #include "dlrd/app/metrics/internal_errors.h"
 #include "dlrd/http/verification_routes.h"
 #include "dlrd/https/https_client.h"
-#include "dlrd/sqlite/sqlite_outbox.h"
 
 namespace dlrd {
 
@@ -76,7 +79,7 @@ class FallbackEngine {
   std::map<std::string, ProviderConfig> providers_;  // dispatcher thread
   std::set<std::string> provider_names_;             // immutable after Build
   OutboxConfig outbox_config_;
-  std::unique_ptr<SqliteOutbox> store_;
+  std::unique_ptr<OutboxStore> store_;
   SendAdapters adapters_;
   std::unique_ptr<HttpsClient> client_;
   std::unique_ptr<FallbackMetrics> metrics_;

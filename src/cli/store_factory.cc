@@ -5,6 +5,7 @@
 #include "cli/fallback_engine.h"
 #include "dlrd/sqlite/sqlite_event_store.h"
 #include "dlrd/postgres/pg_event_store.h"
+#include "dlrd/postgres/pg_fallback.h"
 #include "dlrd/postgres/pg_stats_reader.h"
 #include "dlrd/sqlite/sqlite_stats_reader.h"
 
@@ -26,6 +27,10 @@ Result<OpenedEventStore> OpenEventStore(const Config& config) {
     PgStoreOptions options;
     options.quarantine = {config.quarantine.max_rows,
                           config.quarantine.max_bytes};
+    // Fallback decisions in the ingest transaction, after the rollups.
+    if (FallbackRules rules = FallbackRulesOf(config); !rules.empty()) {
+      options.hooks.push_back(MakePgFallbackHook(std::move(rules)));
+    }
     auto store = OpenPgEventStore(target, options);  // migrates
     if (!store.ok()) return store.status();
     auto info = ProbePostgres(target);

@@ -38,7 +38,8 @@ struct PgStoreOptions {
   QuarantineLimits quarantine;
   // Extra batch hooks, registered after the rollups' own hook, in this
   // order (the same order as SqliteEventStore: rollups first, so a hook
-  // may report to them before their flush). Empty today.
+  // may report to them before their flush): the fallback engine's
+  // (dlrd/postgres/pg_fallback.h).
   std::vector<PgHookFactory> hooks;
 };
 

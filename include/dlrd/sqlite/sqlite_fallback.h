@@ -27,9 +27,7 @@
 
 namespace dlrd {
 
-// Fallback settings by source name.
-using FallbackRules = std::map<std::string, FallbackConfig, std::less<>>;
-
+// FallbackRules: dlrd/core/fallback/policy.h.
 class FallbackSql {
  public:
   // `stats` (may be null) is told of decisions and delivered steps.

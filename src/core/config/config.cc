@@ -291,24 +291,6 @@ Status CheckPostgresUri(std::string_view uri) {
   return Status::Ok();
 }
 
-namespace {
-
-// What does not run on PostgreSQL yet: refused at start-up, by key, rather
-// than half-working (docs/configuration.md, "database").
-Status CheckPostgresScope(const Config& c) {
-  if (c.store.backend != StoreBackend::kPostgres) return Status::Ok();
-  for (const auto& [name, source] : c.sources) {
-    if (source.fallback) {
-      return Status::Error("sources." + name +
-                           ".fallback: fallback sends do not run on a "
-                           "postgresql:// database yet; use SQLite");
-    }
-  }
-  return Status::Ok();
-}
-
-}  // namespace
-
 Result<Config> ParseConfig(std::string_view text,
                            const SecretResolver& resolve) {
   json root = json::parse(text, nullptr, /*allow_exceptions=*/false,
@@ -406,7 +388,6 @@ Result<Config> ParseConfig(std::string_view text,
         c.listen.port == c.admin_listen.port) {
       return Status::Error("admin_listen: must differ from listen");
     }
-    DLRD_TRY(CheckPostgresScope(c));
     return r.NoUnknownKeys();
   };
   if (Status s = run(); !s.ok()) return s;

@@ -690,7 +690,7 @@ TEST(ParseConfig, PostgresPasswordNeverInTheFile) {
   EXPECT_EQ(sqlite.status().message().rfind("database_password", 0), 0u);
 }
 
-TEST(ParseConfig, PostgresRefusesWhatDoesNotRunThereYet) {
+TEST(ParseConfig, PostgresRunsRetentionAndFallback) {
   // Retention runs on PostgreSQL (src/postgres/pg_retention.h): accepted.
   auto retention = ParseConfig(
       WithDatabase("postgresql://dlrd@db/dlrd",
@@ -699,14 +699,15 @@ TEST(ParseConfig, PostgresRefusesWhatDoesNotRunThereYet) {
   ASSERT_TRUE(retention.ok()) << retention.status().message();
   EXPECT_EQ(retention.value().store.backend, StoreBackend::kPostgres);
   EXPECT_EQ(retention.value().retention.events_days, 30);
-  // Fallback sends do not, yet: refused by key.
+  // So do fallback sends (src/postgres/pg_outbox.h): accepted.
   auto fallback = ParseConfig(
       WithFallback(kTwilioProvider, R"({ "provider": "twilio" })",
                    R"("database": "postgresql://dlrd@db/dlrd",)"),
       FakeResolve);
-  ASSERT_FALSE(fallback.ok());
-  EXPECT_EQ(fallback.status().message().rfind("sources.tw.fallback", 0), 0u)
-      << fallback.status().message();
+  ASSERT_TRUE(fallback.ok()) << fallback.status().message();
+  EXPECT_EQ(fallback.value().store.backend, StoreBackend::kPostgres);
+  ASSERT_EQ(fallback.value().sources.count("tw"), 1u);
+  EXPECT_TRUE(fallback.value().sources.at("tw").fallback.has_value());
 }
 
 }  // namespace

@@ -153,6 +153,9 @@ struct Decision {
   bool wasted = false;  // a success on a step a fallback already followed
 };
 
+// Fallback settings by source name (every store adapter's input).
+using FallbackRules = std::map<std::string, FallbackConfig, std::less<>>;
+
 // A decision taken for a source's root, as the store reports it for metrics.
 struct FallbackNote {
   std::string source;
