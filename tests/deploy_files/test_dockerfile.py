@@ -72,15 +72,27 @@ def stages(instrs):
     return out
 
 
+def direct_needs(binary):
+    """The sonames the binary itself links (DT_NEEDED): apt installs what
+    those libraries need in turn (libpq5 pulls Kerberos, LDAP, GnuTLS)."""
+    r = subprocess.run(["readelf", "-d", binary], stdout=subprocess.PIPE,
+                       text=True, check=True, timeout=30)
+    return set(re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]",
+                          r.stdout))
+
+
 def runtime_packages_of(binary):
-    """Debian packages that own the shared libraries `ldd binary` lists."""
+    """Debian packages that own the shared libraries the binary links
+    directly, resolved to paths by `ldd`."""
+    needs = direct_needs(binary)
     r = subprocess.run(["ldd", binary], stdout=subprocess.PIPE, text=True,
                        check=True, timeout=30)
     pkgs = {}
     for line in r.stdout.splitlines():
-        m = re.search(r"=>\s+(/\S+)", line)
-        if not m:
+        m = re.search(r"^\s*(\S+)\s+=>\s+(/\S+)", line)
+        if not m or m.group(1) not in needs:
             continue
+        m = re.search(r"=>\s+(/\S+)", line)
         path = os.path.realpath(m.group(1))
         d = subprocess.run(["dpkg", "-S", path], stdout=subprocess.PIPE,
                            stderr=subprocess.DEVNULL, text=True, timeout=30)
