@@ -387,6 +387,10 @@ class Dlrd:
         return open_db(self.db_path)
 
     def count(self, sql="SELECT COUNT(*) FROM delivery_events", args=()):
+        if self.db_path.startswith("postgresql://"):
+            if args:
+                raise DlrdError("count(): no parameters on PostgreSQL")
+            return int(psql(self.db_path, sql)[0][0])
         with closing_db(self.db_path) as c:
             return c.execute(sql, args).fetchone()[0]
 

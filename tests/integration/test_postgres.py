@@ -11,7 +11,8 @@
     answers 2xx again and /readyz is 200 within RECOVERY_BOUND_S, without a
     restart;
   - `dlrd check-config` connects and reports the server version and the
-    schema state.
+    schema state;
+  - SIGHUP secret rotation (test_reload.py's tests) on a PostgreSQL replica.
 
 The suite's own PostgreSQL (tests/testutil/pg_server.sh, ctest fixture
 `pg`) is found through DLRD_TEST_PG_STATE; without it the test fails.
@@ -27,6 +28,7 @@ import time
 import unittest
 
 import dlrd_harness as h
+import test_reload
 
 SOURCE = "vn"
 SECRET = "pg-it-secret-6a1f0c"
@@ -343,6 +345,15 @@ class PostgresRestart(unittest.TestCase):
         self.server.ctl("resume")
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("database: connect", r.stderr)
+
+
+class ReloadOnPostgres(test_reload.ReloadTest):
+    """SIGHUP on a replica on PostgreSQL: the same rotation tests."""
+
+    def database(self):
+        self.pg = h.PgDatabase()
+        self.addCleanup(self.pg.cleanup)
+        return self.pg.uri
 
 
 if __name__ == "__main__":

@@ -45,9 +45,15 @@ class ReloadTest(unittest.TestCase):
         self.sig["secrets"] = ["file:" + self.secret_file]
         self.d = h.Dlrd({"vn": {"format": "verifynow", "signature": self.sig}},
                         {}, workdir=self.dir,
-                        extra_config={"admin_token": "file:" + self.token_file})
+                        extra_config={"admin_token": "file:" + self.token_file},
+                        database=self.database())
         self.d.start()
         self.n = 0
+
+    def database(self):
+        """None: SQLite in the work dir (test_postgres.py runs this class
+        again on PostgreSQL)."""
+        return None
 
     def tearDown(self):
         self.d.cleanup()
