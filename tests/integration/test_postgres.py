@@ -271,6 +271,7 @@ class PostgresRestart(unittest.TestCase):
         self.d.start()
         down_for = {}
         readyz_while_down = []
+        outages = []
 
         def outage():
             def run():
@@ -284,9 +285,14 @@ class PostgresRestart(unittest.TestCase):
                 down_for["s"] = time.monotonic() - t0
                 self.server.ctl("resume")
                 down_for["back_at"] = time.monotonic()
-            threading.Thread(target=run, daemon=True).start()
+            t = threading.Thread(target=run, daemon=True)
+            outages.append(t)
+            t.start()
 
         clients = run_clients(self.d.port, 4.0, during=outage, tag="r")
+        # Stopping and starting a server takes longer on a loaded machine
+        # (or under ASan) than the 4 s of load: wait for the outage to end.
+        outages[0].join(120)
         self.assertIn("back_at", down_for, "the outage did not complete")
         # Recovery: the first 200 after the server is back.
         deadline = down_for["back_at"] + RECOVERY_BOUND_S + 5
