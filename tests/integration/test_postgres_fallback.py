@@ -176,8 +176,12 @@ class ExactlyOnceAcrossReplicas(_PgWorld):
             rows = outbox(self.db, root)
             self.assertEqual(len(wa), 1, (to, wa))
             self.assertEqual(len(voice), 1, (to, voice))
-            self.assertEqual([(r[0], r[1], r[3]) for r in rows],
-                             [(1, "whatsapp", 1), (2, "voice", 1)], rows)
+            # Attempts may exceed 1 on a loaded machine: a send that never
+            # reached the mock (connect timeout) is retried, which is
+            # right; the mock's log above is what proves one send each.
+            self.assertEqual([(r[0], r[1], r[4]) for r in rows],
+                             [(1, "whatsapp", 0), (2, "voice", 0)], rows)
+            self.assertTrue(all(r[3] >= 1 for r in rows), rows)
             self.assertEqual(rows[0][8], wa[0]["provider_id"])
             self.assertEqual(rows[1][8], voice[0]["provider_id"])
             claimers.update(r[5] for r in rows)
