@@ -236,7 +236,7 @@ void Kill(const PgBackend& db, const std::string& app) {
       AdminUri(db),
       "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
       " WHERE application_name = '" +
-          app + "'");
+          app + "' AND datname = '" + db.db().name() + "'");
 }
 
 TEST(PgConnectionLoss, KilledConnectionFailsUnavailableOrReconnects) {

@@ -674,7 +674,8 @@ TEST_F(PgReplicasTest, LostConnectionIsUnavailableThenReconnects) {
   ASSERT_OK(outbox->Depth(kT0));
   db_.Exec(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-      " WHERE application_name = 'dlrd-outbox-test'");
+      " WHERE application_name = 'dlrd-outbox-test'"
+      " AND datname = current_database()");  // not another test's sessions
   auto lost = outbox->Depth(kT0);
   ASSERT_FALSE(lost.ok());
   EXPECT_EQ(lost.status().code(), StatusCode::kUnavailable);

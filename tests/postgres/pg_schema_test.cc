@@ -141,7 +141,7 @@ TEST(PgConnTest, TerminatedSessionIsUnavailable) {
   ASSERT_TRUE(c.ok()) << c.status().message();
   db.Query(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-      " WHERE application_name = 'victim'");
+      " WHERE application_name = 'victim' AND datname = current_database()");
   Result<PgResult> r = c.value().Exec("SELECT 1");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable)
