@@ -33,11 +33,10 @@ Result<OpenedEventStore> OpenEventStore(const Config& config) {
     }
     auto store = OpenPgEventStore(target, options);  // migrates
     if (!store.ok()) return store.status();
-    auto info = ProbePostgres(target);
-    if (!info.ok()) return info.status();
     OpenedEventStore out;
     out.store = std::move(store).value();
-    out.schema_version = info.value().schema_version;
+    // Migrated, and a newer schema was refused: it is this build's latest.
+    out.schema_version = LatestPostgresSchemaVersion();
     return out;
   }
   SqliteOptions options;

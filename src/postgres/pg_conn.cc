@@ -90,6 +90,21 @@ std::string PgResult::Bytes(int row, int col) const {
   return out;
 }
 
+// The parameter arrays libpq takes, pointing into `params` (which must
+// outlive them).
+PgConn::Wire PgConn::Wire::Of(const std::vector<PgParam>& params) {
+  Wire w;
+  w.values.reserve(params.size());
+  w.lengths.reserve(params.size());
+  w.formats.reserve(params.size());
+  for (const PgParam& p : params) {
+    w.values.push_back(p.null_ ? nullptr : p.value_.c_str());
+    w.lengths.push_back(static_cast<int>(p.value_.size()));
+    w.formats.push_back(p.binary_ ? 1 : 0);
+  }
+  return w;
+}
+
 Result<PgConn> PgConn::Connect(const std::string& conninfo,
                                const std::string& password,
                                std::string_view application_name) {
@@ -166,18 +181,11 @@ Status PgConn::ErrorOf(pg_result* r, std::string_view what) const {
 Result<PgResult> PgConn::Exec(std::string_view sql,
                               const std::vector<PgParam>& params) {
   if (!c_) return Status::Error(StatusCode::kUnavailable, "not connected");
-  std::vector<const char*> values;
-  std::vector<int> lengths, formats;
-  values.reserve(params.size());
-  for (const PgParam& p : params) {
-    values.push_back(p.null_ ? nullptr : p.value_.c_str());
-    lengths.push_back(static_cast<int>(p.value_.size()));
-    formats.push_back(p.binary_ ? 1 : 0);
-  }
+  const Wire w = Wire::Of(params);
   const std::string text(sql);
   PgResult r(PQexecParams(c_, text.c_str(), static_cast<int>(params.size()),
-                          nullptr, values.data(), lengths.data(),
-                          formats.data(), 0));
+                          nullptr, w.values.data(), w.lengths.data(),
+                          w.formats.data(), 0));
   return Check(std::move(r), text);
 }
 
@@ -200,15 +208,10 @@ Result<PgResult> PgConn::ExecPrepared(const char* name, std::string_view sql,
     if (!checked.ok()) return checked.status();
     prepared_.emplace_back(name);
   }
-  std::vector<const char*> values;
-  std::vector<int> lengths, formats;
-  for (const PgParam& p : params) {
-    values.push_back(p.null_ ? nullptr : p.value_.c_str());
-    lengths.push_back(static_cast<int>(p.value_.size()));
-    formats.push_back(p.binary_ ? 1 : 0);
-  }
+  const Wire w = Wire::Of(params);
   PgResult r(PQexecPrepared(c_, name, static_cast<int>(params.size()),
-                            values.data(), lengths.data(), formats.data(), 0));
+                            w.values.data(), w.lengths.data(),
+                            w.formats.data(), 0));
   return Check(std::move(r), name);
 }
 

@@ -123,6 +123,11 @@ class PgConn {
 
  private:
   explicit PgConn(pg_conn* c) : c_(c) {}
+  struct Wire {
+    std::vector<const char*> values;
+    std::vector<int> lengths, formats;
+    static Wire Of(const std::vector<PgParam>& params);
+  };
   // `r` if it succeeded, else its error (classified) naming `sql`.
   Result<PgResult> Check(PgResult r, std::string_view sql) const;
   Status ErrorOf(pg_result* r, std::string_view what) const;

@@ -18,6 +18,8 @@ Result<PgServerInfo> ProbePostgres(const PgTarget& target) {
   return info;
 }
 
+int LatestPostgresSchemaVersion() { return PgLatestSchemaVersion(); }
+
 Result<int> MigratePostgres(const PgTarget& target) {
   Result<PgConn> conn =
       PgConn::Connect(target.uri, target.password, target.application_name);

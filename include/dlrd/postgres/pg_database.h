@@ -30,6 +30,10 @@ struct PgServerInfo {
 // Connects, reads the server version and the schema state; writes nothing.
 Result<PgServerInfo> ProbePostgres(const PgTarget& target);
 
+// The highest schema version this build ships: the version in place once
+// OpenPgEventStore (which migrates, and refuses a newer schema) succeeded.
+int LatestPostgresSchemaVersion();
+
 // Connects and applies the migrations (one replica at a time; see
 // src/postgres/pg_schema.h). Returns the schema version now in place.
 Result<int> MigratePostgres(const PgTarget& target);
