@@ -25,19 +25,17 @@ Result<std::unique_ptr<AdminModule>> AdminModule::Build(
   }
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables = {
       std::move(registry), std::make_shared<ProcessCollector>()};
-  // The quarantine gauges read the SQLite file; on PostgreSQL they are not
-  // exported yet (docs/configuration.md, "database").
-  if (config.quarantine.enabled &&
-      config.store.backend == StoreBackend::kSqlite) {
-    // Scrape-time reads: wait little for a lock, never for the writer.
-    auto totals = QuarantineStore::Open(config.store.path, 100);
+  if (config.quarantine.enabled) {
+    // Read off the I/O threads, once a second (QuarantineCollector); on
+    // SQLite a read waits little for a lock, never for the writer.
+    auto totals = OpenQuarantineStore(config, "metrics", 100);
     if (!totals.ok()) {
       log.Error("quarantine_open_failed",
                 {{"error", totals.status().message()}});
       return totals.status();
     }
-    collectables.push_back(
-        std::make_shared<QuarantineCollector>(std::move(totals).value()));
+    collectables.push_back(std::make_shared<QuarantineCollector>(
+        std::move(totals).value(), std::chrono::seconds(1)));
   }
   m->handler_ = std::make_unique<AdminHandler>(
       std::move(collectables), std::move(ready), verifications,

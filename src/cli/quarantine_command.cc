@@ -6,14 +6,17 @@
 // replay  re-verifies each row against the secrets in the config file now,
 //         as of the row's receive time (so a signed timestamp is judged
 //         against when it arrived), normalizes it, and commits it through
-//         SqliteEventStore with its original receive time and the normal
+//         the EventStore with its original receive time and the normal
 //         dedupe; then deletes the row. A row that still fails (signature,
 //         unknown source, payload) stays. A crash between the commit and the
 //         delete leaves the row, and replaying it again is a duplicate.
 //         Replayed events take no fallback decisions: they are late by
 //         construction, and the daemon's deadline already acted.
-// Both are safe while the daemon runs: each opens its own connections
-// (WAL) and waits store.busy_timeout_ms for the write lock.
+// Both run on either backend (store_factory.h) and are safe while the
+// daemon runs: each opens its own connections. On SQLite (WAL) a write
+// waits store.busy_timeout_ms for the lock; on PostgreSQL the rows are
+// every replica's, and two replays at once store each event once (dedupe)
+// and delete each row once.
 #include <chrono>
 #include <iostream>
 
@@ -23,8 +26,7 @@
 #include "dlrd/app/ingest/ingest_service.h"
 #include "dlrd/core/util/field_reader.h"
 #include "dlrd/core/stats/stats.h"
-#include "dlrd/sqlite/sqlite_event_store.h"
-#include "dlrd/sqlite/sqlite_quarantine.h"
+#include "cli/store_factory.h"
 
 namespace dlrd {
 namespace {
@@ -52,18 +54,13 @@ Result<Submission> Reverify(const SourceMap& sources, const QuarantineRow& r) {
   return std::move(prepared.value().submission);
 }
 
-// `list` needs only store.path and the source names, so it runs where the
-// daemon's secrets are not available: each reference reads as a
-// placeholder every scheme accepts (as `dlrd stats` does).
-Result<std::string> PlaceholderSecret(std::string_view) {
-  return std::string("cXVhcmFudGluZS1saXN0LXBsYWNlaG9sZGVy");
-}
-
+// `list` needs only the database and the source names, so it runs where
+// the daemon's signing secrets are not available (ResolveOrPlaceholder).
 Result<Config> LoadFor(const QuarantineCommand& o) {
   if (o.action == "replay") return LoadConfig(o.config_path);
   auto text = ReadFile(o.config_path);
   if (!text.ok()) return text.status();
-  auto config = ParseConfig(text.value(), PlaceholderSecret);
+  auto config = ParseConfig(text.value(), ResolveOrPlaceholder);
   if (!config.ok()) {
     return Status::Error(o.config_path + ": " + config.status().message());
   }
@@ -85,11 +82,6 @@ int RunQuarantine(const QuarantineCommand& o) {
   if (o.source && c.sources.find(*o.source) == c.sources.end()) {
     return Fail("--source: no source '" + *o.source + "' in the config", 2);
   }
-  if (c.store.backend == StoreBackend::kPostgres) {
-    return Fail("quarantine " + o.action +
-                    ": not available on a postgresql:// database yet",
-                1);
-  }
   int64_t since_ms = 0;
   if (!o.since.empty()) {
     auto d = ParseDurationMs(o.since);
@@ -99,13 +91,12 @@ int RunQuarantine(const QuarantineCommand& o) {
                             .count();
     since_ms = now - d.value();
   }
-  // Opening the event store first applies any pending migration (0005).
-  SqliteOptions store_options;
-  store_options.busy_timeout_ms = c.store.busy_timeout_ms;
-  auto store = SqliteEventStore::Open(c.store.path, store_options);
-  if (!store.ok()) return Fail(store.status().message(), 1);
-  auto q = QuarantineStore::Open(c.store.path, c.store.busy_timeout_ms);
-  if (!q.ok()) return Fail(q.status().message(), 1);
+  // Opening the event store first applies any pending migration (SQLite
+  // 0005). Replayed events are late: no fallback decisions.
+  auto store = OpenEventStore(c, /*with_fallback=*/false);
+  if (!store.ok()) return Fail("database: " + store.status().message(), 1);
+  auto q = OpenQuarantineStore(c, "quarantine", c.store.busy_timeout_ms);
+  if (!q.ok()) return Fail("database: " + q.status().message(), 1);
   const bool replay = o.action == "replay";
   auto rows = q.value()->List(o.source, since_ms, /*with_content=*/replay);
   if (!rows.ok()) return Fail(rows.status().message(), 1);
@@ -130,7 +121,7 @@ int RunQuarantine(const QuarantineCommand& o) {
                 << sub.status().message() << "\n";
       continue;
     }
-    BatchResult br = store.value()->CommitBatch({&sub.value()});
+    BatchResult br = store.value().store->CommitBatch({&sub.value()});
     if (!br.status.ok()) return Fail(br.status.message(), 1);
     const SubmissionResult& sr = br.submissions.front();
     if (!sr.status.ok()) return Fail(sr.status.message(), 1);

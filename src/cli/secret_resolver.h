@@ -13,6 +13,14 @@ namespace dlrd {
 
 Result<std::string> ResolveSecret(std::string_view ref);
 
+// For commands that read the database but verify nothing (`dlrd stats`,
+// `dlrd quarantine list`), so they run where the daemon's secrets are not
+// all available: a reference that resolves gives its value (a PostgreSQL
+// database needs its real database_password); one that does not becomes
+// a placeholder every signature scheme accepts, and the server's refusal
+// (if it was the password) says what went wrong.
+Result<std::string> ResolveOrPlaceholder(std::string_view ref);
+
 // Reads a whole file; errors name the path.
 Result<std::string> ReadFile(const std::string& path);
 

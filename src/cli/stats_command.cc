@@ -14,21 +14,6 @@
 namespace dlrd {
 namespace {
 
-// Only store.path is needed: secrets are not resolved, so the command runs
-// where the daemon's secrets are not available. Each reference reads as a
-// placeholder that every scheme accepts.
-Result<std::string> PlaceholderSecret(std::string_view) {
-  return std::string("c3RhdHMtb25seS1wbGFjZWhvbGRlci1zZWNyZXQ=");
-}
-
-// A PostgreSQL database needs its real password (database_password); every
-// other secret may stay unresolved. A reference that does not resolve
-// becomes the placeholder, and the server's refusal says what went wrong.
-Result<std::string> ResolveOrPlaceholder(std::string_view ref) {
-  Result<std::string> real = ResolveSecret(ref);
-  return real.ok() ? real : PlaceholderSecret(ref);
-}
-
 Result<int64_t> TimeArg(const std::string& name, const std::string& value) {
   auto ms = ParseTimestampMs(value);
   if (!ms) {

@@ -6,7 +6,9 @@
 #include "dlrd/sqlite/sqlite_event_store.h"
 #include "dlrd/postgres/pg_event_store.h"
 #include "dlrd/postgres/pg_fallback.h"
+#include "dlrd/postgres/pg_quarantine.h"
 #include "dlrd/postgres/pg_stats_reader.h"
+#include "dlrd/sqlite/sqlite_quarantine.h"
 #include "dlrd/sqlite/sqlite_stats_reader.h"
 
 namespace dlrd {
@@ -21,16 +23,17 @@ PgTarget PgTargetOf(const Config& config, std::string_view role) {
   return t;
 }
 
-Result<OpenedEventStore> OpenEventStore(const Config& config) {
+Result<OpenedEventStore> OpenEventStore(const Config& config,
+                                        bool with_fallback) {
+  const FallbackRules rules =
+      with_fallback ? FallbackRulesOf(config) : FallbackRules{};
   if (config.store.backend == StoreBackend::kPostgres) {
     const PgTarget target = PgTargetOf(config, "ingest");
     PgStoreOptions options;
     options.quarantine = {config.quarantine.max_rows,
                           config.quarantine.max_bytes};
     // Fallback decisions in the ingest transaction, after the rollups.
-    if (FallbackRules rules = FallbackRulesOf(config); !rules.empty()) {
-      options.hooks.push_back(MakePgFallbackHook(std::move(rules)));
-    }
+    if (!rules.empty()) options.hooks.push_back(MakePgFallbackHook(rules));
     auto store = OpenPgEventStore(target, options);  // migrates
     if (!store.ok()) return store.status();
     OpenedEventStore out;
@@ -41,7 +44,7 @@ Result<OpenedEventStore> OpenEventStore(const Config& config) {
   }
   SqliteOptions options;
   options.busy_timeout_ms = config.store.busy_timeout_ms;
-  options.fallback = FallbackRulesOf(config);
+  options.fallback = rules;
   options.quarantine = {config.quarantine.max_rows, config.quarantine.max_bytes};
   auto store = SqliteEventStore::Open(config.store.path, options);
   if (!store.ok()) return store.status();
@@ -58,6 +61,16 @@ Result<std::unique_ptr<StatsSource>> OpenStatsSource(const Config& config) {
   auto reader = StatsReader::Open(config.store.path);
   if (!reader.ok()) return reader.status();
   return std::unique_ptr<StatsSource>(std::move(reader).value());
+}
+
+Result<std::unique_ptr<QuarantineStore>> OpenQuarantineStore(
+    const Config& config, std::string_view role, int64_t busy_timeout_ms) {
+  if (config.store.backend == StoreBackend::kPostgres) {
+    return OpenPgQuarantine(PgTargetOf(config, role));
+  }
+  auto store = SqliteQuarantine::Open(config.store.path, busy_timeout_ms);
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<QuarantineStore>(std::move(store).value());
 }
 
 }  // namespace dlrd

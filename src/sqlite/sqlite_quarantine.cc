@@ -35,16 +35,16 @@ Result<bool> QuarantineSql::Add(const QuarantinedRequest& q,
   return sqlite3_changes(db_) > 0;
 }
 
-Result<std::unique_ptr<QuarantineStore>> QuarantineStore::Open(
+Result<std::unique_ptr<SqliteQuarantine>> SqliteQuarantine::Open(
     const std::string& path, int64_t busy_timeout_ms) {
   Result<SqliteDb> db =
       OpenSqlite(path, SqliteRole::kQuarantine, busy_timeout_ms);
   if (!db.ok()) return db.status();
-  return std::unique_ptr<QuarantineStore>(
-      new QuarantineStore(std::move(db).value()));
+  return std::unique_ptr<SqliteQuarantine>(
+      new SqliteQuarantine(std::move(db).value()));
 }
 
-Result<std::vector<QuarantineRow>> QuarantineStore::List(
+Result<std::vector<QuarantineRow>> SqliteQuarantine::List(
     const std::optional<std::string>& source, int64_t since_ms,
     bool with_content) {
   const char* sql =
@@ -88,7 +88,7 @@ Result<std::vector<QuarantineRow>> QuarantineStore::List(
   return out;
 }
 
-Status QuarantineStore::Delete(int64_t id) {
+Status SqliteQuarantine::Delete(int64_t id) {
   sqlite3_stmt* raw = nullptr;
   if (sqlite3_prepare_v2(db_.get(), "DELETE FROM quarantine WHERE id = ?1", -1,
                          &raw, nullptr) != SQLITE_OK) {
@@ -100,7 +100,7 @@ Status QuarantineStore::Delete(int64_t id) {
   return Status::Ok();
 }
 
-Result<QuarantineTotals> QuarantineStore::Totals() {
+Result<QuarantineTotals> SqliteQuarantine::Totals() {
   sqlite3_stmt* raw = nullptr;
   if (sqlite3_prepare_v2(db_.get(),
                          "SELECT rows, bytes FROM quarantine_totals"

@@ -12,7 +12,9 @@
     restart;
   - `dlrd check-config` connects and reports the server version and the
     schema state;
-  - SIGHUP secret rotation (test_reload.py's tests) on a PostgreSQL replica.
+  - SIGHUP secret rotation (test_reload.py's tests) and the quarantine
+    with `dlrd quarantine list|replay` (test_quarantine.py's) on a
+    PostgreSQL replica.
 
 The suite's own PostgreSQL (tests/testutil/pg_server.sh, ctest fixture
 `pg`) is found through DLRD_TEST_PG_STATE; without it the test fails.
@@ -28,6 +30,7 @@ import time
 import unittest
 
 import dlrd_harness as h
+import test_quarantine
 import test_reload
 
 SOURCE = "vn"
@@ -355,6 +358,16 @@ class PostgresRestart(unittest.TestCase):
 
 class ReloadOnPostgres(test_reload.ReloadTest):
     """SIGHUP on a replica on PostgreSQL: the same rotation tests."""
+
+    def database(self):
+        self.pg = h.PgDatabase()
+        self.addCleanup(self.pg.cleanup)
+        return self.pg.uri
+
+
+class QuarantineOnPostgres(test_quarantine.QuarantineTest):
+    """The quarantine on PostgreSQL: the same capture, caps, gauges, and
+    `dlrd quarantine list|replay` against the shared database."""
 
     def database(self):
         self.pg = h.PgDatabase()

@@ -15,6 +15,8 @@ ingests the ones that verify under the secrets configured now:
   4. replay again stores nothing new;
   5. with quarantine.max_rows small, a forged flood keeps at most max_rows
      rows and counts every drop (dlrd_quarantine_dropped_total).
+The gauges dlrd_quarantine_rows/_bytes follow the table within their
+one-second refresh. test_postgres.py runs this class again on PostgreSQL.
 
 Run: DLRD_BIN=./build/dlrd python3 tests/integration/test_quarantine.py
 """
@@ -36,14 +38,43 @@ FORGER = "forger-guessing-secret-0000"
 
 
 class QuarantineTest(unittest.TestCase):
+    def database(self):
+        """None: SQLite in the work dir."""
+        return None
+
     def start(self, extra=None):
         self.tmp = h.make_tempdir()
         self.addCleanup(self.tmp.cleanup)
         self.d = h.Dlrd({"vn": h.verifynow_source(["VN_SECRET"])},
                         {"VN_SECRET": WRONG}, workdir=self.tmp.name,
-                        extra_config=extra)
+                        extra_config=extra, database=self.database())
         self.addCleanup(self.d.cleanup)
         self.d.start()
+
+    def on_postgres(self):
+        return self.d.db_path.startswith("postgresql://")
+
+    def hex(self, column):
+        """SQL giving a bytes column as lower-case hex, on either backend."""
+        if self.on_postgres():
+            return "encode(%s, 'hex')" % column
+        return "lower(hex(%s))" % column
+
+    def rows(self, sql):
+        """The rows of `sql` with every value as a string."""
+        if self.on_postgres():
+            return [tuple(r) for r in h.psql(self.d.db_path, sql)]
+        with h.closing_db(self.d.db_path) as c:
+            return [tuple(str(v) for v in r) for r in c.execute(sql)]
+
+    def wait_gauge(self, name, want, timeout=10.0):
+        """The gauge's value once it equals `want` (refreshed each second)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = h.metric(self.samples(), name)
+            if got == want or time.monotonic() > deadline:
+                return got
+            time.sleep(0.1)
 
     def cli(self, *args):
         # No VN_SECRET in the CLI's environment: the fixed config file
@@ -98,24 +129,22 @@ class QuarantineTest(unittest.TestCase):
         self.wait_rows(8)
         self.assertEqual(self.d.count(), 0)  # never an event
         self.assertEqual(self.d.count("SELECT COUNT(*) FROM raw_requests"), 0)
-        with h.closing_db(self.d.db_path) as c:
-            heads = [bytes(x[0]) for x in
-                     c.execute("SELECT head FROM quarantine")]
-            # The first receive of each body (genuine[0] came twice).
-            received = {bytes(b): t for b, t in c.execute(
-                "SELECT body, MIN(received_at_ms) FROM quarantine"
-                " GROUP BY body")}
+        heads = [bytes.fromhex(x) for (x,) in
+                 self.rows("SELECT %s FROM quarantine" % self.hex("head"))]
+        # The first receive of each body (genuine[0] came twice).
+        received = {bytes.fromhex(b): int(t) for b, t in self.rows(
+            "SELECT %s, MIN(received_at_ms) FROM quarantine GROUP BY body"
+            % self.hex("body"))}
         self.assertFalse(any(b"c2VjcmV0OnNlY3JldA" in x for x in heads),
                          "credentials must be redacted at rest")
         s = self.samples()
         self.assertEqual(h.metric(s, "dlrd_quarantine_stored_total",
                                   source="vn"), 8)
-        # The size gauges read the table at scrape time.
-        with h.closing_db(self.d.db_path) as c:
-            size = c.execute("SELECT SUM(length(head) + length(body))"
-                             " FROM quarantine").fetchone()[0]
-        self.assertEqual(h.metric(s, "dlrd_quarantine_rows"), 8)
-        self.assertEqual(h.metric(s, "dlrd_quarantine_bytes"), size)
+        # The size gauges follow the table.
+        size = self.d.count("SELECT SUM(length(head) + length(body))"
+                            " FROM quarantine")
+        self.assertEqual(self.wait_gauge("dlrd_quarantine_rows", 8), 8)
+        self.assertEqual(self.wait_gauge("dlrd_quarantine_bytes", size), size)
 
         listing = self.cli("list").strip().splitlines()
         self.assertEqual(len(listing), 8, listing)
@@ -129,16 +158,15 @@ class QuarantineTest(unittest.TestCase):
         self.fix_config()
         out = self.cli("replay", "--source", "vn")
         self.assertIn("replayed 4 (3 new events), still failing 4", out)
-        with h.closing_db(self.d.db_path) as c:
-            events = {r[0]: r[1] for r in c.execute(
-                "SELECT verification_id, received_at_ms FROM delivery_events")}
-            left = sorted(bytes(r[0]) for r in
-                          c.execute("SELECT body FROM quarantine"))
+        events = {v: int(t) for v, t in self.rows(
+            "SELECT verification_id, received_at_ms FROM delivery_events")}
+        left = sorted(bytes.fromhex(b) for (b,) in self.rows(
+            "SELECT %s FROM quarantine" % self.hex("body")))
         want = {json.loads(b)["verificationId"]: received[b] for b in genuine}
         self.assertEqual(events, want)  # original receive times
         self.assertEqual(left, sorted(forged))
-        # Rows the CLI removed are gone from the gauge at the next scrape.
-        self.assertEqual(h.metric(self.samples(), "dlrd_quarantine_rows"), 4)
+        # Rows the CLI removed leave the gauge too.
+        self.assertEqual(self.wait_gauge("dlrd_quarantine_rows", 4), 4)
 
         out = self.cli("replay")
         self.assertIn("replayed 0 (0 new events), still failing 4", out)

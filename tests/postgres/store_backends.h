@@ -15,8 +15,11 @@
 #include <vector>
 
 #include "dlrd/core/ports/event_store.h"
+#include "dlrd/core/ports/quarantine_store.h"
 #include "dlrd/postgres/pg_event_store.h"
+#include "dlrd/postgres/pg_quarantine.h"
 #include "dlrd/sqlite/sqlite_event_store.h"
+#include "dlrd/sqlite/sqlite_quarantine.h"
 #include "postgres/pg_conn.h"
 #include "testutil/pg_test_db.h"
 #include "testutil/sqlite_file.h"
@@ -32,6 +35,8 @@ class StoreBackend {
   // Opens (again: closing the current one first) the store on the same
   // database.
   virtual std::unique_ptr<EventStore> Open(const QuarantineLimits& q = {}) = 0;
+  // The quarantine's list/delete/totals side, on a connection of its own.
+  virtual std::unique_ptr<QuarantineStore> OpenQuarantine() = 0;
   virtual DbRows Query(const std::string& sql) = 0;
   virtual void Exec(const std::string& sql) = 0;
   // Lower-case hex of a bytes column, as an SQL expression.
@@ -71,6 +76,11 @@ class SqliteBackend final : public StoreBackend {
     if (!r.ok()) throw std::runtime_error(r.status().message());
     return std::move(r).value();
   }
+  std::unique_ptr<QuarantineStore> OpenQuarantine() override {
+    auto r = SqliteQuarantine::Open(path_, 1000);
+    if (!r.ok()) throw std::runtime_error(r.status().message());
+    return std::move(r).value();
+  }
   DbRows Query(const std::string& sql) override {
     return SqliteFile(path_).Rows(sql);
   }
@@ -101,6 +111,11 @@ class PgBackend final : public StoreBackend {
     PgStoreOptions options;
     options.quarantine = q;
     auto r = OpenPgEventStore(target(), options);
+    if (!r.ok()) throw std::runtime_error(r.status().message());
+    return std::move(r).value();
+  }
+  std::unique_ptr<QuarantineStore> OpenQuarantine() override {
+    auto r = OpenPgQuarantine(target());
     if (!r.ok()) throw std::runtime_error(r.status().message());
     return std::move(r).value();
   }

@@ -1,8 +1,8 @@
 // The quarantine on a real SQLite file: the row and byte caps drop the
-// newest request (the oldest stay), the totals the caps are checked
-// against stay exact across deletes by another connection, TTL pruning
-// rides on SqliteRetention (even with events kept forever), and a
-// quarantined request is never an event.
+// newest request (the oldest stay), TTL pruning rides on SqliteRetention
+// (even with events kept forever), and a quarantined request is never an
+// event. Listing, deleting and the totals are in the contract suite run on
+// both backends (tests/postgres/quarantine_contract_test.cc).
 #include "dlrd/sqlite/sqlite_quarantine.h"
 
 #include <gtest/gtest.h>
@@ -90,43 +90,6 @@ TEST_F(QuarantineTest, ByteCapCountsHeadAndBody) {
   EXPECT_EQ(db.Int("SELECT bytes FROM quarantine_totals"), 300);
   EXPECT_EQ(db.Int("SELECT SUM(length(head) + length(body)) FROM quarantine"),
             300);
-}
-
-TEST_F(QuarantineTest, DeletesByAnotherConnectionFreeRoom) {
-  auto store = Open({/*max_rows=*/2, /*max_bytes=*/1 << 20});
-  EXPECT_EQ(Add(*store, {Request(0, 5, kNow), Request(1, 5, kNow + 1),
-                         Request(2, 5, kNow + 2)}),
-            (std::vector<bool>{true, true, false}));
-  auto q = QuarantineStore::Open(path_, 1000);
-  ASSERT_OK(q.status());
-  auto rows = q.value()->List(std::nullopt, 0, /*with_content=*/true);
-  ASSERT_OK(rows.status());
-  ASSERT_EQ(rows.value().size(), 2u);
-  EXPECT_EQ(rows.value()[0].body, "aaaaa");
-  EXPECT_EQ(rows.value()[0].reason, "mismatch");
-  ASSERT_OK(q.value()->Delete(rows.value()[0].id));
-  auto totals = q.value()->Totals();
-  ASSERT_OK(totals.status());
-  EXPECT_EQ(totals.value().rows, 1);
-  EXPECT_EQ(totals.value().bytes, 36);
-  EXPECT_EQ(Add(*store, {Request(3, 5, kNow + 3)}), (std::vector<bool>{true}));
-}
-
-TEST_F(QuarantineTest, ListFiltersBySourceAndTime) {
-  auto store = Open({});
-  QuarantinedRequest other = Request(1, 5, kNow);
-  other.source = "other";
-  Add(*store, {Request(0, 5, kNow - 5 * kHour), other, Request(2, 5, kNow)});
-  auto q = QuarantineStore::Open(path_, 1000);
-  ASSERT_OK(q.status());
-  auto src = q.value()->List(std::string("src"), 0, false);
-  ASSERT_OK(src.status());
-  EXPECT_EQ(src.value().size(), 2u);
-  EXPECT_TRUE(src.value()[0].body.empty());  // no content asked for
-  EXPECT_EQ(src.value()[0].body_bytes, 5);
-  auto recent = q.value()->List(std::nullopt, kNow - kHour, false);
-  ASSERT_OK(recent.status());
-  EXPECT_EQ(recent.value().size(), 2u);
 }
 
 TEST_F(QuarantineTest, TtlPrunedByRetentionEvenWhenEventsAreKept) {

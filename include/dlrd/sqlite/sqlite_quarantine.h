@@ -8,10 +8,11 @@
 //   inserts, against quarantine_totals, which triggers keep exact on every
 //   connection. A request that would exceed a cap is not stored (the newest
 //   is dropped; the caller counts it).
-// - QuarantineStore has a connection of its own (WAL: safe beside the
-//   daemon; writes wait up to busy_timeout_ms for the lock). It lists, reads
-//   and deletes rows; it never writes events (the CLI commits replayed
-//   requests through SqliteEventStore).
+// - SqliteQuarantine is the QuarantineStore port (dlrd/core/ports/
+//   quarantine_store.h) on the file: a connection of its own (WAL: safe
+//   beside the daemon; writes wait up to busy_timeout_ms for the lock). It
+//   lists, reads and deletes rows; it never writes events (the CLI commits
+//   replayed requests through the EventStore).
 // - Rows older than quarantine.ttl_hours are deleted by the retention worker
 //   (SqliteRetention), in bounded batches.
 #pragma once
@@ -26,6 +27,7 @@
 
 #include "dlrd/core/util/status.h"
 #include "dlrd/core/ports/event_store.h"
+#include "dlrd/core/ports/quarantine_store.h"
 #include "dlrd/sqlite/sqlite_handle.h"
 
 namespace dlrd {
@@ -41,36 +43,19 @@ class QuarantineSql {
   StmtCache cache_;
 };
 
-struct QuarantineRow {
-  int64_t id = 0;
-  std::string source;
-  int64_t received_at_ms = 0;
-  std::string reason;
-  int64_t head_bytes = 0;
-  int64_t body_bytes = 0;
-  std::string head, body;  // filled only by List(..., with_content=true)
-};
-
-struct QuarantineTotals {
-  int64_t rows = 0;
-  int64_t bytes = 0;
-};
-
-class QuarantineStore {
+class SqliteQuarantine final : public QuarantineStore {
  public:
-  static Result<std::unique_ptr<QuarantineStore>> Open(const std::string& path,
-                                                       int64_t busy_timeout_ms);
+  static Result<std::unique_ptr<SqliteQuarantine>> Open(
+      const std::string& path, int64_t busy_timeout_ms);
 
-  // Rows received at or after `since_ms`, of `source` when set, oldest
-  // first. Heads and bodies only when `with_content`.
   Result<std::vector<QuarantineRow>> List(
       const std::optional<std::string>& source, int64_t since_ms,
-      bool with_content);
-  Status Delete(int64_t id);
-  Result<QuarantineTotals> Totals();
+      bool with_content) override;
+  Status Delete(int64_t id) override;
+  Result<QuarantineTotals> Totals() override;
 
  private:
-  explicit QuarantineStore(SqliteDb db) : db_(std::move(db)) {}
+  explicit SqliteQuarantine(SqliteDb db) : db_(std::move(db)) {}
   SqliteDb db_;
 };
 
