@@ -221,9 +221,11 @@ Status PgOutbox::MarkAccepted(const OutboxJob& job, std::string_view ref,
         "ob_accepted",
         "UPDATE outbox SET state = 'accepted', provider_ref = $2,"
         " last_error = '', updated_at_ms = $3, lease_until_ms = 0"
-        " WHERE id = $1",
-        {job.id, ref, now_ms});
+        " WHERE id = $1 AND state = 'in_flight' AND claimed_by = $4"
+        " AND attempts = $5",
+        {job.id, ref, now_ms, options_.replica, job.attempts});
     if (!up.ok()) return up.status();
+    if (up.value().affected() == 0) return SupersededOutcome(job, "accepted");
     Result<PgResult> step = conn_.ExecPrepared(
         "ob_step_sent",
         "UPDATE fallback_steps SET verification_id = $4, sent_at_ms = $5,"
@@ -246,21 +248,29 @@ Status PgOutbox::MarkRetry(const OutboxJob& job, int64_t next_attempt_at_ms,
         "UPDATE outbox SET state = 'retry_wait', next_attempt_at_ms = $2,"
         " last_error = $3, updated_at_ms = $4,"
         " recovered = GREATEST(recovered, $5), lease_until_ms = 0"
-        " WHERE id = $1",
-        {job.id, next_attempt_at_ms, error, now_ms, unknown_outcome ? 1 : 0});
-    return up.ok() ? Status::Ok() : up.status();
+        " WHERE id = $1 AND state = 'in_flight' AND claimed_by = $6"
+        " AND attempts = $7",
+        {job.id, next_attempt_at_ms, error, now_ms, unknown_outcome ? 1 : 0,
+         options_.replica, job.attempts});
+    if (!up.ok()) return up.status();
+    if (up.value().affected() == 0) return SupersededOutcome(job, "retry");
+    return Status::Ok();
   });
 }
 
 Status PgOutbox::Dead(const OutboxJob& job, std::string_view error,
                       bool fraud, bool invalid_number, int64_t now_ms,
-                      std::vector<FallbackNote>* notes) {
+                      bool fenced, std::vector<FallbackNote>* notes) {
+  // $4 NULL: not fenced.
   Result<PgResult> up = conn_.ExecPrepared(
       "ob_dead",
       "UPDATE outbox SET state = 'dead', last_error = $2, updated_at_ms = $3,"
-      " lease_until_ms = 0 WHERE id = $1",
-      {job.id, error, now_ms});
+      " lease_until_ms = 0 WHERE id = $1 AND ($4::text IS NULL OR"
+      " (state = 'in_flight' AND claimed_by = $4::text AND attempts = $5))",
+      {job.id, error, now_ms, fenced ? PgParam(options_.replica) : PgParam(),
+       job.attempts});
   if (!up.ok()) return up.status();
+  if (up.value().affected() == 0) return SupersededOutcome(job, "dead");
   bool created = false;
   return fallback_.OnSendFailed(job.source, job.root_id, job.step, fraud,
                                 invalid_number, now_ms, notes, &created);
@@ -272,7 +282,8 @@ Status PgOutbox::MarkDead(const OutboxJob& job, std::string_view error,
   std::vector<FallbackNote> local;
   Status s = InTxn("dead", [&]() -> Status {
     local.clear();
-    return Dead(job, error, fraud, invalid_number, now_ms, &local);
+    return Dead(job, error, fraud, invalid_number, now_ms, /*fenced=*/true,
+                &local);
   });
   if (s.ok() && notes) notes->insert(notes->end(), local.begin(), local.end());
   return s;
@@ -302,7 +313,8 @@ Result<int> PgOutbox::RecoverInFlight(int64_t now_ms, int64_t lease_ms,
       ++reclaimed;
       if (j.recovered) {
         // Re-sent once already and lost again: stop sending on this channel.
-        if (Status d = Dead(j, "unknown_outcome", false, false, now_ms, &local);
+        if (Status d = Dead(j, "unknown_outcome", false, false, now_ms,
+                            /*fenced=*/false, &local);
             !d.ok()) {
           return d;
         }

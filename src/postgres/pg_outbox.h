@@ -96,9 +96,12 @@ class PgOutbox final : public OutboxStore {
   // back (or the connection dropped) on error, which names `what`.
   template <typename Body>
   Status InTxn(const char* what, Body body);
-  // The job's outbox row dead, then the next channel decided.
+  // The job's outbox row dead, then the next channel decided. `fenced`:
+  // only while the job is still this replica's claim of `job.attempts`
+  // (MarkDead); else kSuperseded. RecoverInFlight, which holds the row
+  // locked after checking it, passes false.
   Status Dead(const OutboxJob& job, std::string_view error, bool fraud,
-              bool invalid_number, int64_t now_ms,
+              bool invalid_number, int64_t now_ms, bool fenced,
               std::vector<FallbackNote>* notes);
 
   PgTarget target_;

@@ -23,6 +23,10 @@ OutboxJob ReadJob(sqlite3_stmt* s) {
   return j;
 }
 
+// The fence of an outcome (OutboxStore::MarkAccepted): the job is still
+// the claim that made this attempt. ?9 is the attempt's number.
+constexpr int kFenceAttempts = 9;
+
 constexpr const char* kJobColumns =
     "id, source, root_id, step, provider, channel, recipient, attempts,"
     " idempotency_key, recovered, (SELECT p.channel FROM fallback_steps p"
@@ -200,12 +204,15 @@ Status SqliteOutbox::MarkAccepted(const OutboxJob& job, std::string_view ref,
   return InTransaction([&]() -> Status {
     StmtUse st(
         Stmt("UPDATE outbox SET state = 'accepted', provider_ref = ?2,"
-             " last_error = '', updated_at_ms = ?3 WHERE id = ?1"));
+             " last_error = '', updated_at_ms = ?3"
+             " WHERE id = ?1 AND state = 'in_flight' AND attempts = ?9"));
     if (!st.get()) return SqliteError(db_.get(), "outbox prepare");
     sqlite3_bind_int64(st.get(), 1, job.id);
     BindText(st.get(), 2, ref);
     sqlite3_bind_int64(st.get(), 3, now_ms);
+    sqlite3_bind_int(st.get(), kFenceAttempts, job.attempts);
     if (sqlite3_step(st.get()) != SQLITE_DONE) return SqliteError(db_.get(), "outbox accepted");
+    if (sqlite3_changes(db_.get()) == 0) return SupersededOutcome(job, "accepted");
     StmtUse step(
         Stmt("UPDATE fallback_steps SET verification_id = ?4, sent_at_ms = ?5,"
              " send_time_known = 1,"
@@ -232,14 +239,16 @@ Status SqliteOutbox::MarkRetry(const OutboxJob& job, int64_t next_attempt_at_ms,
         Stmt("UPDATE outbox SET state = 'retry_wait',"
              " next_attempt_at_ms = ?2, last_error = ?3,"
              " updated_at_ms = ?4, recovered = MAX(recovered, ?5)"
-             " WHERE id = ?1"));
+             " WHERE id = ?1 AND state = 'in_flight' AND attempts = ?9"));
     if (!st.get()) return SqliteError(db_.get(), "outbox prepare");
     sqlite3_bind_int64(st.get(), 1, job.id);
     sqlite3_bind_int64(st.get(), 2, next_attempt_at_ms);
     BindText(st.get(), 3, error);
     sqlite3_bind_int64(st.get(), 4, now_ms);
     sqlite3_bind_int(st.get(), 5, unknown_outcome ? 1 : 0);
+    sqlite3_bind_int(st.get(), kFenceAttempts, job.attempts);
     if (sqlite3_step(st.get()) != SQLITE_DONE) return SqliteError(db_.get(), "outbox retry");
+    if (sqlite3_changes(db_.get()) == 0) return SupersededOutcome(job, "retry");
     return Status::Ok();
   });
 }
@@ -251,12 +260,15 @@ Status SqliteOutbox::MarkDead(const OutboxJob& job, std::string_view error,
   Status s = InTransaction([&]() -> Status {
     StmtUse st(
         Stmt("UPDATE outbox SET state = 'dead', last_error = ?2,"
-             " updated_at_ms = ?3 WHERE id = ?1"));
+             " updated_at_ms = ?3"
+             " WHERE id = ?1 AND state = 'in_flight' AND attempts = ?9"));
     if (!st.get()) return SqliteError(db_.get(), "outbox prepare");
     sqlite3_bind_int64(st.get(), 1, job.id);
     BindText(st.get(), 2, error);
     sqlite3_bind_int64(st.get(), 3, now_ms);
+    sqlite3_bind_int(st.get(), kFenceAttempts, job.attempts);
     if (sqlite3_step(st.get()) != SQLITE_DONE) return SqliteError(db_.get(), "outbox dead");
+    if (sqlite3_changes(db_.get()) == 0) return SupersededOutcome(job, "dead");
     bool created = false;
     return fallback_.OnSendFailed(job.source, job.root_id, job.step, fraud,
                                   invalid_number, now_ms, &local, &created);

@@ -314,6 +314,54 @@ TEST_P(OutboxContractTest, InFlightIsReclaimedOnceThenDead) {
   EXPECT_EQ(jobs[0].channel, Channel::kVoice);
 }
 
+// Outcomes are fenced to their claim: once a job was reclaimed (its lease
+// ran out) an outcome of the old attempt writes nothing and answers
+// kSuperseded, before and after the job is claimed again. Without the
+// fence a late retry would send the job a third time, and a late dead
+// would escalate a channel the new claim may well deliver.
+TEST_P(OutboxContractTest, AnOutcomeOfATakenOverClaimIsSuperseded) {
+  Callback("SM8", DeliveryStatus::kFailed);
+  std::vector<OutboxJob> jobs = Claim();
+  ASSERT_EQ(jobs.size(), 1u);
+  const OutboxJob stale = jobs[0];
+  now_ += kLeaseMs;
+  std::vector<FallbackNote> notes;
+  auto n = outbox_->RecoverInFlight(now_, kLeaseMs, {}, &notes);
+  ASSERT_OK(n);
+  ASSERT_EQ(n.value(), 1);
+  const std::string row =
+      "SELECT state || ',' || attempts || ',' || next_attempt_at_ms FROM"
+      " outbox";
+  const std::string reclaimed = db_->Value(row);
+  EXPECT_EQ(outbox_->MarkRetry(stale, now_ + 1, "timeout", now_, false).code(),
+            StatusCode::kSuperseded);
+  EXPECT_EQ(db_->Value(row), reclaimed);
+  jobs = Claim();
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].attempts, 2);
+  const std::string claimed = db_->Value(row);
+  EXPECT_EQ(outbox_->MarkRetry(stale, now_ + 1, "timeout", now_, false).code(),
+            StatusCode::kSuperseded);
+  EXPECT_EQ(
+      outbox_->MarkDead(stale, "http 500", false, false, now_, &notes).code(),
+      StatusCode::kSuperseded);
+  EXPECT_EQ(outbox_->MarkAccepted(stale, "WA-stale", now_).code(),
+            StatusCode::kSuperseded);
+  EXPECT_EQ(db_->Value(row), claimed);
+  EXPECT_EQ(db_->Int("SELECT count(*) FROM outbox"), 1) << "no voice job";
+  EXPECT_EQ(db_->Int("SELECT count(*) FROM fallback_decisions"
+                     " WHERE trigger = 'send_failed'"),
+            0);
+  // The new claim's own outcome is written.
+  ASSERT_OK(outbox_->MarkAccepted(jobs[0], "WA-8", now_));
+  EXPECT_EQ(db_->Value("SELECT state || ',' || provider_ref FROM outbox"),
+            "accepted,WA-8");
+  // And once it is accepted, no stale outcome changes it.
+  EXPECT_EQ(outbox_->MarkRetry(jobs[0], now_ + 1, "late", now_, false).code(),
+            StatusCode::kSuperseded);
+  EXPECT_EQ(db_->Value("SELECT state FROM outbox"), "accepted");
+}
+
 TEST_P(OutboxContractTest, RetryAndDead) {
   Callback("SM7", DeliveryStatus::kFailed);
   std::vector<OutboxJob> jobs = Claim();
@@ -529,6 +577,27 @@ TEST_F(PgReplicasTest, ADeadReplicasJobIsReclaimedOnceThenDead) {
   ASSERT_OK(voice);
   ASSERT_EQ(voice.value().size(), 1u);
   EXPECT_EQ(voice.value()[0].channel, Channel::kVoice);
+}
+
+// The fence also names the replica: an outcome written through another
+// replica's store for a claim it never made is refused, even for the same
+// attempt number.
+TEST_F(PgReplicasTest, OnlyTheClaimingReplicaWritesTheOutcome) {
+  auto events = db_.OpenEvents();
+  Store(*events, Event("SM2", DeliveryStatus::kFailed, kT0));
+  auto a = db_.OpenOutbox("replica-a");
+  auto b = db_.OpenOutbox("replica-b");
+  auto claimed = a->ClaimDue(kT0, 10);
+  ASSERT_OK(claimed);
+  ASSERT_EQ(claimed.value().size(), 1u);
+  const OutboxJob job = claimed.value()[0];
+  EXPECT_EQ(b->MarkAccepted(job, "WA-b", kT0 + 10).code(),
+            StatusCode::kSuperseded);
+  EXPECT_EQ(db_.Value("SELECT state || ',' || claimed_by FROM outbox"),
+            "in_flight,replica-a");
+  ASSERT_OK(a->MarkAccepted(job, "WA-a", kT0 + 10));
+  EXPECT_EQ(db_.Value("SELECT state || ',' || provider_ref FROM outbox"),
+            "accepted,WA-a");
 }
 
 TEST_F(PgReplicasTest, ConcurrentDeadlineScansDecideEachOnce) {

@@ -409,6 +409,7 @@ void Dispatcher::Record(int64_t job_id, const char* what,
                         std::function<Status()> write,
                         std::function<void()> then) {
   if (Status s = write(); !s.ok()) {
+    if (s.code() == StatusCode::kSuperseded) return Superseded(job_id, s);
     StoreFailed(what, s, 1);
     const int64_t now = clock_.NowMs();
     pending_writes_.push_back(PendingWrite{job_id, what, std::move(write),
@@ -425,6 +426,12 @@ void Dispatcher::RetryWrites(int64_t now_ms) {
          pending_writes_.front().next_try_ms <= now_ms) {
     PendingWrite& w = pending_writes_.front();
     if (Status s = w.write(); !s.ok()) {
+      if (s.code() == StatusCode::kSuperseded) {
+        const int64_t job_id = w.job_id;
+        pending_writes_.pop_front();
+        Superseded(job_id, s);
+        continue;
+      }
       // The store is still failing: leave the rest for a later poll, so a
       // long busy timeout is paid once per poll, not once per job.
       ++w.failures;
@@ -444,6 +451,14 @@ void Dispatcher::RetryWrites(int64_t now_ms) {
     done.then();
     Release(done.job_id);
   }
+}
+
+void Dispatcher::Superseded(int64_t job_id, const Status& s) {
+  // Another claim owns the job now (this send outlived its lease, e.g.
+  // while the database was out of reach, and the job was reclaimed): its
+  // sender writes the outcome. Ours is dropped, not retried.
+  if (log_) log_->Warn("outbox_outcome_superseded", {{"error", s.message()}});
+  Release(job_id);
 }
 
 void Dispatcher::Release(int64_t job_id) {

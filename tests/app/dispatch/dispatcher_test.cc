@@ -682,6 +682,63 @@ TEST_F(DispatcherTest, FailingWriteDoesNotBlockOtherJobs) {
             "accepted:WA-42,accepted:WA-43");
 }
 
+// An outcome whose write kept failing until the lease ran out, while
+// another dispatcher (a replica) reclaimed the job and re-sent it, is
+// dropped when the write finally goes through (kSuperseded): the job is
+// not sent a third time, and the other sender's outcome stands.
+TEST_F(DispatcherTest, AnOutcomeWrittenAfterATakeoverIsDropped) {
+  config_.in_flight_lease_ms = 1000;
+  std::FILE* log_file = std::tmpfile();
+  ASSERT_NE(log_file, nullptr);
+  Logger log(log_file, LogLevel::kInfo);
+  dispatcher_ =
+      std::make_unique<Dispatcher>(*flaky_, client_, adapters_, providers_,
+                                   config_, clock_, nullptr, &log, 42);
+  Callback("SM50", DeliveryStatus::kFailed);
+  dispatcher_->RunOnce();
+  ASSERT_EQ(client_.calls.size(), 1u);
+  flaky_->fail_writes = 1'000'000;  // the database is out of reach
+  client_.Answer(503);              // an outcome to write: retry
+  dispatcher_->RunOnce();
+  ASSERT_EQ(dispatcher_->held(), 1u);
+  // The other replica, on the same outbox, after the lease.
+  Dispatcher other(*outbox_, client_, adapters_, providers_, config_, clock_,
+                   nullptr, nullptr, 7);
+  clock_.now += config_.in_flight_lease_ms;
+  other.RunOnce();
+  ASSERT_EQ(client_.calls.size(), 2u);  // the unknown-outcome re-send
+  client_.Answer(200, "WA-50");
+  other.RunOnce();
+  EXPECT_EQ(Query("SELECT state || ',' || provider_ref || ',' || attempts"
+                  " FROM outbox"),
+            "accepted,WA-50,2");
+  flaky_->fail_writes = 0;  // reachable again: the stale write goes
+  for (int i = 0; i < 20 && dispatcher_->held() > 0; ++i) {
+    clock_.now += config_.poll_ms;
+    dispatcher_->RunOnce();
+  }
+  EXPECT_EQ(dispatcher_->held(), 0u);
+  EXPECT_EQ(Query("SELECT state || ',' || provider_ref || ',' || attempts"
+                  " FROM outbox"),
+            "accepted,WA-50,2");
+  // Past any retry backoff the stale outcome would have set, and before
+  // the WhatsApp step's own 30 s deadline (which would rightly send voice).
+  for (int i = 0; i < 25; ++i) {
+    clock_.now += 1000;
+    dispatcher_->RunOnce();
+    other.RunOnce();
+  }
+  EXPECT_EQ(client_.calls.size(), 2u);
+  std::string text(8192, '\0');
+  std::rewind(log_file);
+  text.resize(std::fread(text.data(), 1, text.size(), log_file));
+  std::fclose(log_file);
+  EXPECT_NE(text.find("event=outbox_outcome_superseded"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("event=outbox_write_recovered"), std::string::npos)
+      << text;
+}
+
 // A job another process left in_flight is not reclaimed before its lease
 // runs out (that process may still get the reply); after it, it is an
 // unknown outcome and re-sent once, found by the regular poll.

@@ -22,7 +22,12 @@
 // doubling up to kMaxWriteBackoffMs), between other work, until it
 // commits or the dispatcher stops; each failure logs
 // `outbox_store_failed ... failures=N retrying=true`, and the eventual
-// success `outbox_write_recovered`. The job is never re-sent meanwhile.
+// success `outbox_write_recovered`. This dispatcher never re-sends the job
+// meanwhile. Another replica may: if the write is still failing when the
+// lease runs out, the job is reclaimed there (unknown outcome). Outcomes
+// are fenced to their claim (OutboxStore::MarkAccepted), so the late write
+// then answers kSuperseded and is dropped (`outbox_outcome_superseded`)
+// rather than sending the job a third time or escalating its channel.
 //
 // Lease: a job left in_flight and not held here (a crash, or a shutdown
 // whose grace ran out) is reclaimed as an unknown outcome by
@@ -130,6 +135,9 @@ class Dispatcher {
               std::function<void()> then);
   void RetryWrites(int64_t now_ms);
   void Release(int64_t job_id);
+  // A fenced outcome found the job taken over (kSuperseded): logged and
+  // released, never retried.
+  void Superseded(int64_t job_id, const Status& s);
   void Reclaim(int64_t now_ms);
   CircuitBreaker& Breaker(const std::string& provider, Channel c);
   void RunTasks();

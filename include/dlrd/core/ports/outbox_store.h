@@ -98,6 +98,14 @@ class OutboxStore {
   // Due jobs (pending, or retry_wait whose time came), marked in_flight.
   virtual Result<std::vector<OutboxJob>> ClaimDue(int64_t now_ms,
                                                   int limit) = 0;
+  // The three outcomes below are fenced: each applies only while `job` is
+  // still the caller's claim (in_flight, the same attempt, and on
+  // PostgreSQL claimed by this replica). If the job was taken over
+  // meanwhile (its lease ran out, RecoverInFlight reclaimed it, and it may
+  // have been claimed again), nothing is written and the answer is
+  // kSuperseded: the new claim owns the job, and writing a stale outcome
+  // would send it again or escalate a channel another sender now owns.
+  //
   // The provider took it: the step gets the provider's id and its deadline.
   virtual Status MarkAccepted(const OutboxJob& job, std::string_view ref,
                               int64_t now_ms) = 0;
@@ -135,5 +143,14 @@ class OutboxStore {
   // By root id or by any step's provider id; nullopt when unknown.
   virtual Result<std::optional<ChainView>> Chain(std::string_view id) = 0;
 };
+
+// The kSuperseded answer of a fenced outcome, naming the job and attempt.
+inline Status SupersededOutcome(const OutboxJob& job, std::string_view what) {
+  return Status::Error(StatusCode::kSuperseded,
+                       "outbox " + std::string(what) + ": job " +
+                           std::to_string(job.id) + " attempt " +
+                           std::to_string(job.attempts) +
+                           " was taken over by a newer claim");
+}
 
 }  // namespace dlrd

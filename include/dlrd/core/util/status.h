@@ -27,6 +27,7 @@ enum class StatusCode {
   kCorrupt,     // the file is corrupt or not a database
   kConstraint,  // a constraint refused the write
   kUnavailable,  // a networked store cannot be reached now (reconnecting)
+  kSuperseded,   // the row moved on under a newer claim; the write is moot
 };
 
 // The label of a code in metrics (dlrd_store_errors_total{error=...}) and
@@ -50,6 +51,8 @@ inline std::string_view ToString(StatusCode c) {
       return "constraint";
     case StatusCode::kUnavailable:
       return "unavailable";
+    case StatusCode::kSuperseded:
+      return "superseded";
   }
   return "other";
 }
