@@ -18,7 +18,8 @@ digits select the mock's behaviour (tests/mock_provider/README.md):
 reset after accepting.
 
 Classes:
-  FallbackEndToEnd  one dlrd + mock: tests 1-6 and 9 of the issue;
+  FallbackEndToEnd  one dlrd + mock: tests 1-6 and 9 of the issue (run
+                    again on PostgreSQL by test_postgres_fallback.py);
   CrashRecovery     kill -9 while a send is in flight, restart on the same
                     database: the job completes with at most one duplicate;
   ShutdownMidBurst  SIGTERM in the middle of a burst of sends, restart on
@@ -120,7 +121,7 @@ def provider_config(mock, ca_file, request_timeout_ms=REQUEST_TIMEOUT_MS):
 
 
 def make_dlrd(mock, ca_file, workdir=None,
-              request_timeout_ms=REQUEST_TIMEOUT_MS):
+              request_timeout_ms=REQUEST_TIMEOUT_MS, database=None):
     sources = {
         "tw": {"format": "twilio-messaging",
                "signature": {"scheme": "twilio", "public_url": PUBLIC_TW,
@@ -144,7 +145,8 @@ def make_dlrd(mock, ca_file, workdir=None,
     secrets = {"DLRD_IT_TWILIO": WEBHOOK_TOKEN,
                "DLRD_IT_ADMIN": ADMIN_TOKEN,
                "DLRD_IT_TWILIO_SEND": mock.credentials["twilio"]["auth_token"]}
-    return h.Dlrd(sources, secrets, workdir=workdir, extra_config=extra)
+    return h.Dlrd(sources, secrets, workdir=workdir, extra_config=extra,
+                  database=database)
 
 
 # --------------------------------------------------------------------------
@@ -237,12 +239,28 @@ def wait_outbox(d, root, step, states, timeout):
                       % (step, states))
 
 
+OUTBOX_COLUMNS = ("step", "channel", "state", "attempts", "recovered",
+                  "last_error", "provider_ref")
+
+
 def outbox_rows(d, root_id):
+    """The root's outbox rows as tuples of OUTBOX_COLUMNS, by step, from
+    the SQLite file or the PostgreSQL database (one JSON object a row, so
+    no value can break the split)."""
+    cols = ", ".join(OUTBOX_COLUMNS)
+    if d.db_path.startswith("postgresql://"):
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", root_id):
+            raise AssertionError("unexpected root id %r" % root_id)
+        rows = h.psql(d.db_path,
+                      "SELECT row_to_json(t) FROM (SELECT %s FROM outbox"
+                      " WHERE source = 'tw' AND root_id = '%s'"
+                      " ORDER BY step) t" % (cols, root_id))
+        return [tuple(json.loads("|".join(r))[c] for c in OUTBOX_COLUMNS)
+                for r in rows]
     with h.closing_db(d.db_path) as c:
         return c.execute(
-            "SELECT step, channel, state, attempts, recovered, last_error,"
-            " provider_ref FROM outbox WHERE source = 'tw' AND root_id = ?"
-            " ORDER BY step", (root_id,)).fetchall()
+            "SELECT %s FROM outbox WHERE source = 'tw' AND root_id = ?"
+            " ORDER BY step" % cols, (root_id,)).fetchall()
 
 
 class _Base(unittest.TestCase):

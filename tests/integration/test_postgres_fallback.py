@@ -20,6 +20,10 @@ shared outbox rows (claimed_by, lease_until_ms, idempotency_key):
     lease (outbox.in_flight_lease_ms) ran out, on the same job (same
     idempotency key), the documented unknown-outcome re-send: two sends of
     that step in total, never a third.
+  FallbackEndToEndOnPostgres
+    test_fallback_e2e.py's FallbackEndToEnd (escalation within a second,
+    deadlines, duplicates, Retry-After, invalid numbers, unknown outcomes,
+    POST and GET /v1/verifications) on one replica on PostgreSQL.
 
 The suite's own PostgreSQL (ctest fixture `pg`) is found through
 DLRD_TEST_PG_STATE. Replicas are spawned from the main thread (the harness
@@ -272,6 +276,17 @@ class TakeoverAfterLease(_PgWorld):
         self.assertLessEqual(len(wa), 2, wa)
         self.assertEqual(len(wa), 2)   # the takeover did re-send
         self.assertTrue(survivor.running())
+
+
+class FallbackEndToEndOnPostgres(fe.FallbackEndToEnd):
+    """The single-replica fallback tests, on PostgreSQL."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = h.PgDatabase()
+        cls.addClassCleanup(cls.pg.cleanup)  # runs last: after dlrd stops
+        cls.start_world({"retry_after": fe.RETRY_AFTER_S},
+                        database=cls.pg.uri)
 
 
 if __name__ == "__main__":
