@@ -115,6 +115,10 @@ void VerificationApi::Register(const HttpRequest& request, Respond respond) {
   Result<std::string> id =
       ReadString(b, "verification_id", "verification_id", true);
   if (!id.ok()) return respond(ErrorResponse(400, id.status().message()));
+  if (id.value().find('\0') != std::string::npos) {
+    // Neither store keeps it alike (PostgreSQL text cannot hold a NUL).
+    return respond(ErrorResponse(400, "verification_id: contains a NUL byte"));
+  }
   reg.verification_id = std::move(id).value();
   Result<std::string> source = ReadString(b, "source", "source", true);
   if (!source.ok())

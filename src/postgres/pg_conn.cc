@@ -178,9 +178,27 @@ Status PgConn::ErrorOf(pg_result* r, std::string_view what) const {
   return Status::Error(CodeOf(state ? state : "", bad || !r), out);
 }
 
+// libpq sends a text parameter up to its first NUL: refused rather than
+// cut, which could make two different values equal.
+Status PgConn::CheckText(const std::vector<PgParam>& params,
+                         std::string_view what) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    const PgParam& p = params[i];
+    if (!p.null_ && !p.binary_ &&
+        p.value_.find('\0') != std::string::npos) {
+      return Status::Error("parameter $" + std::to_string(i + 1) + " of " +
+                           std::string(what.substr(0, 60)) +
+                           ": text with a NUL byte, which PostgreSQL cannot "
+                           "store");
+    }
+  }
+  return Status::Ok();
+}
+
 Result<PgResult> PgConn::Exec(std::string_view sql,
                               const std::vector<PgParam>& params) {
   if (!c_) return Status::Error(StatusCode::kUnavailable, "not connected");
+  if (Status s = CheckText(params, sql); !s.ok()) return s;
   const Wire w = Wire::Of(params);
   const std::string text(sql);
   PgResult r(PQexecParams(c_, text.c_str(), static_cast<int>(params.size()),
@@ -200,6 +218,7 @@ Result<PgResult> PgConn::Check(PgResult r, std::string_view sql) const {
 Result<PgResult> PgConn::ExecPrepared(const char* name, std::string_view sql,
                                       const std::vector<PgParam>& params) {
   if (!c_) return Status::Error(StatusCode::kUnavailable, "not connected");
+  if (Status s = CheckText(params, name); !s.ok()) return s;
   if (std::find(prepared_.begin(), prepared_.end(), name) == prepared_.end()) {
     const std::string text(sql);
     PgResult p(PQprepare(c_, name, text.c_str(),

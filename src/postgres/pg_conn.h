@@ -2,7 +2,9 @@
 // dlrd_postgres (no libpq type leaves this folder).
 //
 // Every query goes through ExecParams/Exec with text parameters (bytea as
-// binary), so values are never spliced into SQL. Errors are values: a
+// binary), so values are never spliced into SQL. A text parameter with a
+// NUL byte is refused (kError) before anything is sent: libpq would cut it
+// at the NUL. Errors are values: a
 // Status whose code classifies the failure the way the rest of dlrd
 // reasons about stores:
 //   kUnavailable  the connection is gone or the server refuses work for
@@ -128,6 +130,9 @@ class PgConn {
     std::vector<int> lengths, formats;
     static Wire Of(const std::vector<PgParam>& params);
   };
+  // kError when a text parameter holds a NUL byte (never sent cut short).
+  static Status CheckText(const std::vector<PgParam>& params,
+                          std::string_view what);
   // `r` if it succeeded, else its error (classified) naming `sql`.
   Result<PgResult> Check(PgResult r, std::string_view sql) const;
   Status ErrorOf(pg_result* r, std::string_view what) const;

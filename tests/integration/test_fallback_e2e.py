@@ -494,6 +494,12 @@ class FallbackEndToEnd(_Base):
         self.assertEqual(r.status, 401, r)
         self.assertEqual(admin(self.d, "GET", "/v1/verifications/SMnope")
                          .status, 404)
+        # An id with a NUL byte: refused on either store, not a 503.
+        r = admin(self.d, "POST", "/v1/verifications",
+                  {"verification_id": "SM\u0000x", "source": "tw",
+                   "recipient": number(20), "channel": "sms"})
+        self.assertEqual(r.status, 400, r)
+        self.assertIn(b"NUL", r.body)
         view = wait_job_state(self.d, root, 1, ("accepted",), 2)
         for key in ("steps", "jobs", "decisions", "events", "outcome"):
             self.assertIn(key, view)

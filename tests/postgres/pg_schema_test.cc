@@ -133,6 +133,17 @@ TEST(PgConnTest, ErrorsAreClassified) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r.value().Bytes(0, 0), bytes);
   EXPECT_EQ(r.value().Int(0, 1), 6);
+  // Text with a NUL is refused, never sent cut short at the NUL.
+  Result<PgResult> nul = conn.Exec("SELECT $1::text",
+                                   {PgParam(std::string_view("a\0b", 3))});
+  ASSERT_FALSE(nul.ok());
+  EXPECT_EQ(nul.status().code(), StatusCode::kError);
+  EXPECT_NE(nul.status().message().find("NUL"), std::string::npos);
+  Result<PgResult> prepared = conn.ExecPrepared(
+      "nul", "SELECT $1::text", {PgParam(std::string_view("a\0b", 3))});
+  ASSERT_FALSE(prepared.ok());
+  EXPECT_EQ(prepared.status().code(), StatusCode::kError);
+  EXPECT_TRUE(conn.Exec("SELECT 1").ok()) << "the connection stays usable";
 }
 
 TEST(PgConnTest, TerminatedSessionIsUnavailable) {

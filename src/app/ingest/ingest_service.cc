@@ -44,7 +44,12 @@ Result<PreparedSubmission> PrepareSubmission(const Source& src,
   PreparedSubmission out;
   Submission& sub = out.submission;
   sub.events = std::move(normalized.value().events);
-  for (DeliveryEvent& e : sub.events) MakeTextValidUtf8(e);
+  for (DeliveryEvent& e : sub.events) {
+    if (HasNulInDedupeKey(e)) {
+      return Status::Error("an id in the payload contains a NUL byte");
+    }
+    MakeTextValidUtf8(e);
+  }
   sub.opt_changes = std::move(normalized.value().opt_changes);
   sub.raw.source = src.name;
   sub.raw.head = src.StoredHead(hook);

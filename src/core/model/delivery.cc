@@ -88,7 +88,15 @@ void MakeTextValidUtf8(DeliveryEvent& e) {
        {&e.source, &e.provider, &e.verification_id, &e.message_id,
         &e.raw_status, &e.error_code, &e.recipient, &e.country}) {
     if (!IsValidUtf8(*field)) *field = ToValidUtf8(*field);
+    for (size_t at = field->find('\0'); at != std::string::npos;
+         at = field->find('\0', at)) {
+      field->replace(at, 1, "\xEF\xBF\xBD");  // U+FFFD
+    }
   }
+}
+
+bool HasNulInDedupeKey(const DeliveryEvent& e) {
+  return e.dedupe_key.find('\0') != std::string::npos;
 }
 
 }  // namespace dlrd

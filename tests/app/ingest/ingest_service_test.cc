@@ -592,6 +592,18 @@ TEST_F(IngestServiceTest, SubmissionCarriesTheRawRequestUntouched) {
   EXPECT_EQ(s.events[0].received_at_ms, kNowMs);
 }
 
+// An id with a NUL byte cannot be kept alike by both stores (PostgreSQL
+// text cannot hold it; cut at the NUL it could equal another event's key):
+// refused as malformed, nothing stored. A NUL in the raw body elsewhere is
+// kept byte for byte (above).
+TEST_F(IngestServiceTest, IdWithANulByteIsRejectedAsMalformed) {
+  EXPECT_EQ(Run(Hook(VerifyNowBody("v-8\\u0000x", "DELIVERED"))),
+            IngestOutcome::kRejectedMalformed);
+  EXPECT_TRUE(store_.committed().empty());
+  EXPECT_EQ(Run(Hook(VerifyNowBody("v-8", "DELIVERED"))),
+            IngestOutcome::kAccepted);
+}
+
 TEST_F(IngestServiceTest, StoredHeadHasCredentialsRedacted) {
   InboundWebhook h = Hook(kDelivered);
   h.headers.emplace_back("Authorization", "Basic dXNlcjpwYXNz");

@@ -151,5 +151,18 @@ TEST(Utf8Test, EventTextIsMadeValidButTheDedupeKeyIsNot) {
   EXPECT_EQ(e.dedupe_key, "key\xFF");
 }
 
+TEST(Utf8Test, NulBytesInEventTextBecomeReplacementCharacters) {
+  DeliveryEvent e;
+  e.verification_id = std::string("a\0b\0", 4);
+  e.error_code = std::string("\0", 1);
+  e.dedupe_key = "k";
+  MakeTextValidUtf8(e);
+  EXPECT_EQ(e.verification_id, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+  EXPECT_EQ(e.error_code, "\xEF\xBF\xBD");
+  EXPECT_FALSE(HasNulInDedupeKey(e));
+  e.dedupe_key = std::string("k\0x", 3);
+  EXPECT_TRUE(HasNulInDedupeKey(e));
+}
+
 }  // namespace
 }  // namespace dlrd

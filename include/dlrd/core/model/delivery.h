@@ -74,12 +74,19 @@ struct DeliveryEvent {
 };
 
 // Makes every text field that dlrd shows again (JSON API, stats, CSV)
-// well-formed UTF-8, replacing ill-formed bytes with U+FFFD. A signed
-// callback can carry any bytes (a form value "%FF"); stored as is, they would
-// break every later JSON answer that includes them. dedupe_key is left
-// byte-exact: it is only compared, never shown. The raw request keeps the
-// original bytes.
+// well-formed UTF-8 without NUL bytes, replacing ill-formed bytes and NULs
+// with U+FFFD. A signed callback can carry any bytes (a form value "%FF" or
+// "%00"); stored as is, they would break every later JSON answer that
+// includes them, and PostgreSQL's text columns cannot hold a NUL at all,
+// so both stores keep the same text. dedupe_key is left byte-exact: it is
+// only compared, never shown (a key with a NUL is refused earlier, see
+// HasNulInDedupeKey). The raw request keeps the original bytes.
 void MakeTextValidUtf8(DeliveryEvent& event);
+
+// Whether an event's dedupe key contains a NUL byte. Such a payload is
+// refused as malformed on every store: PostgreSQL cannot store the key,
+// and cutting it at the NUL could make it equal to another event's key.
+bool HasNulInDedupeKey(const DeliveryEvent& event);
 
 // A recipient's own message asked to stop (STOP) or to start again
 // (START): stored, so no fallback reaches an opted-out number.
