@@ -1,9 +1,13 @@
 #include "postgres/pg_event_store.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <utility>
+#include <vector>
 
 #include "dlrd/core/model/dedupe_key.h"
 #include "postgres/pg_schema.h"
@@ -58,6 +62,61 @@ class PgStatsHook final : public BatchHook {
  private:
   PgStats* stats_;
 };
+
+// The order a batch's submissions are written in (design note in
+// pg_event_store.h, "Lock order"): quarantine-only submissions, then
+// counts-only ones, then the rest by the (source, verification_id) of
+// their first event. Stable: submissions of one verification keep their
+// batch order, so the first of two equal keys is still the one stored.
+std::vector<size_t> WriteOrder(const std::vector<const Submission*>& batch) {
+  auto rank = [&](size_t i) {
+    const Submission& s = *batch[i];
+    if (!s.quarantine.empty()) return 0;
+    if (!s.signature_failures.empty()) return 1;
+    return s.events.empty() ? 2 : 3;
+  };
+  std::vector<size_t> order(batch.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const int ra = rank(a), rb = rank(b);
+    if (ra != rb || ra != 3) return ra < rb;
+    const DeliveryEvent& ea = batch[a]->events[0];
+    const DeliveryEvent& eb = batch[b]->events[0];
+    return std::tie(ea.source, ea.verification_id) <
+           std::tie(eb.source, eb.verification_id);
+  });
+  return order;
+}
+
+// "SELECT pg_advisory_xact_lock(k), ..." over the submission's
+// verifications, in (source, verification_id) order; empty without
+// events. Each key is a 64-bit FNV-1a of source NUL verification_id (the
+// same on every replica); an integer literal, so nothing is spliced.
+std::string VerificationLocks(const Submission& sub) {
+  std::vector<std::pair<std::string_view, std::string_view>> ids;
+  for (const DeliveryEvent& e : sub.events) {
+    ids.emplace_back(e.source, e.verification_id);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::string sql;
+  for (const auto& [source, id] : ids) {
+    uint64_t h = 14695981039346656037ull;
+    auto mix = [&h](std::string_view bytes) {
+      for (unsigned char c : bytes) {
+        h ^= c;
+        h *= 1099511628211ull;
+      }
+    };
+    mix(source);
+    mix(std::string_view("\0", 1));
+    mix(id);
+    sql += sql.empty() ? "SELECT " : ", ";
+    sql += "pg_advisory_xact_lock(" +
+           std::to_string(static_cast<int64_t>(h)) + ")";
+  }
+  return sql;
+}
 
 // A submission's failure that does not concern it alone.
 bool FailsWholeBatch(StatusCode c) {
@@ -274,11 +333,17 @@ BatchResult PgEventStore::Commit(const std::vector<const Submission*>& batch,
     Abort(result, Status::Error(s.code(), "begin: " + s.message()));
     return result;
   }
+  const std::vector<size_t> order = WriteOrder(batch);
   try {
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (i > 0) {
-        if (Status s = conn_.ExecScript("RELEASE SAVEPOINT sub; SAVEPOINT sub");
-            !s.ok()) {
+    for (size_t n = 0; n < order.size(); ++n) {
+      const size_t i = order[n];
+      // The savepoint and the verifications' locks in one round trip.
+      std::string script = n > 0 ? "RELEASE SAVEPOINT sub; SAVEPOINT sub" : "";
+      if (std::string locks = VerificationLocks(*batch[i]); !locks.empty()) {
+        script += (script.empty() ? "" : "; ") + locks;
+      }
+      if (!script.empty()) {
+        if (Status s = conn_.ExecScript(script); !s.ok()) {
           Abort(result, Status::Error(s.code(), "savepoint: " + s.message()));
           return result;
         }
