@@ -65,8 +65,9 @@ class PgStatsHook final : public BatchHook {
 
 // The order a batch's submissions are written in (design note in
 // pg_event_store.h, "Lock order"): quarantine-only submissions, then
-// counts-only ones, then the rest by the (source, verification_id) of
-// their first event. Stable: submissions of one verification keep their
+// counts-only ones (the rows they lock are not behind a verification's
+// lock), then the rest by the (source, verification_id) of their first
+// event. Stable: submissions of one verification keep their
 // batch order, so the first of two equal keys is still the one stored.
 std::vector<size_t> WriteOrder(const std::vector<const Submission*>& batch) {
   auto rank = [&](size_t i) {
@@ -88,32 +89,34 @@ std::vector<size_t> WriteOrder(const std::vector<const Submission*>& batch) {
   return order;
 }
 
-// "SELECT pg_advisory_xact_lock(k), ..." over the submission's
-// verifications, in (source, verification_id) order; empty without
-// events. Each key is a 64-bit FNV-1a of source NUL verification_id (the
-// same on every replica); an integer literal, so nothing is spliced.
-std::string VerificationLocks(const Submission& sub) {
-  std::vector<std::pair<std::string_view, std::string_view>> ids;
-  for (const DeliveryEvent& e : sub.events) {
-    ids.emplace_back(e.source, e.verification_id);
+// "SELECT pg_advisory_xact_lock(k1), pg_advisory_xact_lock(k2), ..." over
+// every verification the batch touches, keys ascending (a one-row SELECT
+// evaluates its list left to right); empty without events. Each key is a
+// 64-bit FNV-1a of source NUL verification_id, the same on every replica;
+// integer literals, so nothing is spliced.
+std::string VerificationLocks(const std::vector<const Submission*>& batch) {
+  std::vector<int64_t> keys;
+  for (const Submission* sub : batch) {
+    for (const DeliveryEvent& e : sub->events) {
+      uint64_t h = 14695981039346656037ull;
+      auto mix = [&h](std::string_view bytes) {
+        for (unsigned char c : bytes) {
+          h ^= c;
+          h *= 1099511628211ull;
+        }
+      };
+      mix(e.source);
+      mix(std::string_view("\0", 1));
+      mix(e.verification_id);
+      keys.push_back(static_cast<int64_t>(h));
+    }
   }
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   std::string sql;
-  for (const auto& [source, id] : ids) {
-    uint64_t h = 14695981039346656037ull;
-    auto mix = [&h](std::string_view bytes) {
-      for (unsigned char c : bytes) {
-        h ^= c;
-        h *= 1099511628211ull;
-      }
-    };
-    mix(source);
-    mix(std::string_view("\0", 1));
-    mix(id);
+  for (int64_t k : keys) {
     sql += sql.empty() ? "SELECT " : ", ";
-    sql += "pg_advisory_xact_lock(" +
-           std::to_string(static_cast<int64_t>(h)) + ")";
+    sql += "pg_advisory_xact_lock(" + std::to_string(k) + ")";
   }
   return sql;
 }
@@ -327,7 +330,13 @@ BatchResult PgEventStore::Commit(const std::vector<const Submission*>& batch,
   BatchResult result;
   result.submissions.resize(batch.size());
   ForgetBatch();
-  if (Status s = conn_.ExecScript("BEGIN; SAVEPOINT sub"); !s.ok()) {
+  // The verifications' locks first, all of them, in key order: the same
+  // order on every replica (pg_event_store.h, "Lock order").
+  const std::string locks = VerificationLocks(batch);
+  if (Status s = conn_.ExecScript(
+          locks.empty() ? "BEGIN; SAVEPOINT sub"
+                        : "BEGIN; " + locks + "; SAVEPOINT sub");
+      !s.ok()) {
     // Nothing of the batch was sent: safe to try once more at once.
     *retry_begin = s.code() == StatusCode::kUnavailable;
     Abort(result, Status::Error(s.code(), "begin: " + s.message()));
@@ -337,13 +346,9 @@ BatchResult PgEventStore::Commit(const std::vector<const Submission*>& batch,
   try {
     for (size_t n = 0; n < order.size(); ++n) {
       const size_t i = order[n];
-      // The savepoint and the verifications' locks in one round trip.
-      std::string script = n > 0 ? "RELEASE SAVEPOINT sub; SAVEPOINT sub" : "";
-      if (std::string locks = VerificationLocks(*batch[i]); !locks.empty()) {
-        script += (script.empty() ? "" : "; ") + locks;
-      }
-      if (!script.empty()) {
-        if (Status s = conn_.ExecScript(script); !s.ok()) {
+      if (n > 0) {
+        if (Status s = conn_.ExecScript("RELEASE SAVEPOINT sub; SAVEPOINT sub");
+            !s.ok()) {
           Abort(result, Status::Error(s.code(), "savepoint: " + s.message()));
           return result;
         }

@@ -110,13 +110,7 @@ Result<std::unique_ptr<QuarantineStore>> OpenPgQuarantine(
   Result<PgConn> conn =
       PgConn::Connect(target.uri, target.password, target.application_name);
   if (!conn.ok()) return conn.status();
-  Result<int> version = PgSchemaVersion(conn.value());
-  if (!version.ok()) return version.status();
-  if (version.value() == 0) {
-    return Status::Error(
-        "the PostgreSQL database has no dlrd schema yet; start dlrd serve "
-        "once to migrate it");
-  }
+  if (Status s = PgRequireSchema(conn.value()); !s.ok()) return s;
   return std::unique_ptr<QuarantineStore>(
       new PgQuarantine(target, std::move(conn).value()));
 }

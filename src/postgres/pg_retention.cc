@@ -212,13 +212,7 @@ Result<std::unique_ptr<PgRetention>> PgRetention::Open(
     int64_t quarantine_ttl_ms) {
   Result<PgConn> conn = Connect(target);
   if (!conn.ok()) return conn.status();
-  Result<int> version = PgSchemaVersion(conn.value());
-  if (!version.ok()) return version.status();
-  if (version.value() == 0) {
-    return Status::Error(
-        "the PostgreSQL database has no dlrd schema yet; start dlrd serve "
-        "once to migrate it");
-  }
+  if (Status s = PgRequireSchema(conn.value()); !s.ok()) return s;
   return std::unique_ptr<PgRetention>(new PgRetention(
       target, std::move(conn).value(), config, quarantine_ttl_ms));
 }

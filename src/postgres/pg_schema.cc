@@ -21,6 +21,17 @@ int PgLatestSchemaVersion() {
   return files.empty() ? 0 : files.back().version;
 }
 
+Status PgRequireSchema(PgConn& conn) {
+  Result<int> version = PgSchemaVersion(conn);
+  if (!version.ok()) return version.status();
+  if (version.value() == 0) {
+    return Status::Error(
+        "the PostgreSQL database has no dlrd schema yet; start dlrd serve "
+        "once to migrate it");
+  }
+  return Status::Ok();
+}
+
 Result<int> PgSchemaVersion(PgConn& conn) {
   Result<PgResult> exists =
       conn.Exec("SELECT to_regclass('dlrd_schema') IS NOT NULL");

@@ -31,6 +31,10 @@ int PgLatestSchemaVersion();
 // The version in the database (0: no dlrd schema yet). No lock, no write.
 Result<int> PgSchemaVersion(PgConn& conn);
 
+// kError naming the way out when the database has no dlrd schema yet: for
+// the readers and workers that open a database `serve` migrates.
+Status PgRequireSchema(PgConn& conn);
+
 // Brings the schema to PgLatestSchemaVersion(); returns the version now in
 // the database. Errors name the migration file.
 Result<int> PgMigrate(PgConn& conn);

@@ -207,7 +207,25 @@ class DispatcherTest : public ::testing::Test {
   void NewDispatcher() {
     dispatcher_ =
         std::make_unique<Dispatcher>(*flaky_, client_, adapters_, providers_,
-                                     config_, clock_, nullptr, nullptr, 42);
+                                     config_, clock_, nullptr, log_.get(), 42);
+  }
+  // From now on the dispatcher logs into a temp file; LoggedText() reads it.
+  void NewLoggedDispatcher() {
+    log_file_ = std::tmpfile();
+    ASSERT_NE(log_file_, nullptr);
+    log_ = std::make_unique<Logger>(log_file_, LogLevel::kInfo);
+    NewDispatcher();
+  }
+  std::string LoggedText() {
+    std::string text(16384, '\0');
+    std::rewind(log_file_);
+    text.resize(std::fread(text.data(), 1, text.size(), log_file_));
+    return text;
+  }
+  void TearDown() override {
+    dispatcher_.reset();
+    log_.reset();
+    if (log_file_ != nullptr) std::fclose(log_file_);
   }
   // A callback for `vid` as the ingest writer stores it.
   SubmissionResult Callback(const std::string& vid, DeliveryStatus status,
@@ -254,6 +272,8 @@ class DispatcherTest : public ::testing::Test {
   std::unique_ptr<SqliteEventStore> events_;
   std::unique_ptr<SqliteOutbox> outbox_;
   std::unique_ptr<FlakyOutbox> flaky_;  // what the dispatcher uses
+  std::FILE* log_file_ = nullptr;
+  std::unique_ptr<Logger> log_;  // null: the dispatcher does not log
   std::unique_ptr<Dispatcher> dispatcher_;
 };
 
@@ -573,12 +593,7 @@ TEST_F(DispatcherTest, LateSuccessIsAWastedFallback) {
 // even once its lease has run out), and a restart finds nothing to redo.
 TEST_F(DispatcherTest, FailedAcceptedWriteIsRetriedWithoutResend) {
   config_.in_flight_lease_ms = 1000;  // runs out while the write fails
-  std::FILE* log_file = std::tmpfile();
-  ASSERT_NE(log_file, nullptr);
-  Logger log(log_file, LogLevel::kInfo);
-  dispatcher_ =
-      std::make_unique<Dispatcher>(*flaky_, client_, adapters_, providers_,
-                                   config_, clock_, nullptr, &log, 42);
+  NewLoggedDispatcher();
   Callback("SM40", DeliveryStatus::kFailed);
   dispatcher_->RunOnce();
   ASSERT_EQ(client_.calls.size(), 1u);
@@ -601,10 +616,7 @@ TEST_F(DispatcherTest, FailedAcceptedWriteIsRetriedWithoutResend) {
             "WA-40");
   EXPECT_EQ(client_.calls.size(), 1u);
   // Each failure is counted in the log, then the success.
-  std::string text(4096, '\0');
-  std::rewind(log_file);
-  text.resize(std::fread(text.data(), 1, text.size(), log_file));
-  std::fclose(log_file);
+  const std::string text = LoggedText();
   auto count = [&](const std::string& needle) {
     size_t n = 0;
     for (size_t at = text.find(needle); at != std::string::npos;
@@ -688,12 +700,7 @@ TEST_F(DispatcherTest, FailingWriteDoesNotBlockOtherJobs) {
 // not sent a third time, and the other sender's outcome stands.
 TEST_F(DispatcherTest, AnOutcomeWrittenAfterATakeoverIsDropped) {
   config_.in_flight_lease_ms = 1000;
-  std::FILE* log_file = std::tmpfile();
-  ASSERT_NE(log_file, nullptr);
-  Logger log(log_file, LogLevel::kInfo);
-  dispatcher_ =
-      std::make_unique<Dispatcher>(*flaky_, client_, adapters_, providers_,
-                                   config_, clock_, nullptr, &log, 42);
+  NewLoggedDispatcher();
   Callback("SM50", DeliveryStatus::kFailed);
   dispatcher_->RunOnce();
   ASSERT_EQ(client_.calls.size(), 1u);
@@ -729,10 +736,7 @@ TEST_F(DispatcherTest, AnOutcomeWrittenAfterATakeoverIsDropped) {
     other.RunOnce();
   }
   EXPECT_EQ(client_.calls.size(), 2u);
-  std::string text(8192, '\0');
-  std::rewind(log_file);
-  text.resize(std::fread(text.data(), 1, text.size(), log_file));
-  std::fclose(log_file);
+  const std::string text = LoggedText();
   EXPECT_NE(text.find("event=outbox_outcome_superseded"), std::string::npos)
       << text;
   EXPECT_EQ(text.find("event=outbox_write_recovered"), std::string::npos)
