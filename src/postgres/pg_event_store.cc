@@ -5,7 +5,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -63,29 +62,20 @@ class PgStatsHook final : public BatchHook {
   PgStats* stats_;
 };
 
-// The order a batch's submissions are written in (design note in
-// pg_event_store.h, "Lock order"): quarantine-only submissions, then
-// counts-only ones (the rows they lock are not behind a verification's
-// lock), then the rest by the (source, verification_id) of their first
-// event. Stable: submissions of one verification keep their
-// batch order, so the first of two equal keys is still the one stored.
+// The order a batch's submissions are written in (pg_event_store.h, "Lock
+// order"): quarantine-only submissions, then counts-only ones (the rows
+// they lock are behind no verification's lock), then the rest. Stable, so
+// the first of two equal keys in the batch is still the one stored.
 std::vector<size_t> WriteOrder(const std::vector<const Submission*>& batch) {
   auto rank = [&](size_t i) {
     const Submission& s = *batch[i];
     if (!s.quarantine.empty()) return 0;
-    if (!s.signature_failures.empty()) return 1;
-    return s.events.empty() ? 2 : 3;
+    return s.signature_failures.empty() ? 2 : 1;
   };
   std::vector<size_t> order(batch.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    const int ra = rank(a), rb = rank(b);
-    if (ra != rb || ra != 3) return ra < rb;
-    const DeliveryEvent& ea = batch[a]->events[0];
-    const DeliveryEvent& eb = batch[b]->events[0];
-    return std::tie(ea.source, ea.verification_id) <
-           std::tie(eb.source, eb.verification_id);
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return rank(a) < rank(b); });
   return order;
 }
 

@@ -34,7 +34,7 @@
 // quarantine totals and signature-count rows, which no verification
 // covers, are written first (WriteOrder). Before this order the replica
 // test saw 9 deadlocked batches in 6 runs of 900 overlapping events, after
-// it 0 in 16. One advisory lock per verification and batch: the cost is
+// it 0 in 8 (and 0 in 16 with an earlier per-submission variant). One advisory lock per verification and batch: the cost is
 // in the README's PostgreSQL benchmark rows.
 //
 // Errors: a submission failing with kConstraint or kError is rolled back
